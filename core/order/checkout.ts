@@ -1,0 +1,241 @@
+import { createHash } from "node:crypto";
+import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { ulid } from "ulid";
+import { z } from "zod";
+import { getCart, OrderLines, type OrderLineInput } from "../catalog/cart.js";
+import type { SkuState } from "../catalog/sku.js";
+import {
+  ConcurrencyError,
+  IdempotencyKeyReusedError,
+  OfferUnavailableError,
+  OutOfStockError,
+  PriceChangedError,
+  ValidationError,
+  type PriceChange,
+  type StockShortage,
+} from "../errors.js";
+import { type Actor, Currency, Id } from "../schema.js";
+import { db } from "../store/client.js";
+import { Entity, keys } from "../store/table.js";
+import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { validate } from "../validate.js";
+import { eventPuts } from "./history.js";
+import { orderFromItem, ShippingAddress, type Order } from "./model.js";
+import { paymentWindowSeconds } from "./config.js";
+import type { PlannedEvent } from "./status.js";
+
+export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+export const CheckoutInput = z
+  .strictObject({
+    userId: Id,
+    idempotencyKey: IdempotencyKey,
+    items: OrderLines.optional(),
+    cartId: Id.optional(),
+    currency: Currency,
+    shippingAddressId: Id.optional(),
+    shippingAddress: ShippingAddress.optional(),
+    paymentMethod: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be an UPPER_SNAKE method such as CARD"),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.items === undefined) === (input.cartId === undefined))
+      ctx.addIssue({ code: "custom", path: ["items"], message: "give exactly one of items or cartId" });
+    if ((input.shippingAddressId === undefined) === (input.shippingAddress === undefined))
+      ctx.addIssue({ code: "custom", path: ["shippingAddressId"], message: "give exactly one of shippingAddressId or shippingAddress" });
+  });
+export type CheckoutInput = z.infer<typeof CheckoutInput>;
+
+export interface CheckoutResult {
+  order: Order;
+  /** True when the key had already created this order and nothing new was written. */
+  replayed: boolean;
+}
+
+const CREATION_EVENTS: PlannedEvent[] = [
+  { type: "ORDER_CREATED", fromStatus: null, toStatus: "CREATED" },
+  { type: "INVENTORY_RESERVED", fromStatus: "CREATED", toStatus: "CREATED" },
+  { type: "PAYMENT_REQUESTED", fromStatus: "CREATED", toStatus: "PAYMENT_PENDING" },
+];
+
+/** Attempts when a condition failed but a fresh read shows nothing to explain it (the state moved back). */
+const MAX_CHECKOUT_ATTEMPTS = 3;
+
+/**
+ * Sorted, canonical JSON of everything that defines a checkout request, so "same key, same request" is decided
+ * by content and not by field order or line order.
+ */
+function requestHash(input: CheckoutInput, lines: OrderLineInput[]): string {
+  const canonical = {
+    userId: input.userId,
+    cartId: input.cartId ?? null,
+    currency: input.currency,
+    lines: [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)).map((l) => [l.skuId, l.qty, l.offerId, l.unitPrice]),
+    shippingAddressId: input.shippingAddressId ?? null,
+    shippingAddress: input.shippingAddress ? Object.entries(input.shippingAddress).sort(([a], [b]) => (a < b ? -1 : 1)) : null,
+    paymentMethod: input.paymentMethod,
+  };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+}
+
+function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): Order {
+  const at = now.toISOString();
+  const items = lines.map((line) => ({
+    orderItemId: ulid(),
+    skuId: line.skuId,
+    qty: line.qty,
+    itemTotalAmount: line.qty * line.unitPrice,
+    priceSnapshot: { offerId: line.offerId, unitPrice: line.unitPrice, capturedAt: at },
+  }));
+  const shippingFee = 0;
+  const discountAmount = 0;
+  const subtotal = items.reduce((sum, item) => sum + item.itemTotalAmount, 0);
+  return {
+    orderId: ulid(now.getTime()),
+    userId: input.userId,
+    status: "PAYMENT_PENDING",
+    currency: input.currency,
+    totalAmount: subtotal + shippingFee - discountAmount,
+    shippingFee,
+    discountAmount,
+    idempotencyKey: input.idempotencyKey,
+    cartId: input.cartId ?? null,
+    shippingAddressId: input.shippingAddressId ?? null,
+    shippingAddress: input.shippingAddress ?? null,
+    paymentMethod: input.paymentMethod,
+    items,
+    reservationStatus: "HELD",
+    paymentDueAt: new Date(now.getTime() + paymentWindowSeconds() * 1000).toISOString(),
+    cancelReason: null,
+    version: CREATION_EVENTS.length,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * Creates an order, all or nothing, in one TransactWriteItems: per line a conditional reserve on the SKU item
+ * that also asserts the offer is exactly the one the customer saw; the order with its items; its three
+ * creation events; and the idempotency item. On the happy path of a direct-items checkout this is the only
+ * round trip. Reads happen only to explain a cancelled transaction or to replay a stored order.
+ */
+export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutResult> {
+  const input = validate(CheckoutInput, rawInput);
+  const lines = input.items ?? (await linesFromCart(input));
+  const hash = requestHash(input, lines);
+  const { tableName } = db();
+
+  for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
+    const order = buildOrder(input, lines, new Date());
+    const reserves: TransactItem[] = lines.map((line) => ({
+      Update: {
+        TableName: tableName,
+        Key: keys.sku(line.skuId),
+        UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty",
+        ConditionExpression: "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty",
+        ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": input.currency },
+      },
+    }));
+    const idempotencyPut: TransactItem = {
+      Put: {
+        TableName: tableName,
+        Item: { ...keys.idempotency(input.idempotencyKey), entity: Entity.Idempotency, orderId: order.orderId, requestHash: hash, createdAt: order.createdAt },
+        ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    };
+    const orderPut: TransactItem = {
+      Put: {
+        TableName: tableName,
+        Item: {
+          ...keys.order(order.orderId),
+          entity: Entity.Order,
+          gsi1pk: keys.ordersByUser(order.userId),
+          gsi1sk: order.orderId,
+          gsi2pk: keys.paymentDeadlines,
+          gsi2sk: `${order.paymentDueAt}#${order.orderId}`,
+          ...order,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    };
+    const events = eventPuts(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
+    const idempotencyIndex = reserves.length;
+    try {
+      await transactWrite([...reserves, idempotencyPut, orderPut, ...events]);
+      return { order, replayed: false };
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled)) throw error;
+      if (error.failed(idempotencyIndex)) {
+        const previous = error.actions[idempotencyIndex]?.item;
+        return replay(previous, hash);
+      }
+      await explainRejection(lines, input.currency);
+    }
+  }
+  throw new ConcurrencyError("stock or offers kept changing during checkout; retry the request");
+}
+
+async function linesFromCart(input: CheckoutInput): Promise<OrderLineInput[]> {
+  const cart = await getCart(input.cartId as string);
+  if (cart.userId !== input.userId)
+    throw new ValidationError("the cart belongs to another user", [{ path: "cartId", message: "cart belongs to another user" }]);
+  if (cart.currency !== input.currency)
+    throw new ValidationError(`the cart is in ${cart.currency}`, [{ path: "currency", message: `cart currency is ${cart.currency}` }]);
+  return cart.items;
+}
+
+async function replay(previous: Record<string, unknown> | undefined, hash: string): Promise<CheckoutResult> {
+  if (!previous || previous.requestHash !== hash) throw new IdempotencyKeyReusedError();
+  const { doc, tableName } = db();
+  const stored = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(String(previous.orderId)), ConsistentRead: true }));
+  if (!stored.Item) throw new ConcurrencyError(`order ${String(previous.orderId)} of this idempotency key is missing`);
+  return { order: orderFromItem(stored.Item), replayed: true };
+}
+
+/**
+ * Reads the SKUs of a cancelled checkout and throws the 409 that explains it: a missing offer, then changed
+ * prices (every changed line), then stock. Returns when nothing explains it, so the caller retries.
+ */
+async function explainRejection(lines: OrderLineInput[], currency: string): Promise<void> {
+  const skus = await readSkus(lines.map((l) => l.skuId));
+  const unavailable = lines.filter((l) => {
+    const sku = skus.get(l.skuId);
+    return !sku?.offerId || sku.unitPrice === undefined;
+  });
+  if (unavailable.length > 0) throw new OfferUnavailableError(unavailable.map((l) => l.skuId));
+
+  const changed: PriceChange[] = [];
+  for (const line of lines) {
+    const sku = skus.get(line.skuId) as SkuState;
+    if (sku.offerId !== line.offerId || sku.unitPrice !== line.unitPrice || sku.currency !== currency)
+      changed.push({
+        skuId: line.skuId,
+        expectedOfferId: line.offerId,
+        expectedUnitPrice: line.unitPrice,
+        currentOfferId: sku.offerId ?? null,
+        currentUnitPrice: sku.unitPrice ?? null,
+      });
+  }
+  if (changed.length > 0) throw new PriceChangedError(changed);
+
+  const short: StockShortage[] = [];
+  for (const line of lines) {
+    const available = skus.get(line.skuId)?.available ?? 0;
+    if (available < line.qty) short.push({ skuId: line.skuId, requested: line.qty, available: Math.max(0, available) });
+  }
+  if (short.length > 0) throw new OutOfStockError(short);
+}
+
+async function readSkus(skuIds: string[]): Promise<Map<string, SkuState>> {
+  const { doc, tableName } = db();
+  const found = new Map<string, SkuState>();
+  let pending: Record<string, unknown>[] = skuIds.map((id) => keys.sku(id));
+  while (pending.length > 0) {
+    const result = await doc.send(
+      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of result.Responses?.[tableName] ?? []) found.set(String(item.skuId), item as SkuState);
+    pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+  }
+  return found;
+}

@@ -1,0 +1,1 @@
+export * as Order from "./order.js";

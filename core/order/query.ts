@@ -1,0 +1,45 @@
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { NotFoundError } from "../errors.js";
+import { Cursor, Id, Limit } from "../schema.js";
+import { db } from "../store/client.js";
+import { queryPage, type Page } from "../store/page.js";
+import { keys, tableDefinition } from "../store/table.js";
+import { validate } from "../validate.js";
+import { orderEventFromItem, orderFromItem, type Order, type OrderEvent } from "./model.js";
+
+export const ListOrdersInput = z.strictObject({ userId: Id, limit: Limit, cursor: Cursor });
+export const ListEventsInput = z.strictObject({ limit: Limit, cursor: Cursor });
+
+export async function get(orderId: string): Promise<Order> {
+  const id = validate(Id, orderId);
+  const { doc, tableName } = db();
+  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(id), ConsistentRead: true }));
+  if (!result.Item) throw new NotFoundError("order", id);
+  return orderFromItem(result.Item);
+}
+
+/** A user's orders, newest first (order ids are ULIDs, so they sort by creation time). */
+export async function listByUser(rawInput: unknown): Promise<Page<Order>> {
+  const input = validate(ListOrdersInput, rawInput);
+  const { gsi1 } = tableDefinition.globalIndexes;
+  return queryPage(
+    { index: "gsi1", partitionAttr: gsi1.partitionKey, partitionValue: keys.ordersByUser(input.userId), newestFirst: true },
+    input,
+    orderFromItem,
+  );
+}
+
+/** An order's history, oldest first, in `seq` order. */
+export async function events(orderId: string, rawInput: unknown): Promise<Page<OrderEvent>> {
+  const id = validate(Id, orderId);
+  const input = validate(ListEventsInput, rawInput);
+  const key = keys.order(id);
+  const page = await queryPage(
+    { partitionAttr: tableDefinition.partitionKey, partitionValue: key.pk, sortPrefix: { attr: tableDefinition.sortKey, value: keys.orderEventPrefix } },
+    input,
+    orderEventFromItem,
+  );
+  if (page.items.length === 0 && !input.cursor) await get(id); // 404 for an unknown order, not an empty history
+  return page;
+}

@@ -1,0 +1,208 @@
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
+import { type Actor, Id } from "../schema.js";
+import { db } from "../store/client.js";
+import { keys } from "../store/table.js";
+import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { validate } from "../validate.js";
+import { eventPuts } from "./history.js";
+import { orderFromItem, type Order } from "./model.js";
+import { plan, type OrderCommand } from "./status.js";
+
+/** Events other services report (contract `POST /internal/orders/{id}/events`). */
+export const ExternalOrderEventType = z.enum([
+  "PAYMENT_SUCCEEDED",
+  "PAYMENT_FAILED",
+  "READY_TO_SHIP",
+  "SHIPPED",
+  "DELIVERED",
+  "REFUND_REQUESTED",
+  "REFUNDED",
+]);
+
+export const ExternalOrderEventInput = z.strictObject({
+  type: ExternalOrderEventType,
+  externalId: z.string().min(1).max(200).optional(),
+  payload: z.record(z.string(), z.unknown()).optional(),
+});
+export type ExternalOrderEventInput = z.infer<typeof ExternalOrderEventInput>;
+
+export const CancelInput = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+
+export interface TransitionResult {
+  order: Order;
+  /** False when the request was a no-op (a duplicate external event, a repeated cancel). */
+  changed: boolean;
+  /** `from -> to` when the status changed. */
+  statusTransition?: string;
+}
+
+const MAX_ATTEMPTS = 10;
+
+async function readOrder(orderId: string): Promise<{ order: Order; applied: string[] }> {
+  const { doc, tableName } = db();
+  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(orderId), ConsistentRead: true }));
+  if (!result.Item) throw new NotFoundError("order", orderId);
+  return { order: orderFromItem(result.Item), applied: (result.Item.appliedExternalEvents as string[] | undefined) ?? [] };
+}
+
+interface Change {
+  command: OrderCommand;
+  payload: Record<string, unknown>;
+  /** `${type}#${externalId}`: a second delivery of the same external event is a no-op. */
+  externalRef?: string;
+  cancelReason?: string;
+  /** Decides, on the freshly read order, that nothing should happen (and the order is returned unchanged). */
+  isNoOp?: (order: Order) => boolean;
+}
+
+/**
+ * Applies one command to an order as one TransactWriteItems: the status update guarded by the version it was
+ * planned from, every event it appends, and its stock effect. A concurrent writer makes the guard fail; the
+ * change is then re-planned on the fresh order, so it is applied at most once and never on a stale status.
+ */
+async function change(orderId: string, c: Change, who: Actor): Promise<TransitionResult> {
+  const { tableName } = db();
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const { order, applied } = await readOrder(orderId);
+    if (c.externalRef && applied.includes(c.externalRef)) return { order, changed: false };
+    if (c.isNoOp?.(order)) return { order, changed: false };
+
+    const planned = plan(order.status, c.command, order.reservationStatus === "HELD");
+    if (!planned)
+      throw new InvalidTransitionError(`${c.command} is not allowed when the order is ${order.status}`, {
+        currentStatus: order.status,
+        event: c.command,
+      });
+    const toStatus = planned.events.at(-1)?.toStatus ?? order.status;
+    const now = new Date().toISOString();
+    const version = order.version + planned.events.length;
+    const next: Order = {
+      ...order,
+      status: toStatus,
+      version,
+      updatedAt: now,
+      paymentDueAt: toStatus === "PAYMENT_PENDING" ? order.paymentDueAt : null,
+      reservationStatus:
+        planned.reservation === "release" ? "RELEASED" : planned.reservation === "consume" ? "CONSUMED" : order.reservationStatus,
+      cancelReason: c.cancelReason ?? order.cancelReason,
+    };
+
+    const names: Record<string, string> = { "#status": "status", "#version": "version" };
+    const values: Record<string, unknown> = {
+      ":status": next.status,
+      ":version": next.version,
+      ":expectedVersion": order.version,
+      ":expectedStatus": order.status,
+      ":updatedAt": now,
+      ":reservationStatus": next.reservationStatus,
+      ":paymentDueAt": next.paymentDueAt,
+      ":cancelReason": next.cancelReason,
+    };
+    let update =
+      "SET #status = :status, #version = :version, updatedAt = :updatedAt, reservationStatus = :reservationStatus, paymentDueAt = :paymentDueAt, cancelReason = :cancelReason";
+    if (c.externalRef) {
+      update += ", appliedExternalEvents = list_append(if_not_exists(appliedExternalEvents, :none), :ref)";
+      values[":none"] = [];
+      values[":ref"] = [c.externalRef];
+    }
+    if (next.paymentDueAt === null) update += " REMOVE gsi2pk, gsi2sk";
+
+    const stock: TransactItem[] =
+      planned.reservation === "none"
+        ? []
+        : order.items.map((item) => ({
+            Update: {
+              TableName: tableName,
+              Key: keys.sku(item.skuId),
+              UpdateExpression:
+                planned.reservation === "release"
+                  ? "SET reserved = reserved - :qty, available = available + :qty"
+                  : "SET reserved = reserved - :qty, onHand = onHand - :qty",
+              ConditionExpression: "reserved >= :qty",
+              ExpressionAttributeValues: { ":qty": item.qty },
+            },
+          }));
+
+    const items: TransactItem[] = [
+      {
+        Update: {
+          TableName: tableName,
+          Key: keys.order(orderId),
+          UpdateExpression: update,
+          ConditionExpression: "#version = :expectedVersion AND #status = :expectedStatus",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      ...eventPuts(tableName, next, order.version + 1, planned.events, c.payload, who, now),
+      ...stock,
+    ];
+    try {
+      await transactWrite(items);
+      return { order: next, changed: true, statusTransition: `${order.status}->${next.status}` };
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled)) throw error;
+      if (error.failed(0)) continue; // someone else changed the order first: re-plan on the fresh state
+      throw new ConcurrencyError(`order ${orderId} could not be updated: ${error.message}`);
+    }
+  }
+  throw new ConcurrencyError(`order ${orderId} kept changing; retry the request`);
+}
+
+/**
+ * Applies an event reported by payments or shipments. A second delivery with the same type and `externalId` is
+ * a no-op; an event the current status does not allow throws INVALID_TRANSITION and writes nothing.
+ */
+export async function applyExternalEvent(orderId: string, rawInput: unknown, who: Actor): Promise<TransitionResult> {
+  const id = validate(Id, orderId);
+  const input = validate(ExternalOrderEventInput, rawInput);
+  const payload = { ...input.payload, ...(input.externalId ? { externalId: input.externalId } : {}) };
+  return change(
+    id,
+    {
+      command: input.type,
+      payload,
+      ...(input.externalId ? { externalRef: `${input.type}#${input.externalId}` } : {}),
+      ...(input.type === "PAYMENT_FAILED" ? { cancelReason: "PAYMENT_FAILED" } : {}),
+    },
+    who,
+  );
+}
+
+/**
+ * Cancels an order that has not been paid, releasing its reservation exactly once. Cancelling a cancelled
+ * order returns it unchanged.
+ */
+export async function cancel(orderId: string, rawInput: unknown, who: Actor): Promise<TransitionResult> {
+  const id = validate(Id, orderId);
+  const { reason } = validate(CancelInput, rawInput ?? {});
+  return change(
+    id,
+    {
+      command: "ORDER_CANCELED",
+      payload: { reason: reason ?? null },
+      cancelReason: reason ?? "CUSTOMER_REQUEST",
+      isNoOp: (order) => order.status === "CANCELED",
+    },
+    who,
+  );
+}
+
+/**
+ * Cancels an order still awaiting payment after its deadline (reason PAYMENT_TIMEOUT). A payment that landed
+ * first wins: the order is then no longer PAYMENT_PENDING and this does nothing.
+ */
+export async function expirePayment(orderId: string, now: Date, who: Actor): Promise<TransitionResult> {
+  return change(
+    validate(Id, orderId),
+    {
+      command: "ORDER_CANCELED",
+      payload: { reason: "PAYMENT_TIMEOUT" },
+      cancelReason: "PAYMENT_TIMEOUT",
+      isNoOp: (order) => order.status !== "PAYMENT_PENDING" || !order.paymentDueAt || order.paymentDueAt > now.toISOString(),
+    },
+    who,
+  );
+}

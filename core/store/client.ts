@@ -1,0 +1,33 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/**
+ * The table name and the DynamoDB client, resolved once from the environment on first use (so a test can set
+ * the environment before its first call). `DYNAMODB_ENDPOINT` points the SDK at DynamoDB Local.
+ */
+export interface Db {
+  tableName: string;
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+}
+
+let current: Db | undefined;
+
+export function db(): Db {
+  if (current) return current;
+  const tableName = process.env.ORDERLINE_TABLE;
+  if (!tableName) throw new Error("ORDERLINE_TABLE is not set");
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  const client = new DynamoDBClient({
+    ...(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local", credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+    maxAttempts: 5,
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  current = { tableName, client, doc };
+  return current;
+}
+
+/** Replace the resolved client (tests that wrap the client, the local runtime). */
+export function setDb(next: Db | undefined): void {
+  current = next;
+}

@@ -1,0 +1,81 @@
+import { QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { ValidationError } from "../errors.js";
+import { db } from "./client.js";
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+/**
+ * Decodes an opaque cursor and checks that it points into the partition being queried, so a crafted cursor
+ * cannot page through someone else's data.
+ */
+function decodeCursor(cursor: string, partitionAttr: string, partitionValue: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (key && typeof key === "object" && !Array.isArray(key)) {
+      const record = key as Record<string, unknown>;
+      const allStrings = Object.values(record).every((v) => typeof v === "string");
+      if (allStrings && record[partitionAttr] === partitionValue) return record;
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError("cursor is not valid for this list", [{ path: "cursor", message: "invalid cursor" }]);
+}
+
+/** One page of a Query over a single partition (table or GSI). */
+export async function queryPage<T>(
+  params: {
+    index?: string;
+    partitionAttr: string;
+    partitionValue: string;
+    sortPrefix?: { attr: string; value: string };
+    newestFirst?: boolean;
+    filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">;
+  },
+  page: PageRequest,
+  map: (item: Record<string, unknown>) => T,
+): Promise<Page<T>> {
+  const { doc, tableName } = db();
+  const names: Record<string, string> = { "#pk": params.partitionAttr, ...params.filter?.ExpressionAttributeNames };
+  const values: Record<string, unknown> = { ":pk": params.partitionValue, ...params.filter?.ExpressionAttributeValues };
+  let condition = "#pk = :pk";
+  if (params.sortPrefix) {
+    names["#sk"] = params.sortPrefix.attr;
+    values[":skPrefix"] = params.sortPrefix.value;
+    condition += " AND begins_with(#sk, :skPrefix)";
+  }
+  const items: T[] = [];
+  let startKey = page.cursor ? decodeCursor(page.cursor, params.partitionAttr, params.partitionValue) : undefined;
+  // A filter can leave a page short; keep reading until the page is full or the partition ends.
+  for (;;) {
+    const result = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: params.index,
+        KeyConditionExpression: condition,
+        FilterExpression: params.filter?.FilterExpression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: !params.newestFirst,
+        Limit: page.limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of result.Items ?? []) items.push(map(item));
+    startKey = result.LastEvaluatedKey;
+    if (!startKey || items.length >= page.limit) break;
+  }
+  return { items, nextCursor: startKey ? encodeCursor(startKey) : null };
+}

@@ -1,0 +1,60 @@
+import { TransactionCanceledException, type CancellationReason } from "@aws-sdk/client-dynamodb";
+import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { ConcurrencyError } from "../errors.js";
+import { db } from "./client.js";
+
+export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** Why each action of a cancelled transaction failed, index-aligned with the actions sent. */
+export interface CancelledAction {
+  code: string | undefined;
+  /** The item as it was, when the action asked for ALL_OLD on condition failure. */
+  item: Record<string, unknown> | undefined;
+}
+
+export class TransactionCancelled extends Error {
+  constructor(readonly actions: CancelledAction[]) {
+    super(`transaction cancelled: ${actions.map((a) => a.code ?? "None").join(",")}`);
+  }
+  failed(index: number): boolean {
+    return this.actions[index]?.code === "ConditionalCheckFailed";
+  }
+}
+
+const MAX_ATTEMPTS = 8;
+const BASE_DELAY_MS = 10;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isConflict(error: unknown, reasons: CancellationReason[] | undefined): boolean {
+  if (error instanceof Error && error.name === "TransactionConflictException") return true;
+  return (reasons ?? []).some((r) => r.Code === "TransactionConflict");
+}
+
+/**
+ * One TransactWriteItems. A conflict with another in-flight transaction is retried with full-jitter exponential
+ * backoff; a condition failure surfaces as `TransactionCancelled` so the caller can explain it.
+ */
+export async function transactWrite(items: TransactItem[]): Promise<void> {
+  const { doc } = db();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (error) {
+      const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons : undefined;
+      if (isConflict(error, reasons)) {
+        if (attempt >= MAX_ATTEMPTS) throw new ConcurrencyError("too many concurrent writers; retry the request");
+        await sleep(Math.random() * BASE_DELAY_MS * 2 ** attempt);
+        continue;
+      }
+      if (error instanceof TransactionCanceledException) {
+        throw new TransactionCancelled(
+          (reasons ?? []).map((r) => ({ code: r.Code, item: r.Item ? unmarshall(r.Item) : undefined })),
+        );
+      }
+      throw error;
+    }
+  }
+}

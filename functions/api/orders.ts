@@ -1,0 +1,85 @@
+import { DomainError, ValidationError } from "../../core/errors.js";
+import { Order } from "../../core/order/index.js";
+import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
+import { count, logger } from "../powertools.js";
+
+/** Outcome label of order_create_total for each checkout rejection. */
+const rejectionMetric: Record<string, string> = {
+  PRICE_CHANGED: "order_price_changed_total",
+  OFFER_UNAVAILABLE: "order_price_changed_total",
+  OUT_OF_STOCK: "order_out_of_stock_total",
+};
+
+function idempotencyKeyOf(request: HttpRequest): unknown {
+  const header = request.headers["idempotency-key"];
+  const body = request.body as { idempotencyKey?: unknown } | undefined;
+  if (header !== undefined && body?.idempotencyKey !== undefined && body.idempotencyKey !== header)
+    throw new ValidationError("the Idempotency-Key header and body idempotencyKey differ", [
+      { path: "idempotencyKey", message: "must equal the Idempotency-Key header" },
+    ]);
+  return body?.idempotencyKey ?? header;
+}
+
+const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
+  const body = request.body;
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: "expected an object" }]);
+  const input = { ...body, idempotencyKey: idempotencyKeyOf(request) };
+  const fields = {
+    request_id: request.requestId,
+    user_id: (body as { userId?: unknown }).userId,
+    cart_id: (body as { cartId?: unknown }).cartId,
+    idempotency_key: input.idempotencyKey,
+  };
+  try {
+    const { order, replayed } = await Order.checkout(input, request);
+    if (replayed) {
+      count("order_idempotent_hit_total");
+      count("order_create_total", { status: "replayed" });
+      logger.info("checkout replayed", { ...fields, order_id: order.orderId });
+      return { status: 200, body: order, headers: { "idempotent-replayed": "true" } };
+    }
+    count("order_create_total", { status: "created" });
+    logger.info("order created", { ...fields, order_id: order.orderId, status_transition: "->PAYMENT_PENDING" });
+    return { status: 201, body: order, headers: { location: `/api/v1/orders/${order.orderId}` } };
+  } catch (error) {
+    if (error instanceof DomainError) {
+      count("order_create_total", { status: error.code });
+      const specific = rejectionMetric[error.code];
+      if (specific) count(specific);
+      logger.info("checkout rejected", { ...fields, code: error.code });
+    }
+    throw error;
+  }
+};
+
+const cancel: RouteHandler = async (request) => {
+  const orderId = request.params.orderId ?? "";
+  try {
+    const result = await Order.cancel(orderId, request.body ?? {}, request);
+    count("order_cancel_total", { status: result.changed ? "canceled" : "already_canceled" });
+    logger.info("order cancel", {
+      request_id: request.requestId,
+      order_id: orderId,
+      user_id: result.order.userId,
+      status_transition: result.statusTransition ?? null,
+    });
+    return { status: 200, body: result.order };
+  } catch (error) {
+    if (error instanceof DomainError) count("order_cancel_total", { status: error.code });
+    throw error;
+  }
+};
+
+export const routes: Record<string, RouteHandler> = {
+  "POST /api/v1/orders": checkout,
+  "GET /api/v1/orders": async (request) => ({ status: 200, body: await Order.listByUser(request.query) }),
+  "GET /api/v1/orders/{orderId}": async (request) => ({ status: 200, body: await Order.get(request.params.orderId ?? "") }),
+  "GET /api/v1/orders/{orderId}/events": async (request) => ({
+    status: 200,
+    body: await Order.events(request.params.orderId ?? "", request.query),
+  }),
+  "POST /api/v1/orders/{orderId}/cancel": cancel,
+};
+
+export const handler = httpApi(routes);

@@ -1,0 +1,119 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import { ulid } from "ulid";
+import { DomainError } from "../../core/errors.js";
+import { logger, tracer } from "../powertools.js";
+import { problem } from "./problem.js";
+
+/** Bodies above this are refused with 413 before any parsing. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface HttpRequest {
+  body: unknown;
+  query: Record<string, string>;
+  params: Record<string, string>;
+  headers: Record<string, string>;
+  requestId: string;
+  /** The authenticated caller: the IAM principal in AWS, `x-actor` (default `local`) on the local runtime. */
+  actor: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** The request id: the caller's `x-request-id` when it is sane, else a new one. */
+function requestIdOf(headers: Record<string, string>, event: APIGatewayProxyEventV2): string {
+  const given = headers["x-request-id"];
+  if (given && /^[\x21-\x7e]{1,128}$/.test(given)) return given;
+  return event.requestContext?.requestId || ulid();
+}
+
+function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>): string {
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
+  if (iam) return iam;
+  // Only the local runtime (no IAM in front of it) trusts the header.
+  if (process.env.ORDERLINE_TRUST_ACTOR_HEADER === "true") return headers["x-actor"]?.slice(0, 200) || "local";
+  return "anonymous";
+}
+
+function lowerCaseHeaders(raw: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function parseBody(event: APIGatewayProxyEventV2, headers: Record<string, string>): unknown {
+  if (event.body === undefined || event.body === null || event.body === "") return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  if (Buffer.byteLength(text, "utf8") > MAX_BODY_BYTES)
+    throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  const type = headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json" && !type?.endsWith("+json"))
+    throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError("VALIDATION_ERROR", "the body is not valid JSON", { errors: [{ path: "(body)", message: "malformed JSON" }] });
+  }
+}
+
+function json(status: number, body: unknown, headers: Record<string, string>): APIGatewayProxyStructuredResultV2 {
+  const isProblem = status >= 400;
+  return {
+    statusCode: status,
+    headers: { "content-type": isProblem ? "application/problem+json" : "application/json", ...headers },
+    body: body === undefined ? "" : JSON.stringify(body),
+  };
+}
+
+/**
+ * Turns an API Gateway v2 event into an HttpRequest, calls the route's handler and maps the result (or a
+ * DomainError) to a response. An unexpected error is logged with its cause and answered with a bare 500
+ * carrying only the request id: no stack ever leaves the service.
+ */
+export async function dispatch(routes: Record<string, RouteHandler>, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const headers = lowerCaseHeaders(event.headers);
+  const requestId = requestIdOf(headers, event);
+  const responseHeaders = { "x-request-id": requestId };
+  try {
+    const route = routes[event.routeKey];
+    if (!route) throw new DomainError("NOT_FOUND", `no route ${event.routeKey}`);
+    const request: HttpRequest = {
+      body: parseBody(event, headers),
+      query: definedValues(event.queryStringParameters),
+      params: definedValues(event.pathParameters),
+      headers,
+      requestId,
+      actor: actorOf(event, headers),
+    };
+    const response = await route(request);
+    return json(response.status, response.body, { ...responseHeaders, ...response.headers });
+  } catch (error) {
+    if (error instanceof DomainError) {
+      const body = problem(error.code, error.message, { ...error.details, requestId });
+      if (body.status >= 500) logger.error("request failed", { request_id: requestId, route: event.routeKey, code: error.code });
+      return json(body.status, body, responseHeaders);
+    }
+    logger.error("unexpected error", { request_id: requestId, route: event.routeKey, error: error as Error });
+    return json(500, problem("INTERNAL", "an unexpected error occurred; quote the request id when reporting it", { requestId }), responseHeaders);
+  }
+}
+
+function definedValues(raw: Record<string, string | undefined> | undefined | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The Lambda handler of a route group: the plain dispatcher wrapped with Powertools. */
+export function httpApi(routes: Record<string, RouteHandler>) {
+  const plain = (event: APIGatewayProxyEventV2, _context: Context) => dispatch(routes, event);
+  return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
+}

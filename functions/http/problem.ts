@@ -1,0 +1,55 @@
+/** HTTP status of each domain error code; anything unknown is a bug and becomes a bare 500. */
+export const statusOfCode: Record<string, number> = {
+  VALIDATION_ERROR: 400,
+  FORBIDDEN_DATA: 400,
+  NOT_FOUND: 404,
+  CART_NOT_FOUND: 404,
+  LISTING_NOT_FOUND: 404,
+  SUPPLIER_NOT_FOUND: 404,
+  INVALID_TRANSITION: 409,
+  PRICE_CHANGED: 409,
+  OFFER_UNAVAILABLE: 409,
+  OUT_OF_STOCK: 409,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  CONCURRENT_MODIFICATION: 409,
+  STOCK_BELOW_RESERVED: 409,
+  FIELD_IMMUTABLE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ECOMMERCE_ORDER_NOT_FOUND: 422,
+  RELAY_SEND_FAILED: 502,
+  INTERNAL: 500,
+};
+
+const titles: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+/** An RFC 9457 problem document; `type` is a stable URN per code. */
+export function problem(code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  const status = statusOfCode[code] ?? 500;
+  return {
+    ...extensions,
+    type: `urn:orderline:problem:${code.toLowerCase().replaceAll("_", "-")}`,
+    title: titles[status] ?? "Error",
+    status,
+    detail,
+    code,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The route table: the one list of HTTP routes, read by stacks/Api.ts (API Gateway routes and their auth) and
+ * by the local gateway. Each route belongs to a group; a group is one Lambda function whose module exports
+ * `routes` keyed by route key (`METHOD /path`). Internal and admin routes use AWS IAM auth in AWS.
+ */
+export type Auth = "public" | "iam";
+
+export interface RouteGroup {
+  /** Handler in SST notation: file path without extension, then the export. */
+  handler: string;
+  /** What the group's function may do to the table (least privilege). */
+  table: "read" | "readWrite";
+}
+
+export const routeGroups = {
+  orders: { handler: "functions/api/orders.handler", table: "readWrite" },
+  reference: { handler: "functions/internal/reference.handler", table: "readWrite" },
+  orderEvents: { handler: "functions/internal/orders.handler", table: "readWrite" },
+} as const satisfies Record<string, RouteGroup>;
+
+export type RouteGroupName = keyof typeof routeGroups;
+
+export interface Route {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  group: RouteGroupName;
+  auth: Auth;
+}
+
+export const routes: readonly Route[] = [
+  { method: "POST", path: "/api/v1/orders", group: "orders", auth: "public" },
+  { method: "GET", path: "/api/v1/orders", group: "orders", auth: "public" },
+  { method: "GET", path: "/api/v1/orders/{orderId}", group: "orders", auth: "public" },
+  { method: "GET", path: "/api/v1/orders/{orderId}/events", group: "orders", auth: "public" },
+  { method: "POST", path: "/api/v1/orders/{orderId}/cancel", group: "orders", auth: "public" },
+
+  { method: "PUT", path: "/internal/offers/{skuId}", group: "reference", auth: "iam" },
+  { method: "GET", path: "/internal/offers/{skuId}", group: "reference", auth: "iam" },
+  { method: "PUT", path: "/internal/inventory/{skuId}", group: "reference", auth: "iam" },
+  { method: "GET", path: "/internal/inventory/{skuId}", group: "reference", auth: "iam" },
+  { method: "PUT", path: "/internal/carts/{cartId}", group: "reference", auth: "iam" },
+  { method: "GET", path: "/internal/carts/{cartId}", group: "reference", auth: "iam" },
+
+  { method: "POST", path: "/internal/orders/{orderId}/events", group: "orderEvents", auth: "iam" },
+];
+
+export const routeKey = (route: Pick<Route, "method" | "path">) => `${route.method} ${route.path}`;
