@@ -16,6 +16,8 @@ export const routeGroups = {
   orders: { handler: "functions/api/orders.handler", table: "readWrite" },
   reference: { handler: "functions/internal/reference.handler", table: "readWrite" },
   orderEvents: { handler: "functions/internal/orders.handler", table: "readWrite" },
+  relays: { handler: "functions/internal/relays.handler", table: "readWrite" },
+  admin: { handler: "functions/admin/http.handler", table: "readWrite" },
 } as const satisfies Record<string, RouteGroup>;
 
 export type RouteGroupName = keyof typeof routeGroups;
@@ -42,6 +44,20 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/internal/carts/{cartId}", group: "reference", auth: "iam" },
 
   { method: "POST", path: "/internal/orders/{orderId}/events", group: "orderEvents", auth: "iam" },
+
+  { method: "PUT", path: "/internal/listings/{listingId}", group: "relays", auth: "iam" },
+  { method: "GET", path: "/internal/listings/{listingId}", group: "relays", auth: "iam" },
+  { method: "PUT", path: "/internal/suppliers/{supplierId}", group: "relays", auth: "iam" },
+  { method: "GET", path: "/internal/suppliers/{supplierId}", group: "relays", auth: "iam" },
+  { method: "POST", path: "/internal/relays", group: "relays", auth: "iam" },
+  { method: "GET", path: "/internal/relays", group: "relays", auth: "iam" },
+  { method: "GET", path: "/internal/relays/{relayId}", group: "relays", auth: "iam" },
+  { method: "PATCH", path: "/internal/relays/{relayId}", group: "relays", auth: "iam" },
+  { method: "POST", path: "/internal/relays/{relayId}/dispatch", group: "relays", auth: "iam" },
+  { method: "POST", path: "/internal/relays/{relayId}/events", group: "relays", auth: "iam" },
+  { method: "GET", path: "/internal/relays/{relayId}/audit", group: "relays", auth: "iam" },
+
+  { method: "POST", path: "/admin/relays/retry", group: "admin", auth: "iam" },
 ];
 
 export const routeKey = (route: Pick<Route, "method" | "path">) => `${route.method} ${route.path}`;

@@ -1,0 +1,29 @@
+import { inject } from "vitest";
+import { ulid } from "ulid";
+import { setDb } from "../../core/store/client.js";
+import { startLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+
+/** The local runtime on a free port, on its own table in the shared DynamoDB Local. */
+export async function startTestRuntime(): Promise<LocalRuntime> {
+  setDb(undefined);
+  return startLocalRuntime({ port: 0, dynamoEndpoint: inject("dynamoEndpoint"), tableName: `e2e-${ulid().toLowerCase()}` });
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A small fetch wrapper for tests: JSON in, JSON out. */
+export function client(baseUrl: string) {
+  return async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+}
