@@ -1,0 +1,42 @@
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { ulid } from "ulid";
+import { Catalog } from "../../core/catalog/index.js";
+import { db } from "../../core/store/client.js";
+import type { Actor } from "../../core/schema.js";
+
+export const who: Actor = { actor: "test", requestId: "req-test" };
+
+/** A SKU with a current offer and stock on hand; ids are unique per call so tests never share state. */
+export async function seedSku(options: { price?: number; onHand?: number; currency?: string } = {}) {
+  const skuId = `sku-${ulid().toLowerCase()}`;
+  const offerId = `off-${ulid().toLowerCase()}`;
+  const unitPrice = options.price ?? 12000;
+  await Catalog.putOffer(skuId, { offerId, unitPrice, currency: options.currency ?? "KRW", title: "The Book" });
+  await Catalog.setStock(skuId, { onHand: options.onHand ?? 10 });
+  return { skuId, offerId, unitPrice };
+}
+
+export function checkoutRequest(lines: { skuId: string; offerId: string; unitPrice: number; qty?: number }[], overrides: Record<string, unknown> = {}) {
+  return {
+    userId: "u-1",
+    idempotencyKey: `key-${ulid()}`,
+    items: lines.map((l) => ({ skuId: l.skuId, qty: l.qty ?? 1, offerId: l.offerId, unitPrice: l.unitPrice })),
+    currency: "KRW",
+    shippingAddressId: "addr-1",
+    paymentMethod: "CARD",
+    ...overrides,
+  };
+}
+
+/** Every item in the test's table (tests use small tables). */
+export async function scanTable(): Promise<Record<string, unknown>[]> {
+  const { doc, tableName } = db();
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
