@@ -1,0 +1,73 @@
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { describe, expect, it, vi } from "vitest";
+import { logger } from "../powertools.js";
+import { dispatch } from "./api.js";
+
+function event(routeKey: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath: "/x",
+    rawQueryString: "",
+    headers: {},
+    isBase64Encoded: false,
+    requestContext: { requestId: "gw-req-1" } as APIGatewayProxyEventV2["requestContext"],
+    ...extra,
+  };
+}
+
+describe("HTTP dispatch", () => {
+  it("turns an unexpected error into a bare 500 with the request id, logged with its cause", async () => {
+    const logged = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    const response = await dispatch(
+      {
+        "GET /boom": async () => {
+          throw new Error("secret internal detail");
+        },
+      },
+      event("GET /boom"),
+    );
+    expect(response.statusCode).toBe(500);
+    expect(response.headers?.["content-type"]).toBe("application/problem+json");
+    expect(response.headers?.["x-request-id"]).toBe("gw-req-1");
+    const body = JSON.parse(String(response.body));
+    expect(body).toMatchObject({ status: 500, code: "INTERNAL", requestId: "gw-req-1" });
+    expect(String(response.body)).not.toContain("secret internal detail");
+    expect(String(response.body)).not.toContain("at ");
+    expect(logged).toHaveBeenCalledWith("unexpected error", expect.objectContaining({ request_id: "gw-req-1" }));
+    logged.mockRestore();
+  });
+
+  it("decodes base64 bodies and uses the caller's x-request-id", async () => {
+    const response = await dispatch(
+      { "POST /echo": async (request) => ({ status: 200, body: request.body }) },
+      event("POST /echo", {
+        headers: { "Content-Type": "application/json", "X-Request-Id": "mine" },
+        body: Buffer.from('{"a":1}').toString("base64"),
+        isBase64Encoded: true,
+      }),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe('{"a":1}');
+    expect(response.headers?.["x-request-id"]).toBe("mine");
+  });
+
+  it("trusts x-actor only on the local runtime and prefers the IAM principal", async () => {
+    const echoActor = { "GET /who": async (request: { actor: string }) => ({ status: 200, body: { actor: request.actor } }) };
+    const previous = process.env.ORDERLINE_TRUST_ACTOR_HEADER;
+    try {
+      delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
+      expect(JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "mallory" } }))).body)).actor).toBe("anonymous");
+      process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
+      expect(JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "ops-kim" } }))).body)).actor).toBe("ops-kim");
+      const iam = event("GET /who", {
+        headers: { "x-actor": "ops-kim" },
+        requestContext: { requestId: "r", authorizer: { iam: { userArn: "arn:aws:iam::1:user/admin" } } } as unknown as APIGatewayProxyEventV2["requestContext"],
+      });
+      expect(JSON.parse(String((await dispatch(echoActor, iam)).body)).actor).toBe("arn:aws:iam::1:user/admin");
+    } finally {
+      if (previous === undefined) delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
+      else process.env.ORDERLINE_TRUST_ACTOR_HEADER = previous;
+    }
+  });
+});
