@@ -3,3 +3,4 @@ export { applyExternalEvent, cancel, expirePayment, ExternalOrderEventInput, Can
 export { get, listByUser, events, ListOrdersInput, ListEventsInput } from "./query.js";
 export { Order as Representation, OrderEvent as EventRecord, summarize } from "./model.js";
 export { OrderStatus, OrderEventType, next, plan, transitions, terminalStatuses } from "./status.js";
+export { expireOverduePayments, reconcileReservations, type ReservationDrift, type ExpirySweep } from "./maintenance.js";

@@ -1,4 +1,20 @@
-// Placeholder until its issue lands.
-export const handler = async (_event: unknown): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+import type { Context } from "aws-lambda";
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { z } from "zod";
+import { Order } from "../../core/order/index.js";
+import { validate } from "../../core/validate.js";
+import { count, logger } from "../powertools.js";
+
+const Input = z.strictObject({ fix: z.boolean().default(false) });
+
+/** Admin-invoked: reports reservation drift (metric + log) and corrects it only when asked (`{ "fix": true }`). */
+export async function reconcile(event: unknown, _context?: Context) {
+  const { fix } = validate(Input, event ?? {});
+  const drifts = await Order.reconcileReservations({ fix });
+  for (const drift of drifts) logger.warn("reservation drift", { sku_id: drift.skuId, recorded: drift.recorded, expected: drift.expected, corrected: drift.corrected });
+  count("inventory_reservation_drift_total", {}, drifts.length);
+  return { fix, drifts };
+}
+
+export const handler = middy(reconcile).use(injectLambdaContext(logger));

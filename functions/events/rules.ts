@@ -38,8 +38,7 @@ export const eventRules: readonly EventRule[] = [
   },
 ];
 
-/** Sources this service publishes from the table stream (the transactional outbox). */
-export const publishedSources = { orders: "orderline.orders", relays: "orderline.relays" } as const;
+export { PublishedSource as publishedSources } from "../../core/events/outbox.js";
 
 /** The stream publisher and the scheduled jobs, for stacks/Events.ts and the local runtime. */
 export const streamPublisher = { handler: "functions/stream/publish.handler" } as const;

@@ -1,4 +1,7 @@
-// Placeholder until its issue lands.
-export const handler = async (_event: unknown): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+import { orderEventTarget } from "./order-events.js";
+
+export const { apply, handler } = orderEventTarget("shipments", "shipmentId", {
+  "Shipment Ready": "READY_TO_SHIP",
+  "Shipment Dispatched": "SHIPPED",
+  "Shipment Delivered": "DELIVERED",
+});

@@ -1,4 +1,15 @@
-// Placeholder until its issue lands.
-export const handler = async (_event: unknown): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+import type { Context, ScheduledEvent } from "aws-lambda";
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Order } from "../../core/order/index.js";
+import { count, logger } from "../powertools.js";
+
+/** Runs every minute (EventBridge schedule in AWS, an interval on the local runtime). */
+export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">, _context?: Context) {
+  const sweep = await Order.expireOverduePayments(new Date(), { actor: "payment-timeout", requestId: event.id });
+  for (const orderId of sweep.canceled) logger.info("order payment timed out", { order_id: orderId, status_transition: "PAYMENT_PENDING->CANCELED" });
+  if (sweep.canceled.length > 0) count("order_cancel_total", { status: "payment_timeout" }, sweep.canceled.length);
+  return sweep;
+}
+
+export const handler = middy(expirePayments).use(injectLambdaContext(logger));

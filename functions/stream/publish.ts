@@ -1,4 +1,89 @@
-// Placeholder until its issue lands.
-export const handler = async (_event: unknown): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { PoisonRecordError, toOutboundEvent, type OutboundEvent } from "../../core/events/outbox.js";
+import { count, logger } from "../powertools.js";
+import { publishEvents } from "./publisher.js";
+
+let client: EventBridgeClient | undefined;
+function eventBridge(): { client: EventBridgeClient; busName: string } {
+  const busName = process.env.ORDERLINE_EVENT_BUS;
+  if (!busName) throw new Error("ORDERLINE_EVENT_BUS is not set");
+  const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
+  client ??= new EventBridgeClient(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local" } : {});
+  return { client, busName };
+}
+
+/** Test seam: the client the publisher uses (e.g. one with fault-injecting middleware). */
+export function setEventBridgeClient(next: EventBridgeClient | undefined): void {
+  client = next;
+}
+
+function eventOf(record: DynamoDBRecord): OutboundEvent | undefined {
+  if (record.eventName !== "INSERT" || !record.dynamodb?.NewImage) return undefined;
+  return toOutboundEvent(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+}
+
+/**
+ * Publishes the batch's events, then settles each record. Records of one order (or relay) are published in
+ * stream order: once one fails, every later record with the same stream key is failed too, so the retry resends
+ * them in order (consumers drop duplicates by `eventId`).
+ */
+async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBRecord, Error | undefined>> {
+  const outcome = new Map<DynamoDBRecord, Error | undefined>();
+  const events: OutboundEvent[] = [];
+  const owners: DynamoDBRecord[] = [];
+  for (const record of records) {
+    try {
+      const event = eventOf(record);
+      if (event) {
+        events.push(event);
+        owners.push(record);
+      }
+      outcome.set(record, undefined);
+    } catch (error) {
+      // A record that cannot be mapped will never succeed: fail it alone so retries end in the on-failure queue.
+      count("stream_poison_record_total");
+      logger.error("poison stream record", { sequence: record.dynamodb?.SequenceNumber, error: error as Error });
+      outcome.set(record, error as Error);
+    }
+  }
+  if (events.length === 0) return outcome;
+  const { client: eb, busName } = eventBridge();
+  const { failed } = await publishEvents(eb, busName, events);
+  const blocked = new Set<string>();
+  events.forEach((event, i) => {
+    const record = owners[i]!;
+    if (failed.has(i) || blocked.has(event.streamKey)) {
+      blocked.add(event.streamKey);
+      outcome.set(record, new Error(`PutEvents failed for ${event.detailType} (${event.streamKey})`));
+    }
+  });
+  if (failed.size > 0) count("stream_publish_failed_total", {}, failed.size);
+  count("stream_published_total", {}, events.length - failed.size);
+  return outcome;
+}
+
+/**
+ * DynamoDB Streams -> EventBridge (the transactional outbox). Powertools' BatchProcessor reports per-record
+ * failures (ReportBatchItemFailures); every record handler awaits one shared batch publication.
+ */
+export async function publish(event: DynamoDBStreamEvent, context: Context) {
+  const settled = publishBatch(event.Records);
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  return processPartialResponse(
+    event,
+    async (record: DynamoDBRecord) => {
+      const error = (await settled).get(record);
+      if (error) throw error;
+    },
+    processor,
+    { context },
+  );
+}
+
+export const handler = middy(publish).use(injectLambdaContext(logger));

@@ -1,0 +1,69 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import type { OutboundEvent } from "../../core/events/outbox.js";
+
+/** PutEvents limits: at most 10 entries and 256 KB per call. */
+const MAX_ENTRIES = 10;
+const MAX_BYTES = 256 * 1024;
+const RETRIES = 3;
+
+export interface PublishOutcome {
+  /** Index into the input of every event that could not be published after retries. */
+  failed: Set<number>;
+}
+
+function entrySize(entry: PutEventsRequestEntry): number {
+  // EventBridge counts Source, DetailType, Detail, Resources and Time bytes; 14 bytes for Time.
+  return Buffer.byteLength(entry.Source ?? "") + Buffer.byteLength(entry.DetailType ?? "") + Buffer.byteLength(entry.Detail ?? "") + 14;
+}
+
+function chunks(indexes: number[], entries: PutEventsRequestEntry[]): number[][] {
+  const out: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const i of indexes) {
+    const size = entrySize(entries[i]!);
+    if (current.length > 0 && (current.length === MAX_ENTRIES || bytes + size > MAX_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(i);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Publishes events with PutEvents in calls of at most 10 entries / 256 KB. Entries the service rejects
+ * (`FailedEntryCount`, per-entry `ErrorCode`) are retried with backoff; what still fails is returned, never
+ * silently dropped. A whole call that throws counts as failing all of its entries.
+ */
+export async function publishEvents(client: EventBridgeClient, busName: string, events: OutboundEvent[]): Promise<PublishOutcome> {
+  const entries: PutEventsRequestEntry[] = events.map((e) => ({
+    Source: e.source,
+    DetailType: e.detailType,
+    Detail: JSON.stringify(e.detail),
+    EventBusName: busName,
+  }));
+  let pending = entries.map((_, i) => i);
+  for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
+    if (attempt > 0) await sleep(50 * 2 ** attempt * Math.random());
+    const stillFailing: number[] = [];
+    for (const chunk of chunks(pending, entries)) {
+      try {
+        const result = await client.send(new PutEventsCommand({ Entries: chunk.map((i) => entries[i]!) }));
+        if (!result.FailedEntryCount) continue;
+        (result.Entries ?? []).forEach((entry, j) => {
+          if (entry.ErrorCode || !entry.EventId) stillFailing.push(chunk[j]!);
+        });
+      } catch {
+        stillFailing.push(...chunk);
+      }
+    }
+    pending = stillFailing;
+  }
+  return { failed: new Set(pending) };
+}

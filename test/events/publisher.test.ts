@@ -1,0 +1,159 @@
+import { EventBridgeClient, type PutEventsCommandInput, type PutEventsCommandOutput } from "@aws-sdk/client-eventbridge";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Order } from "../../core/order/index.js";
+import { db } from "../../core/store/client.js";
+import { keys } from "../../core/store/table.js";
+import { publish, setEventBridgeClient } from "../../functions/stream/publish.js";
+import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
+import { freshTable } from "../support/table.js";
+
+type Entry = NonNullable<PutEventsCommandInput["Entries"]>[number];
+
+/**
+ * A real EventBridge client whose transport is replaced by a middleware: every PutEvents call is recorded and
+ * answered by `answer`, which can fail entries the way the service does (FailedEntryCount + ErrorCode).
+ */
+function fakeEventBridge(answer: (entries: Entry[], call: number) => PutEventsCommandOutput["Entries"] | Error) {
+  const calls: Entry[][] = [];
+  const client = new EventBridgeClient({ region: "local", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  client.middlewareStack.add(
+    () => async (args) => {
+      const entries = ((args.input as PutEventsCommandInput).Entries ?? []) as Entry[];
+      calls.push(entries);
+      const result = answer(entries, calls.length);
+      if (result instanceof Error) throw result;
+      const failed = (result ?? []).filter((e) => e.ErrorCode).length;
+      return { output: { FailedEntryCount: failed, Entries: result, $metadata: {} }, response: {} } as never;
+    },
+    { step: "initialize", name: "fake-transport" },
+  );
+  return { client, calls };
+}
+
+const ok = (entries: Entry[]) => entries.map((_, i) => ({ EventId: `ev-${i}` }));
+
+let sequence = 0;
+function recordOf(item: Record<string, unknown>): DynamoDBRecord {
+  sequence++;
+  return {
+    eventID: `e${sequence}`,
+    eventName: "INSERT",
+    eventSource: "aws:dynamodb",
+    dynamodb: {
+      Keys: marshall({ pk: item.pk, sk: item.sk }) as never,
+      NewImage: marshall(item, { removeUndefinedValues: true }) as never,
+      SequenceNumber: String(sequence).padStart(21, "0"),
+      StreamViewType: "NEW_AND_OLD_IMAGES",
+    },
+  };
+}
+
+async function eventItems(orderId: string): Promise<Record<string, unknown>[]> {
+  const { doc, tableName } = db();
+  const result = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :e)",
+      ExpressionAttributeValues: { ":pk": keys.order(orderId).pk, ":e": "EVENT#" },
+    }),
+  );
+  return result.Items ?? [];
+}
+
+async function orderRecords(): Promise<DynamoDBRecord[]> {
+  const sku = await seedSku({ onHand: 100 });
+  const { order } = await Order.checkout(checkoutRequest([sku]), who);
+  return (await eventItems(order.orderId)).map(recordOf);
+}
+
+const context = { functionName: "publisher" } as Context;
+const run = (records: DynamoDBRecord[]) => publish({ Records: records } as DynamoDBStreamEvent, context);
+
+beforeAll(async () => {
+  await freshTable("publisher");
+  process.env.ORDERLINE_EVENT_BUS = "test-bus";
+});
+
+describe("stream publisher", () => {
+  it("publishes each order event with the contract's source, detail-type and detail, in order", async () => {
+    const records = await orderRecords();
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    const response = await run(records);
+    expect(response.batchItemFailures).toEqual([]);
+    const entries = fake.calls.flat();
+    expect(entries.map((e) => e.DetailType)).toEqual(["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED"]);
+    expect(entries.every((e) => e.Source === "orderline.orders" && e.EventBusName === "test-bus")).toBe(true);
+    const detail = JSON.parse(entries[0]!.Detail!);
+    expect(Object.keys(detail).sort()).toEqual(
+      ["actor", "createdAt", "eventId", "fromStatus", "order", "orderId", "payload", "requestId", "seq", "toStatus", "type"].sort(),
+    );
+    expect(Object.keys(detail.order).sort()).toEqual(["currency", "orderId", "status", "totalAmount", "userId"]);
+    // the id is the stored event's id: a re-publication carries the same one
+    const again = fakeEventBridge(ok);
+    setEventBridgeClient(again.client);
+    await run(records);
+    expect(JSON.parse(again.calls.flat()[0]!.Detail!).eventId).toBe(detail.eventId);
+  });
+
+  it("ignores non-event items and modifications", async () => {
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    const [first] = await orderRecords();
+    const modify = { ...first!, eventName: "MODIFY" as const };
+    const order = recordOf({ pk: "ORDER#x", sk: "ORDER", entity: "Order", orderId: "x" });
+    expect((await run([modify, order])).batchItemFailures).toEqual([]);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("sends at most 10 entries per PutEvents call", async () => {
+    const records = (await Promise.all(Array.from({ length: 8 }, orderRecords))).flat();
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    expect((await run(records)).batchItemFailures).toEqual([]);
+    expect(fake.calls.map((c) => c.length)).toEqual([10, 10, 4]);
+  });
+
+  it("retries entries PutEvents failed, and publishes them once they go through", async () => {
+    const records = await orderRecords();
+    const fake = fakeEventBridge((entries, call) => entries.map((e, i) => (call === 1 && i === 1 ? { ErrorCode: "ThrottlingException", ErrorMessage: "slow down" } : { EventId: `ok-${i}` })));
+    setEventBridgeClient(fake.client);
+    expect((await run(records)).batchItemFailures).toEqual([]);
+    expect(fake.calls[1]!.map((e) => e.DetailType)).toEqual(["INVENTORY_RESERVED"]);
+  });
+
+  it("reports records still failing, with every later record of the same order, and not other orders'", async () => {
+    const a = await orderRecords();
+    const b = await orderRecords();
+    const failing = a[1]!.dynamodb!.NewImage!.eventId!.S!;
+    const fake = fakeEventBridge((entries) =>
+      entries.map((e, i) => (JSON.parse(e.Detail!).eventId === failing ? { ErrorCode: "InternalFailure", ErrorMessage: "boom" } : { EventId: `ok-${i}` })),
+    );
+    setEventBridgeClient(fake.client);
+    const response = await run([a[0]!, b[0]!, a[1]!, b[1]!, a[2]!, b[2]!]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      [a[1]!.dynamodb!.SequenceNumber, a[2]!.dynamodb!.SequenceNumber].sort(),
+    );
+    const published = new Set(fake.calls.flat().map((e) => JSON.parse(e.Detail!).eventId));
+    for (const record of b) expect(published.has(record.dynamodb!.NewImage!.eventId!.S)).toBe(true);
+  });
+
+  it("fails a poison record alone and still publishes other orders' events", async () => {
+    const good = await orderRecords();
+    const poison = recordOf({ pk: "ORDER#bad", sk: "EVENT#00000001", entity: "OrderEvent", orderId: "bad", type: "NOT_A_TYPE" });
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    const response = await run([poison, ...good]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison.dynamodb!.SequenceNumber }]);
+    expect(fake.calls.flat()).toHaveLength(3);
+  });
+
+  it("throws when the whole batch fails, so the mapping bisects and retries it", async () => {
+    const records = await orderRecords();
+    setEventBridgeClient(fakeEventBridge(() => new Error("network down")).client);
+    await expect(run(records)).rejects.toThrow();
+  });
+});
