@@ -27,9 +27,9 @@ const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
   const input = { ...body, idempotencyKey: idempotencyKeyOf(request) };
   const fields = {
     request_id: request.requestId,
-    user_id: (body as { userId?: unknown }).userId,
-    cart_id: (body as { cartId?: unknown }).cartId,
-    idempotency_key: input.idempotencyKey,
+    user_id: (body as { userId?: unknown }).userId ?? null,
+    cart_id: (body as { cartId?: unknown }).cartId ?? null,
+    idempotency_key: input.idempotencyKey ?? null,
   };
   try {
     const { order, replayed } = await Order.checkout(input, request);
