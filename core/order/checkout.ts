@@ -26,8 +26,8 @@ import type { PlannedEvent } from "./status.js";
 
 export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
-export const CheckoutInput = z
-  .strictObject({
+/** The checkout fields; `CheckoutInput` adds the cross-field rules. */
+export const CheckoutFields = z.strictObject({
     userId: Id,
     idempotencyKey: IdempotencyKey,
     items: OrderLines.optional(),
@@ -36,8 +36,9 @@ export const CheckoutInput = z
     shippingAddressId: Id.optional(),
     shippingAddress: ShippingAddress.optional(),
     paymentMethod: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be an UPPER_SNAKE method such as CARD"),
-  })
-  .superRefine((input, ctx) => {
+});
+
+export const CheckoutInput = CheckoutFields.superRefine((input, ctx) => {
     if ((input.items === undefined) === (input.cartId === undefined))
       ctx.addIssue({ code: "custom", path: ["items"], message: "give exactly one of items or cartId" });
     if ((input.shippingAddressId === undefined) === (input.shippingAddress === undefined))

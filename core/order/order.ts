@@ -1,4 +1,4 @@
-export { checkout, CheckoutInput, IdempotencyKey, type CheckoutResult } from "./checkout.js";
+export { checkout, CheckoutFields, CheckoutInput, IdempotencyKey, type CheckoutResult } from "./checkout.js";
 export { applyExternalEvent, cancel, expirePayment, ExternalOrderEventInput, CancelInput, type TransitionResult } from "./transition.js";
 export { get, listByUser, events, ListOrdersInput, ListEventsInput } from "./query.js";
 export { Order as Representation, OrderEvent as EventRecord, summarize } from "./model.js";

@@ -1,0 +1,186 @@
+import { z } from "zod";
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
+import { Catalog } from "../core/catalog/index.js";
+import { Order } from "../core/order/index.js";
+import { Cursor, Id, Limit } from "../core/schema.js";
+import { statusOfCode } from "./http/problem.js";
+import { routeKey, routes } from "./routes.js";
+
+/** What one route takes and gives, in the same zod schemas the handlers validate with. */
+export interface OperationSpec {
+  summary: string;
+  path?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  headers?: z.ZodObject;
+  success: { status: number; schema: z.ZodType; description: string; headers?: z.ZodObject }[];
+  /** Problem codes the route can answer besides VALIDATION_ERROR and INTERNAL. */
+  errors: string[];
+}
+
+export const Problem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z.string().meta({ description: "UPPER_SNAKE error code" }),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    items: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+}
+
+const OrderSchema = Order.Representation.meta({ id: "Order" });
+const OrderEventSchema = Order.EventRecord.meta({ id: "OrderEvent" });
+const Stock = z.object({ skuId: z.string(), onHand: z.int(), reserved: z.int(), available: z.int() }).meta({ id: "Stock" });
+const Offer = Catalog.OfferInput.extend({ skuId: z.string(), updatedAt: z.string() }).meta({ id: "Offer" });
+const Cart = Catalog.CartInput.extend({ cartId: z.string(), updatedAt: z.string() }).meta({ id: "Cart" });
+const orderPath = z.object({ orderId: Id });
+const skuPath = z.object({ skuId: Id });
+const cartPath = z.object({ cartId: Id });
+const pageQuery = z.object({ limit: Limit.optional(), cursor: Cursor });
+
+const orderOperations: Record<string, OperationSpec> = {
+  "POST /api/v1/orders": {
+    summary: "Checkout: re-quote, reserve stock and create the order, all or nothing",
+    headers: z.object({ "Idempotency-Key": Order.IdempotencyKey.optional() }),
+    body: Order.CheckoutFields.extend({ idempotencyKey: Order.IdempotencyKey.optional() }).meta({ id: "CheckoutRequest" }),
+    success: [
+      { status: 201, schema: OrderSchema, description: "order created" },
+      {
+        status: 200,
+        schema: OrderSchema,
+        description: "the key was already used with the same request: the same order",
+        headers: z.object({ "Idempotent-Replayed": z.literal("true") }),
+      },
+    ],
+    errors: ["CART_NOT_FOUND", "PRICE_CHANGED", "OFFER_UNAVAILABLE", "OUT_OF_STOCK", "IDEMPOTENCY_KEY_REUSED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+  "GET /api/v1/orders": {
+    summary: "A user's orders, newest first",
+    query: Order.ListOrdersInput.partial({ limit: true }),
+    success: [{ status: 200, schema: pageOf(OrderSchema, "OrderPage"), description: "one page" }],
+    errors: [],
+  },
+  "GET /api/v1/orders/{orderId}": {
+    summary: "An order with its items",
+    path: orderPath,
+    success: [{ status: 200, schema: OrderSchema, description: "the order" }],
+    errors: ["NOT_FOUND"],
+  },
+  "GET /api/v1/orders/{orderId}/events": {
+    summary: "An order's event history, oldest first (gapless seq)",
+    path: orderPath,
+    query: pageQuery,
+    success: [{ status: 200, schema: pageOf(OrderEventSchema, "OrderEventPage"), description: "one page" }],
+    errors: ["NOT_FOUND"],
+  },
+  "POST /api/v1/orders/{orderId}/cancel": {
+    summary: "Cancel an unpaid order (releases its stock once); a cancelled order is returned unchanged",
+    path: orderPath,
+    body: Order.CancelInput,
+    success: [{ status: 200, schema: OrderSchema, description: "the cancelled order" }],
+    errors: ["NOT_FOUND", "INVALID_TRANSITION"],
+  },
+  "PUT /internal/offers/{skuId}": {
+    summary: "Set a SKU's current offer (the re-quote source)",
+    path: skuPath,
+    body: Catalog.OfferInput,
+    success: [{ status: 200, schema: Offer, description: "the offer" }],
+    errors: [],
+  },
+  "GET /internal/offers/{skuId}": {
+    summary: "A SKU's current offer",
+    path: skuPath,
+    success: [{ status: 200, schema: Offer, description: "the offer" }],
+    errors: ["NOT_FOUND"],
+  },
+  "PUT /internal/inventory/{skuId}": {
+    summary: "Set stock on hand (refused below what live orders hold)",
+    path: skuPath,
+    body: Catalog.StockInput,
+    success: [{ status: 200, schema: Stock, description: "the stock" }],
+    errors: ["STOCK_BELOW_RESERVED"],
+  },
+  "GET /internal/inventory/{skuId}": {
+    summary: "A SKU's stock",
+    path: skuPath,
+    success: [{ status: 200, schema: Stock, description: "the stock" }],
+    errors: ["NOT_FOUND"],
+  },
+  "PUT /internal/carts/{cartId}": {
+    summary: "Store the cart snapshot checkout reads",
+    path: cartPath,
+    body: Catalog.CartInput,
+    success: [{ status: 200, schema: Cart, description: "the cart" }],
+    errors: [],
+  },
+  "GET /internal/carts/{cartId}": {
+    summary: "A stored cart",
+    path: cartPath,
+    success: [{ status: 200, schema: Cart, description: "the cart" }],
+    errors: ["CART_NOT_FOUND"],
+  },
+  "POST /internal/orders/{orderId}/events": {
+    summary: "Apply a payment or shipment event (same logic as the EventBridge rules); a redelivery is a no-op",
+    path: orderPath,
+    body: Order.ExternalOrderEventInput,
+    success: [{ status: 200, schema: OrderSchema, description: "the order after the event" }],
+    errors: ["NOT_FOUND", "INVALID_TRANSITION"],
+  },
+};
+
+function operation(spec: OperationSpec, auth: "public" | "iam"): ZodOpenApiOperationObject {
+  const responses: Record<string, ZodOpenApiResponseObject> = {};
+  for (const success of spec.success)
+    responses[String(success.status)] = {
+      description: success.description,
+      ...(success.headers ? { headers: success.headers } : {}),
+      content: { "application/json": { schema: success.schema } },
+    };
+  const byStatus = new Map<number, string[]>();
+  for (const code of ["VALIDATION_ERROR", ...spec.errors, "INTERNAL"]) {
+    const status = statusOfCode[code] ?? 500;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  for (const [status, codes] of byStatus)
+    responses[String(status)] = { description: codes.join(", "), content: { "application/problem+json": { schema: Problem } } };
+  return {
+    summary: spec.summary,
+    ...(auth === "iam" ? { security: [{ awsIam: [] }] } : {}),
+    requestParams: {
+      ...(spec.path ? { path: spec.path } : {}),
+      ...(spec.query ? { query: spec.query } : {}),
+      ...(spec.headers ? { header: spec.headers } : {}),
+    },
+    ...(spec.body ? { requestBody: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of every route in the route table; throws if a route has no operation spec. */
+export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
+  const specs = { ...orderOperations, ...extra };
+  const paths: ZodOpenApiPathsObject = {};
+  for (const route of routes) {
+    const spec = specs[routeKey(route)];
+    if (!spec) throw new Error(`no OpenAPI operation for ${routeKey(route)}`);
+    const item = (paths[route.path] ??= {});
+    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(spec, route.auth);
+  }
+  return createDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Orderline",
+      version: "1.0.0",
+      description: "Serverless order backend: idempotent checkout, order state machine with event history, dropship relay. Errors are RFC 9457 problem+json.",
+    },
+    components: { securitySchemes: { awsIam: { type: "apiKey", in: "header", name: "Authorization", description: "AWS SigV4 (IAM)" } } },
+    paths,
+  });
+}
