@@ -65,7 +65,7 @@ const MAX_CHECKOUT_ATTEMPTS = 3;
  * Sorted, canonical JSON of everything that defines a checkout request, so "same key, same request" is decided
  * by content and not by field order or line order.
  */
-function requestHash(input: CheckoutInput, lines: OrderLineInput[]): string {
+export function requestHash(input: CheckoutInput, lines: OrderLineInput[]): string {
   const canonical = {
     userId: input.userId,
     cartId: input.cartId ?? null,
@@ -78,7 +78,7 @@ function requestHash(input: CheckoutInput, lines: OrderLineInput[]): string {
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
 }
 
-function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): Order {
+export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): Order {
   const at = now.toISOString();
   const items = lines.map((line) => ({
     orderItemId: ulid(),
@@ -114,6 +114,47 @@ function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): O
 }
 
 /**
+ * The actions of a checkout's single transaction, in this order: one conditional reserve per line (also asserting
+ * the offer the customer saw), the idempotency item, the order, its three creation events.
+ */
+export function checkoutActions(tableName: string, order: Order, lines: OrderLineInput[], requestHash: string, who: Actor): TransactItem[] {
+  const reserves: TransactItem[] = lines.map((line) => ({
+    Update: {
+      TableName: tableName,
+      Key: keys.sku(line.skuId),
+      UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty",
+      ConditionExpression: "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty",
+      ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": order.currency },
+    },
+  }));
+  const idempotencyPut: TransactItem = {
+    Put: {
+      TableName: tableName,
+      Item: { ...keys.idempotency(order.idempotencyKey), entity: Entity.Idempotency, orderId: order.orderId, requestHash, createdAt: order.createdAt },
+      ConditionExpression: "attribute_not_exists(pk)",
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+  const orderPut: TransactItem = {
+    Put: {
+      TableName: tableName,
+      Item: {
+        ...keys.order(order.orderId),
+        entity: Entity.Order,
+        gsi1pk: keys.ordersByUser(order.userId),
+        gsi1sk: order.orderId,
+        gsi2pk: keys.paymentDeadlines,
+        gsi2sk: `${order.paymentDueAt}#${order.orderId}`,
+        ...order,
+      },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+  const events = eventPuts(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
+  return [...reserves, idempotencyPut, orderPut, ...events];
+}
+
+/**
  * Creates an order, all or nothing, in one TransactWriteItems: per line a conditional reserve on the SKU item
  * that also asserts the offer is exactly the one the customer saw; the order with its items; its three
  * creation events; and the idempotency item. On the happy path of a direct-items checkout this is the only
@@ -127,42 +168,10 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
 
   for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
     const order = buildOrder(input, lines, new Date());
-    const reserves: TransactItem[] = lines.map((line) => ({
-      Update: {
-        TableName: tableName,
-        Key: keys.sku(line.skuId),
-        UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty",
-        ConditionExpression: "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty",
-        ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": input.currency },
-      },
-    }));
-    const idempotencyPut: TransactItem = {
-      Put: {
-        TableName: tableName,
-        Item: { ...keys.idempotency(input.idempotencyKey), entity: Entity.Idempotency, orderId: order.orderId, requestHash: hash, createdAt: order.createdAt },
-        ConditionExpression: "attribute_not_exists(pk)",
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      },
-    };
-    const orderPut: TransactItem = {
-      Put: {
-        TableName: tableName,
-        Item: {
-          ...keys.order(order.orderId),
-          entity: Entity.Order,
-          gsi1pk: keys.ordersByUser(order.userId),
-          gsi1sk: order.orderId,
-          gsi2pk: keys.paymentDeadlines,
-          gsi2sk: `${order.paymentDueAt}#${order.orderId}`,
-          ...order,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    };
-    const events = eventPuts(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
-    const idempotencyIndex = reserves.length;
+    const actions = checkoutActions(tableName, order, lines, hash, who);
+    const idempotencyIndex = lines.length;
     try {
-      await transactWrite([...reserves, idempotencyPut, orderPut, ...events]);
+      await transactWrite(actions);
       return { order, replayed: false };
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;

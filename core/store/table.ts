@@ -45,10 +45,17 @@ export const keys = {
   listing: (listingId: string) => ({ pk: `LISTING#${listingId}`, sk: "LISTING" }),
   supplier: (supplierId: string) => ({ pk: `SUPPLIER#${supplierId}`, sk: "SUPPLIER" }),
   relay: (relayId: string) => ({ pk: `RELAY#${relayId}`, sk: "RELAY" }),
-  relayAudit: (relayId: string, auditId: string) => ({ pk: `RELAY#${relayId}`, sk: `AUDIT#${auditId}` }),
+  /** A relay's audit entries sort by the relay version they belong to (oldest first), then by their index. */
+  relayAudit: (relayId: string, version: number, index: number | string) => ({
+    pk: `RELAY#${relayId}`,
+    sk: `AUDIT#${pad(version)}#${index}`,
+  }),
   relayAuditPrefix: "AUDIT#",
+  /** gsi1: relays of a listing, by relay id (ULID, so by creation time). */
   relaysByListing: (listingId: string) => `LISTING#${listingId}`,
+  /** gsi2: relays in a status, by relay id; `pending` filtered on `metadata.lastError` is the retry queue. */
   relaysByStatus: (status: string) => `RELAY_STATUS#${status}`,
+  relayOrderNumber: (orderNumber: string) => ({ pk: `RELAY_ORDER_NUMBER#${orderNumber}`, sk: "UNIQUE" }),
   relayByExternalOrder: (listingId: string, externalOrderId: string) => ({
     pk: `RELAY_EXTERNAL#${listingId}#${externalOrderId}`,
     sk: "UNIQUE",

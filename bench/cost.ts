@@ -1,0 +1,56 @@
+import type { Actor } from "../core/schema.js";
+import { buildOrder, checkoutActions, requestHash, CheckoutInput } from "../core/order/checkout.js";
+import { eventPuts } from "../core/order/history.js";
+import { plan } from "../core/order/status.js";
+import { keys, Entity } from "../core/store/table.js";
+import { consistentReadUnits, itemSize, transactionalWriteUnits } from "./item-size.js";
+
+const who: Actor = { actor: "bench", requestId: "01JBENCHREQUESTID0000000000" };
+
+/** On-demand prices (us-east-1): per million write / read request units, per GB-month stored. */
+export const PRICES = { writeUnitPerMillion: 0.625, readUnitPerMillion: 0.125, storageGbMonth: 0.25 };
+
+/** A SKU item as the service stores it, for sizing the reserve updates. */
+function skuItem(skuId: string) {
+  return { ...keys.sku(skuId), entity: Entity.Sku, skuId, offerId: `off-${skuId}`, unitPrice: 12000, currency: "KRW", title: "Clean Code", offerUpdatedAt: new Date().toISOString(), onHand: 1000, reserved: 10, available: 990 };
+}
+
+export interface CheckoutCost {
+  lines: number;
+  writeUnits: number;
+  orderBytes: number;
+  storedBytes: number;
+  readUnitsGet: number;
+}
+
+/** Write units of a checkout of `n` lines, computed from the very items the service writes. */
+export function checkoutCost(n: number): CheckoutCost {
+  const lines = Array.from({ length: n }, (_, i) => ({ skuId: `sku-bench-${i}`, qty: 1, offerId: `off-sku-bench-${i}`, unitPrice: 12000 }));
+  const input = CheckoutInput.parse({ userId: "user-1234", idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55", items: lines, currency: "KRW", shippingAddressId: "addr-1", paymentMethod: "CARD" });
+  const order = buildOrder(input, lines, new Date());
+  const actions = checkoutActions("orderline", order, lines, requestHash(input, lines), who);
+  let writeUnits = 0;
+  let storedBytes = 0;
+  let orderBytes = 0;
+  for (const action of actions) {
+    if (action.Update) writeUnits += transactionalWriteUnits(itemSize(skuItem(String((action.Update.Key as { pk: string }).pk).slice(4))));
+    if (action.Put) {
+      const size = itemSize(action.Put.Item as Record<string, unknown>);
+      writeUnits += transactionalWriteUnits(size);
+      storedBytes += size + 100; // + 100 bytes of per-item index overhead
+      if ((action.Put.Item as { entity?: string }).entity === Entity.Order) orderBytes = size;
+    }
+  }
+  return { lines: n, writeUnits, orderBytes, storedBytes, readUnitsGet: consistentReadUnits(orderBytes) };
+}
+
+/** Write units of one status transition without stock effect (e.g. PAYMENT_SUCCEEDED): order update + event. */
+export function transitionCost(): number {
+  const lines = [{ skuId: "sku-bench-0", qty: 1, offerId: "off-sku-bench-0", unitPrice: 12000 }];
+  const input = CheckoutInput.parse({ userId: "user-1234", idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55", items: lines, currency: "KRW", shippingAddressId: "addr-1", paymentMethod: "CARD" });
+  const order = buildOrder(input, lines, new Date());
+  const planned = plan("PAYMENT_PENDING", "PAYMENT_SUCCEEDED", true)!;
+  const [event] = eventPuts("orderline", order, 4, planned.events, { externalId: "pay-0001" }, who, order.createdAt);
+  const orderItem = { ...keys.order(order.orderId), entity: Entity.Order, ...order, appliedExternalEvents: ["PAYMENT_SUCCEEDED#pay-0001"] };
+  return transactionalWriteUnits(itemSize(orderItem)) + transactionalWriteUnits(itemSize(event!.Put!.Item as Record<string, unknown>));
+}

@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { Id } from "../schema.js";
+import { stripLayout } from "../store/table.js";
+import { RelayEventType, RelayStatus } from "./status.js";
+
+const InfoKey = z.string().min(1).max(64);
+const InfoScalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+/** A value of customerInfo / shippingInfo / metadata: a scalar or one level of named scalars (e.g. an address). */
+const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
+const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;
+
+/** Snapshot of the buyer for delivery (DS-4.1 §6.1: a copy; the original belongs to Ecommerce Core). */
+export const CustomerInfo = z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields");
+
+const TrackingValue = z.string().min(1).max(100).nullable();
+
+/** Delivery data; `carrier` and `trackingNumber` freeze once the relay is shipped. */
+export const ShippingInfo = z
+  .object({ carrier: TrackingValue.optional(), trackingNumber: TrackingValue.optional() })
+  .catchall(InfoValue)
+  .refine(maxKeys(30), "at most 30 fields");
+export type ShippingInfo = z.infer<typeof ShippingInfo>;
+
+/** Where a relay came from. `manual` relays may lack order ids; `ecommerce` relays need an `ecommerceOrderId`. */
+export const Source = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a lower-case channel name such as smartstore or manual");
+export const MANUAL_SOURCE = "manual";
+/** Sources that denote an order taken on this platform: they must go through Ecommerce Core (DS-4.1 §8). */
+export const PLATFORM_SOURCES: readonly string[] = ["ecommerce"];
+
+export const Metadata = z
+  .object({ source: Source.optional() })
+  .catchall(InfoValue)
+  .refine(maxKeys(30), "at most 30 fields")
+  .refine((m) => !("lastError" in m), { message: "lastError is written by the service only", path: ["lastError"] });
+
+export const Quantity = z.int().min(1).max(9999);
+
+export const CreateRelayInput = z
+  .strictObject({
+    listingId: Id,
+    quantity: Quantity,
+    externalOrderId: Id.nullable().optional(),
+    ecommerceOrderId: Id.nullable().optional(),
+    customerInfo: CustomerInfo.optional(),
+    shippingInfo: ShippingInfo.optional(),
+    metadata: Metadata.optional(),
+  })
+  .superRefine((input, ctx) => {
+    const source = input.metadata?.source;
+    if (!input.externalOrderId && !input.ecommerceOrderId && source !== MANUAL_SOURCE)
+      ctx.addIssue({
+        code: "custom",
+        path: ["externalOrderId"],
+        message: "give externalOrderId or ecommerceOrderId (only metadata.source \"manual\" may omit both)",
+      });
+    if (source !== undefined && PLATFORM_SOURCES.includes(source) && !input.ecommerceOrderId)
+      ctx.addIssue({ code: "custom", path: ["ecommerceOrderId"], message: `an order from source "${source}" needs its ecommerceOrderId` });
+  });
+export type CreateRelayInput = z.infer<typeof CreateRelayInput>;
+
+/**
+ * A PATCH names the fields to change. `listingId`, `unitPrice` and `totalPrice` are accepted by the schema only
+ * so that naming them is answered with FIELD_IMMUTABLE rather than a generic validation error.
+ */
+export const PatchRelayInput = z
+  .strictObject({
+    quantity: Quantity.optional(),
+    customerInfo: CustomerInfo.optional(),
+    shippingInfo: ShippingInfo.optional(),
+    ecommerceOrderId: Id.optional(),
+    listingId: z.unknown().optional(),
+    unitPrice: z.unknown().optional(),
+    totalPrice: z.unknown().optional(),
+  })
+  .refine((input) => Object.keys(input).length > 0, "name at least one field to change");
+export type PatchRelayInput = z.infer<typeof PatchRelayInput>;
+
+export const RelayEventInput = z
+  .strictObject({
+    type: z.enum(RelayEventType),
+    reason: z.string().min(1).max(500).optional(),
+    /** Who asked for a cancellation or refund when it is not the caller (e.g. `buyer`, `channel:smartstore`). */
+    requestedBy: z.string().min(1).max(200).optional(),
+    shippingInfo: ShippingInfo.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.requestedBy !== undefined && input.type !== "CANCELLED" && input.type !== "REFUNDED")
+      ctx.addIssue({ code: "custom", path: ["requestedBy"], message: "only a CANCELLED or REFUNDED event names who requested it" });
+  });
+export type RelayEventInput = z.infer<typeof RelayEventInput>;
+
+/** The last failed dispatch attempt (DS-4.1 §7.2); cleared when a later attempt reaches the supplier's answer. */
+export interface LastError {
+  message: string;
+  at: string;
+  attempt: number;
+}
+
+/** The relay as clients see it. */
+export interface Relay {
+  relayId: string;
+  orderNumber: string;
+  listingId: string;
+  quantity: number;
+  unitPrice: number;
+  totalPrice: number;
+  currency: string;
+  externalOrderId: string | null;
+  ecommerceOrderId: string | null;
+  customerInfo: Record<string, unknown>;
+  shippingInfo: Record<string, unknown>;
+  metadata: { source?: string; lastError?: LastError; [key: string]: unknown };
+  status: RelayStatus;
+  /** The supplier the relay was handed to (set when the supplier accepts it). */
+  supplierId: string | null;
+  cancelReason: string | null;
+  relayedAt: string | null;
+  confirmedAt: string | null;
+  shippedAt: string | null;
+  deliveredAt: string | null;
+  cancelledAt: string | null;
+  refundedAt: string | null;
+  /** Dispatch attempts so far (each may include a few quick retries). */
+  dispatchAttempts: number;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const AuditKind = ["STATUS_CHANGE", "DATA_CHANGE", "EXTERNAL_CALL", "CANCELLATION"] as const;
+export type AuditKind = (typeof AuditKind)[number];
+
+/** One entry of a relay's audit log (DS-4.1 §7.3). `status` is the relay's status after the change. */
+export interface RelayAudit {
+  auditId: string;
+  relayId: string;
+  listingId: string;
+  orderNumber: string;
+  status: RelayStatus;
+  kind: AuditKind;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  actor: string;
+  reason: string | null;
+  request: Record<string, unknown> | null;
+  response: Record<string, unknown> | null;
+  success: boolean;
+  latencyMs: number | null;
+  /** The dispatch attempt an EXTERNAL_CALL belongs to. */
+  attempt: number | null;
+  /** CANCELLATION only: who asked for it and who approved it (DS-4.1 §7.3). */
+  requestedBy?: string;
+  approvedBy?: string;
+  requestId: string;
+  createdAt: string;
+}
+
+/** Attributes of the stored relay that are not part of its representation. */
+const internalRelayAttributes = ["dispatchLeaseUntil"] as const;
+
+export function relayFromItem(item: Record<string, unknown>): Relay {
+  const copy: Record<string, unknown> = stripLayout(item);
+  for (const attr of internalRelayAttributes) delete copy[attr];
+  return copy as unknown as Relay;
+}
+
+export function auditFromItem(item: Record<string, unknown>): RelayAudit {
+  const copy: Record<string, unknown> = stripLayout(item);
+  delete copy.publishAs;
+  return copy as unknown as RelayAudit;
+}
+
+export { RelayStatus };
