@@ -1,11 +1,23 @@
 import { startLocalRuntime } from "./runtime.js";
 
 /** `npm run dev`: the whole service on this machine. Ctrl-C stops everything, DynamoDB Local included. */
+const started = Date.now();
+const busPort = process.env.ORDERLINE_EVENT_BUS_PORT;
 const runtime = await startLocalRuntime({
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? "127.0.0.1",
+  ...(busPort ? { eventBusPort: Number(busPort) } : {}),
   log: (line) => console.log(`[orderline] ${line}`),
 });
+
+console.log(
+  [
+    `[orderline] ready in ${Date.now() - started} ms`,
+    `  HTTP API        ${runtime.url}  (GET /health, GET /_local/events?source=&detailType=)`,
+    `  event bus       ${runtime.eventBusEndpoint}  (PutEvents: new EventBridgeClient({ endpoint: "${runtime.eventBusEndpoint}" }), EventBusName "${process.env.ORDERLINE_EVENT_BUS}")`,
+    `  DynamoDB Local  ${runtime.dynamoEndpoint}  (table ${runtime.tableName})`,
+  ].join("\n"),
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

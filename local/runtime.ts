@@ -1,7 +1,14 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { scheduledJobs, streamPublisher } from "../functions/events/rules.js";
+import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, importHandler, type BusEvent } from "./bus.js";
 import { createTable, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
-import { createGateway, type LocalRoute } from "./gateway.js";
+import { createGateway, lambdaContext, type LocalRoute } from "./gateway.js";
+import { StreamPoller } from "./poller.js";
+
+/** The bus name the handlers publish to on the local runtime (`ORDERLINE_EVENT_BUS`). */
+export const LOCAL_EVENT_BUS = "orderline-local";
 
 export interface LocalRuntimeOptions {
   port?: number;
@@ -9,6 +16,12 @@ export interface LocalRuntimeOptions {
   /** Use this DynamoDB (Local) endpoint instead of starting one. */
   dynamoEndpoint?: string;
   tableName?: string;
+  /** Port of the local EventBridge (PutEvents) endpoint; default: a free one. */
+  eventBusPort?: number;
+  /** Interval of the scheduled jobs; default `ORDERLINE_SCHEDULE_INTERVAL_MS` or 60000. */
+  scheduleIntervalMs?: number;
+  /** Stream poll interval; default 100 ms. */
+  pollIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -16,54 +29,191 @@ export interface LocalRuntime {
   url: string;
   dynamoEndpoint: string;
   tableName: string;
+  /** The PutEvents endpoint (also in `GET /health`). */
+  eventBusEndpoint: string;
+  /** The local event bus: `bus.events()`, `bus.waitFor()`, `bus.deadLetters`, `bus.idle()`. */
+  bus: LocalBus;
+  /** The stream poller: `poller.drained()`, `poller.onFailure`. */
+  poller: StreamPoller;
+  /** Runs a scheduled job now (as its EventBridge schedule would) and resolves with its result. */
+  runScheduledJob(name: (typeof scheduledJobs)[number]["name"]): Promise<unknown>;
   stop(): Promise<void>;
 }
 
+type ScheduledHandler = (event: BusEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+/** Bus port of the previous runtime in this process: reused so SDK clients cached by handlers keep working. */
+let previousBusPort: number | undefined;
+
+function scheduleInterval(option: number | undefined, warn: (line: string) => void): number {
+  if (option !== undefined) return option;
+  const text = process.env.ORDERLINE_SCHEDULE_INTERVAL_MS;
+  if (text === undefined || text === "") return 60_000;
+  const value = Number(text);
+  if (Number.isInteger(value) && value > 0) return value;
+  warn(`ORDERLINE_SCHEDULE_INTERVAL_MS=${text} is not a positive integer; using 60000`);
+  return 60_000;
+}
+
+/** The event an EventBridge schedule rule sends its target. */
+function scheduledEvent(ruleName: string): BusEvent {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${ruleName}`],
+    detail: {},
+  };
+}
+
+async function listenBus(bus: LocalBus, port: number | undefined): Promise<string> {
+  if (port !== undefined) return bus.listen(port);
+  if (previousBusPort !== undefined) {
+    try {
+      return await bus.listen(previousBusPort);
+    } catch {
+      // taken by someone else: any free port
+    }
+  }
+  return bus.listen(0);
+}
+
 /**
- * Everything `npm run dev` runs, in this process: DynamoDB Local (in memory), the table, and the HTTP gateway in
- * front of the same handlers Lambda runs. The handlers find the table through the same environment variables
- * they read in AWS.
+ * Everything `npm run dev` runs, in this process: DynamoDB Local (in memory), the table, the local event bus
+ * (PutEvents endpoint + rule delivery), the stream poller feeding the stream publisher, the scheduled jobs, and the
+ * HTTP gateway in front of the same handlers Lambda runs. The handlers find the table and the bus through the same
+ * environment variables they read in AWS.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.log ?? (() => undefined);
+  // Failures (dead letters, dropped stream records) are always reported, even when progress lines are not.
+  const warn = options.log ?? ((line: string) => console.warn(`[orderline] ${line}`));
   const started = Date.now();
-  let dynamo: DynamoLocal | undefined;
-  const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo = await startDynamoLocal()).endpoint;
-  if (dynamo) log(`DynamoDB Local (in memory) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`);
-  const tableName = options.tableName ?? "orderline-local";
-  await createTable(dynamoEndpoint, tableName);
-  log(`table ${tableName} created`);
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        warn(`stopping: ${(error as Error).message}`);
+      }
+    }
+  };
 
-  process.env.ORDERLINE_TABLE = tableName;
-  process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
-  process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
+  try {
+    let dynamo: DynamoLocal | undefined;
+    const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo = await startDynamoLocal()).endpoint;
+    if (dynamo) {
+      const running = dynamo;
+      cleanup.push(() => running.stop());
+      log(`DynamoDB Local (in memory) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`);
+    }
+    const tableName = options.tableName ?? "orderline-local";
+    let created = true;
+    try {
+      await createTable(dynamoEndpoint, tableName);
+      log(`table ${tableName} created`);
+    } catch (error) {
+      if ((error as { name?: string }).name !== "ResourceInUseException") throw error;
+      created = false;
+      log(`table ${tableName} exists: using it`);
+    }
 
-  let ready = false;
-  const health: LocalRoute = async (req, url) =>
-    req.method === "GET" && url.pathname === "/health"
-      ? ready
-        ? { status: 200, body: { status: "ok" } }
-        : { status: 503, body: { status: "starting" } }
-      : undefined;
-  const server: Server = createGateway([health]);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
-  ready = true;
-  log(`HTTP API at ${url} (GET /health), ready ${Date.now() - started} ms after start`);
+    // The environment the handlers read, set before any handler module loads.
+    process.env.ORDERLINE_TABLE = tableName;
+    process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
+    process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
+    process.env.ORDERLINE_EVENT_BUS = LOCAL_EVENT_BUS;
+    process.env.AWS_REGION ??= LOCAL_REGION;
+    // The SDK clients the handlers create need some credentials; nothing here talks to AWS.
+    if (!process.env.AWS_ACCESS_KEY_ID) {
+      process.env.AWS_ACCESS_KEY_ID = "local";
+      process.env.AWS_SECRET_ACCESS_KEY = "local";
+    }
 
-  return {
-    url,
-    dynamoEndpoint,
-    tableName,
-    stop: async () => {
+    const bus = new LocalBus({ busNames: [LOCAL_EVENT_BUS], log: (line) => warn(`event bus: ${line}`) });
+    const eventBusEndpoint = await listenBus(bus, options.eventBusPort);
+    previousBusPort = Number(new URL(eventBusEndpoint).port);
+    cleanup.push(() => bus.close());
+    process.env.EVENTBRIDGE_ENDPOINT = eventBusEndpoint;
+    log(`event bus ${LOCAL_EVENT_BUS}: PutEvents at ${eventBusEndpoint}, rules delivered locally`);
+
+    const pollIntervalMs = options.pollIntervalMs ?? 100;
+    const poller = new StreamPoller({
+      endpoint: dynamoEndpoint,
+      tableName,
+      // A table this runtime created is read from its beginning, so nothing written before the poller is missed.
+      startAt: created ? "TRIM_HORIZON" : "LATEST",
+      intervalMs: pollIntervalMs,
+      log: (line) => warn(`stream poller: ${line}`),
+    });
+    await poller.start();
+    cleanup.push(() => poller.stop());
+    log(`stream poller on ${poller.arn} every ${pollIntervalMs} ms -> ${streamPublisher.handler}`);
+
+    let ready = false;
+    const health: LocalRoute = async (req, url) =>
+      req.method === "GET" && url.pathname === "/health"
+        ? ready
+          ? { status: 200, body: { status: "ok", eventBusEndpoint } }
+          : { status: 503, body: { status: "starting", eventBusEndpoint } }
+        : undefined;
+    const server: Server = createGateway([health, bus.route]);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolve());
+    });
+    cleanup.push(async () => {
       ready = false;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dynamo?.stop();
-    },
-  };
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+
+    const intervalMs = scheduleInterval(options.scheduleIntervalMs, warn);
+    const running = new Map<string, Promise<unknown>>();
+    const runJob = (name: string): Promise<unknown> => {
+      const job = scheduledJobs.find((j) => j.name === name);
+      if (!job) return Promise.reject(new Error(`no scheduled job ${name}`));
+      const current = running.get(name);
+      if (current) return current; // like a schedule with reserved concurrency 1: runs never overlap
+      const run = importHandler<ScheduledHandler>(job.handler)
+        .then((handler) => handler(scheduledEvent(`orderline-${job.name}`), lambdaContext(`orderline-${job.name}`)))
+        .finally(() => running.delete(name));
+      running.set(name, run);
+      return run;
+    };
+    const timers = scheduledJobs.map((job) =>
+      setInterval(() => {
+        runJob(job.name).catch((error: unknown) => warn(`scheduled job ${job.name} failed: ${(error as Error).message}`));
+      }, intervalMs),
+    );
+    cleanup.push(async () => {
+      timers.forEach(clearInterval);
+      await Promise.allSettled([...running.values()]);
+    });
+    if (scheduledJobs.length > 0) log(`scheduled jobs every ${intervalMs} ms: ${scheduledJobs.map((j) => j.name).join(", ")}`);
+
+    ready = true;
+    log(`HTTP API at ${url} (GET /health, GET /_local/events), ready ${Date.now() - started} ms after start`);
+
+    return {
+      url,
+      dynamoEndpoint,
+      tableName,
+      eventBusEndpoint,
+      bus,
+      poller,
+      runScheduledJob: runJob,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 }
