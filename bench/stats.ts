@@ -13,7 +13,9 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `task(i)` for i in [0, n) with `concurrency` workers; returns throughput and latency percentiles (ms). */
-export async function measure(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<Summary> {
+export async function measure(n: number, concurrency: number, task: (i: number) => Promise<unknown>, warmup = Math.ceil(n / 10)): Promise<Summary> {
+  // Warm the JIT, sockets and DynamoDB Local's caches first; those requests are not counted.
+  for (let i = 0; i < warmup; i += concurrency) await Promise.all(Array.from({ length: concurrency }, (_, j) => task(n + i + j)));
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
