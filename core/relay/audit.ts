@@ -25,7 +25,9 @@ export interface AuditEntry {
 /**
  * Puts of the audit entries of one change, meant for the same TransactWriteItems as the change itself: an entry
  * exists if and only if its change committed. Keys sort by the relay version the change produced, so the log
- * reads oldest first; each put is conditional on its key being new.
+ * reads oldest first; each put is conditional on its key being new. `relay` is the relay after the change (its
+ * status is what the entry and its published event carry); `suffix` keeps an entry written outside a change (a
+ * supplier call whose result could not be applied) apart from that version's own entries.
  */
 export function auditPuts(tableName: string, relay: Relay, entries: AuditEntry[], who: Actor, at: string, suffix = ""): TransactItem[] {
   return entries.map((entry, index) => {

@@ -39,9 +39,14 @@ export async function signingSecret(): Promise<string> {
   const fromEnv = process.env.SUPPLIER_SIGNING_SECRET;
   if (fromEnv) return fromEnv;
   if (cachedSecret) return cachedSecret;
-  const { Config } = (await import("sst/node/config")) as { Config: Record<string, unknown> };
-  const value = Config.SUPPLIER_SIGNING_SECRET;
-  if (typeof value !== "string" || value === "") throw new Error("SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret)");
+  let value: unknown;
+  try {
+    const { Config } = (await import("sst/node/config")) as { Config: Record<string, unknown> };
+    value = Config.SUPPLIER_SIGNING_SECRET;
+  } catch (error) {
+    throw new Error("SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret bound to this function)", { cause: error });
+  }
+  if (typeof value !== "string" || value === "") throw new Error("SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret bound to this function)");
   cachedSecret = value;
   return value;
 }

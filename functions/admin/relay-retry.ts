@@ -1,4 +1,29 @@
-// Placeholder until its issue lands.
-export const handler = async (_event: unknown): Promise<void> => {
-  throw new Error("not implemented yet");
-};
+import type { Context } from "aws-lambda";
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { z } from "zod";
+import { Relay } from "../../core/relay/index.js";
+import { validate } from "../../core/validate.js";
+import { logger } from "../powertools.js";
+import { reportDispatch } from "../relay/dispatch.js";
+
+/** `{ relayIds?, reason, actor? }`: actor names the admin (a direct invocation carries no caller identity). */
+const RetryEvent = z.looseObject({ actor: z.string().min(1).max(200).optional() });
+
+/**
+ * The RelayRetry Lambda admins invoke: re-dispatches the named relays, or every pending relay whose last attempt
+ * failed, and returns a result per relay. Invalid input throws (the invoker sees why); per-relay failures are
+ * results, not exceptions.
+ */
+export async function retryRelays(event: unknown, context: Context): Promise<Relay.RetryResult> {
+  const { actor, ...input } = validate(RetryEvent, event ?? {});
+  const who = { actor: actor ?? `lambda:${context.functionName}`, requestId: context.awsRequestId };
+  const result = await Relay.retry(input, who, (relayId, error) =>
+    logger.error("relay retry failed", { relay_id: relayId, request_id: who.requestId, error: error as Error }),
+  );
+  for (const item of result.results) reportDispatch(item, { request_id: who.requestId, trigger: "retry", actor: who.actor });
+  logger.info("relay retry done", { request_id: who.requestId, actor: who.actor, relays: result.results.length, more: result.more });
+  return result;
+}
+
+export const handler = middy(retryRelays).use(injectLambdaContext(logger));

@@ -1,6 +1,93 @@
-import { httpApi, type RouteHandler } from "../http/api.js";
+import { DomainError } from "../../core/errors.js";
+import { Relay } from "../../core/relay/index.js";
+import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
+import { count, logger } from "../powertools.js";
+import { reportDispatch, reportOf } from "../relay/dispatch.js";
 
-// Placeholder until the relay issue lands: every route of this group answers 404.
-export const routes: Record<string, RouteHandler> = {};
+/**
+ * Dropship order relays (DS-4.1): internal and admin callers only (IAM in AWS), never under /api/v1. Logs carry
+ * ids, codes and statuses only; a request body is never logged (it may hold personal data, and a refused one
+ * may hold card data).
+ */
+const id = (request: HttpRequest) => request.params.relayId ?? "";
+
+function logRejection(request: HttpRequest, what: string, error: unknown): void {
+  if (!(error instanceof DomainError)) return;
+  const violations = error.code === "FORBIDDEN_DATA" ? (error.details.violations as unknown) : undefined;
+  if (violations) count("relay_forbidden_data_total");
+  logger.info(`${what} rejected`, {
+    request_id: request.requestId,
+    relay_id: request.params.relayId ?? null,
+    code: error.code,
+    ...(violations ? { violations } : {}),
+  });
+}
+
+const create: RouteHandler = async (request): Promise<HttpResponse> => {
+  try {
+    const { relay, created } = await Relay.create(request.body, request);
+    count("relay_create_total", { status: created ? "created" : "replayed" });
+    logger.info(created ? "relay created" : "relay create replayed", {
+      request_id: request.requestId,
+      relay_id: relay.relayId,
+      listing_id: relay.listingId,
+      order_number: relay.orderNumber,
+      status_transition: created ? "->pending" : null,
+    });
+    if (!created) return { status: 200, body: relay, headers: { "idempotent-replayed": "true" } };
+    return { status: 201, body: relay, headers: { location: `/internal/relays/${relay.relayId}` } };
+  } catch (error) {
+    if (error instanceof DomainError) count("relay_create_total", { status: error.code });
+    logRejection(request, "relay create", error);
+    throw error;
+  }
+};
+
+const patch: RouteHandler = async (request) => {
+  try {
+    const result = await Relay.patch(id(request), request.body, request);
+    logger.info(result.changed ? "relay changed" : "relay patch changed nothing", { request_id: request.requestId, relay_id: id(request) });
+    return { status: 200, body: result.relay };
+  } catch (error) {
+    logRejection(request, "relay patch", error);
+    throw error;
+  }
+};
+
+const applyEvent: RouteHandler = async (request) => {
+  try {
+    const result = await Relay.applyEvent(id(request), request.body, request);
+    logger.info("relay event applied", {
+      request_id: request.requestId,
+      relay_id: id(request),
+      status_transition: result.statusTransition ?? null,
+    });
+    return { status: 200, body: result.relay };
+  } catch (error) {
+    logRejection(request, "relay event", error);
+    throw error;
+  }
+};
+
+const dispatch: RouteHandler = async (request) => {
+  const result = await Relay.dispatchNow(id(request), request, (r) =>
+    reportDispatch(reportOf(r), { request_id: request.requestId, trigger: "on_demand", actor: request.actor }),
+  );
+  return { status: 200, body: result.relay };
+};
+
+export const routes: Record<string, RouteHandler> = {
+  "PUT /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.putListing(r.params.listingId ?? "", r.body) }),
+  "GET /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.getListing(r.params.listingId ?? "") }),
+  "PUT /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.putSupplier(r.params.supplierId ?? "", r.body) }),
+  "GET /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.getSupplier(r.params.supplierId ?? "") }),
+  "POST /internal/relays": create,
+  "GET /internal/relays": async (r) => ({ status: 200, body: await Relay.list(r.query) }),
+  "GET /internal/relays/{relayId}": async (r) => ({ status: 200, body: await Relay.get(id(r)) }),
+  "PATCH /internal/relays/{relayId}": patch,
+  "POST /internal/relays/{relayId}/dispatch": dispatch,
+  "POST /internal/relays/{relayId}/events": applyEvent,
+  "GET /internal/relays/{relayId}/audit": async (r) => ({ status: 200, body: await Relay.audit(id(r), r.query) }),
+};
 
 export const handler = httpApi(routes);

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { ulid } from "ulid";
+import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
+import type { Actor } from "../schema.js";
+import { db } from "../store/client.js";
+import { Entity, keys } from "../store/table.js";
+import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { validate } from "../validate.js";
+import { auditPuts } from "./audit.js";
+import { assertNoForbiddenData } from "./forbidden.js";
+import { CreateRelayInput, relayFromItem, type Relay } from "./model.js";
+import { readRelayItem } from "./query.js";
+import { findListing, type Listing } from "./reference.js";
+
+export interface CreateResult {
+  relay: Relay;
+  /** False when an existing relay for the same external or ecommerce order was returned and nothing was written. */
+  created: boolean;
+}
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** `DS-YYYYMMDD-XXXXXXXX`: readable over the phone (Crockford base32), unique by a conditional write. */
+export function newOrderNumber(now: Date): string {
+  const day = now.toISOString().slice(0, 10).replaceAll("-", "");
+  const suffix = [...randomBytes(8)].map((b) => CROCKFORD[b % 32]).join("");
+  return `DS-${day}-${suffix}`;
+}
+
+const MAX_ATTEMPTS = 4;
+
+/** Identifying fields of a relay: what a creation audit entry and the RELAY_CREATED event carry (no personal data). */
+export function creationSummary(relay: Relay): Record<string, unknown> {
+  return {
+    status: relay.status,
+    listingId: relay.listingId,
+    quantity: relay.quantity,
+    unitPrice: relay.unitPrice,
+    totalPrice: relay.totalPrice,
+    currency: relay.currency,
+    externalOrderId: relay.externalOrderId,
+    ecommerceOrderId: relay.ecommerceOrderId,
+    source: relay.metadata.source ?? null,
+  };
+}
+
+function buildRelay(input: CreateRelayInput, listing: Listing, now: Date): Relay {
+  const at = now.toISOString();
+  return {
+    relayId: ulid(now.getTime()),
+    orderNumber: newOrderNumber(now),
+    listingId: listing.listingId,
+    quantity: input.quantity,
+    unitPrice: listing.sellingPrice,
+    totalPrice: listing.sellingPrice * input.quantity,
+    currency: listing.currency,
+    externalOrderId: input.externalOrderId ?? null,
+    ecommerceOrderId: input.ecommerceOrderId ?? null,
+    customerInfo: input.customerInfo ?? {},
+    shippingInfo: { carrier: null, trackingNumber: null, ...input.shippingInfo },
+    metadata: { ...input.metadata },
+    status: "pending",
+    supplierId: null,
+    cancelReason: null,
+    relayedAt: null,
+    confirmedAt: null,
+    shippedAt: null,
+    deliveredAt: null,
+    cancelledAt: null,
+    refundedAt: null,
+    dispatchAttempts: 0,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/** The relay's own item with its index keys: by listing (gsi1) and by status (gsi2). */
+export function relayItem(relay: Relay): Record<string, unknown> {
+  return {
+    ...keys.relay(relay.relayId),
+    entity: Entity.Relay,
+    gsi1pk: keys.relaysByListing(relay.listingId),
+    gsi1sk: relay.relayId,
+    gsi2pk: keys.relaysByStatus(relay.status),
+    gsi2sk: relay.relayId,
+    ...relay,
+  };
+}
+
+function uniquePut(tableName: string, key: Record<string, string>, relay: Relay, what: string): TransactItem {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { ...key, entity: Entity.RelayUnique, relayId: relay.relayId, what, createdAt: relay.createdAt },
+      ConditionExpression: "attribute_not_exists(pk)",
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+    },
+  };
+}
+
+/**
+ * Creates a relay for an order of a SellerListing, all or nothing, in one TransactWriteItems:
+ * a condition check that the listing still has the selling price copied into the relay; a condition check that
+ * the named ecommerce order exists; uniqueness items for `(listingId, externalOrderId)`, for `ecommerceOrderId`
+ * and for the order number; the relay; and its creation audit entry (published as RELAY_CREATED).
+ * A repeat of an existing external or ecommerce order returns that relay and writes nothing, however many
+ * repeats race. Card data and credentials are refused before anything else (FORBIDDEN_DATA).
+ */
+export async function create(rawInput: unknown, who: Actor): Promise<CreateResult> {
+  assertNoForbiddenData(rawInput);
+  const input = validate(CreateRelayInput, rawInput);
+  const { tableName } = db();
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const listing = await findListing(input.listingId);
+    if (!listing) throw new NotFoundError("listing", input.listingId, "LISTING_NOT_FOUND");
+    const relay = buildRelay(input, listing, new Date());
+
+    const actions: TransactItem[] = [
+      {
+        ConditionCheck: {
+          TableName: tableName,
+          Key: keys.listing(listing.listingId),
+          ConditionExpression: "sellingPrice = :price AND currency = :currency",
+          ExpressionAttributeValues: { ":price": listing.sellingPrice, ":currency": listing.currency },
+        },
+      },
+    ];
+    const index = { orderCheck: -1, external: -1, ecommerce: -1, orderNumber: -1 };
+    if (relay.ecommerceOrderId) {
+      index.orderCheck = actions.length;
+      actions.push({
+        ConditionCheck: { TableName: tableName, Key: keys.order(relay.ecommerceOrderId), ConditionExpression: "attribute_exists(pk)" },
+      });
+    }
+    if (relay.externalOrderId) {
+      index.external = actions.length;
+      actions.push(uniquePut(tableName, keys.relayByExternalOrder(relay.listingId, relay.externalOrderId), relay, "externalOrderId"));
+    }
+    if (relay.ecommerceOrderId) {
+      index.ecommerce = actions.length;
+      actions.push(uniquePut(tableName, keys.relayByEcommerceOrder(relay.ecommerceOrderId), relay, "ecommerceOrderId"));
+    }
+    index.orderNumber = actions.length;
+    actions.push(uniquePut(tableName, keys.relayOrderNumber(relay.orderNumber), relay, "orderNumber"));
+    actions.push({ Put: { TableName: tableName, Item: relayItem(relay), ConditionExpression: "attribute_not_exists(pk)" } });
+    actions.push(
+      ...auditPuts(
+        tableName,
+        relay,
+        [{ kind: "STATUS_CHANGE", before: null, after: creationSummary(relay), reason: "created", publishAs: "RELAY_CREATED" }],
+        who,
+        relay.createdAt,
+      ),
+    );
+
+    try {
+      await transactWrite(actions);
+      return { relay, created: true };
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled)) throw error;
+      for (const at of [index.external, index.ecommerce]) {
+        if (at >= 0 && error.failed(at)) return { relay: await existing(error.actions[at]?.item, actions[at]!), created: false };
+      }
+      if (index.orderCheck >= 0 && error.failed(index.orderCheck))
+        throw new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${relay.ecommerceOrderId} does not exist`, {
+          ecommerceOrderId: relay.ecommerceOrderId,
+        });
+      // The listing changed (or vanished) under us, or the order number collided: re-read and build anew.
+    }
+  }
+  throw new ConcurrencyError("the listing kept changing while the relay was created; retry the request");
+}
+
+/** The relay a uniqueness item points at (from the cancelled put's old item, else read). */
+async function existing(oldItem: Record<string, unknown> | undefined, action: TransactItem): Promise<Relay> {
+  let relayId = typeof oldItem?.relayId === "string" ? oldItem.relayId : undefined;
+  if (!relayId) {
+    const { doc, tableName } = db();
+    const key = { pk: action.Put?.Item?.pk, sk: action.Put?.Item?.sk };
+    const unique = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+    relayId = unique.Item?.relayId as string | undefined;
+  }
+  const item = relayId ? await readRelayItem(relayId) : undefined;
+  if (!item) throw new ConcurrencyError("the existing relay for this order could not be read; retry the request");
+  return relayFromItem(item);
+}

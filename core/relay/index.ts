@@ -1,0 +1,1 @@
+export * as Relay from "./relay.js";
