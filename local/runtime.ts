@@ -127,6 +127,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     process.env.ORDERLINE_TABLE = tableName;
     process.env.DYNAMODB_ENDPOINT = dynamoEndpoint;
     process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
+    // Suppliers verify the HMAC of each dispatch; locally a fixed development secret unless one is given.
+    process.env.SUPPLIER_SIGNING_SECRET ||= "orderline-local-development-secret";
     process.env.ORDERLINE_EVENT_BUS = LOCAL_EVENT_BUS;
     process.env.AWS_REGION ??= LOCAL_REGION;
     // The SDK clients the handlers create need some credentials; nothing here talks to AWS.
@@ -162,7 +164,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           ? { status: 200, body: { status: "ok", eventBusEndpoint } }
           : { status: 503, body: { status: "starting", eventBusEndpoint } }
         : undefined;
-    const server: Server = createGateway([health, bus.route]);
+    const openApi: LocalRoute = async (req, url) =>
+      req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (await import("../functions/openapi-document.js")).document() } : undefined;
+    const server: Server = createGateway([health, openApi, bus.route]);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolve());
@@ -200,7 +204,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (scheduledJobs.length > 0) log(`scheduled jobs every ${intervalMs} ms: ${scheduledJobs.map((j) => j.name).join(", ")}`);
 
     ready = true;
-    log(`HTTP API at ${url} (GET /health, GET /_local/events), ready ${Date.now() - started} ms after start`);
+    log(`HTTP API at ${url} (GET /health, GET /openapi.json, GET /_local/events), ready ${Date.now() - started} ms after start`);
 
     return {
       url,

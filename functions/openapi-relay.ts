@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { Relay } from "../core/relay/index.js";
+import { Id } from "../core/schema.js";
+import { pageOf, type OperationSpec } from "./openapi.js";
+
+/** Response shapes of the relay routes (the domain types are TypeScript interfaces; these mirror them). */
+const nullableTime = z.string().nullable();
+const LastError = z.object({ message: z.string(), at: z.string(), attempt: z.int() });
+const RelaySchema = z
+  .object({
+    relayId: z.string(),
+    orderNumber: z.string(),
+    listingId: z.string(),
+    quantity: z.int(),
+    unitPrice: z.int(),
+    totalPrice: z.int(),
+    currency: z.string(),
+    externalOrderId: z.string().nullable(),
+    ecommerceOrderId: z.string().nullable(),
+    customerInfo: z.record(z.string(), z.unknown()),
+    shippingInfo: z.record(z.string(), z.unknown()),
+    metadata: z.looseObject({ source: z.string().optional(), lastError: LastError.optional() }),
+    status: z.enum(Relay.RelayStatus),
+    supplierId: z.string().nullable(),
+    cancelReason: z.string().nullable(),
+    relayedAt: nullableTime,
+    confirmedAt: nullableTime,
+    shippedAt: nullableTime,
+    deliveredAt: nullableTime,
+    cancelledAt: nullableTime,
+    refundedAt: nullableTime,
+    dispatchAttempts: z.int(),
+    version: z.int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "Relay" });
+const AuditSchema = z
+  .object({
+    auditId: z.string(),
+    relayId: z.string(),
+    listingId: z.string(),
+    orderNumber: z.string(),
+    status: z.enum(Relay.RelayStatus),
+    kind: z.enum(["STATUS_CHANGE", "DATA_CHANGE", "EXTERNAL_CALL", "CANCELLATION"]),
+    before: z.record(z.string(), z.unknown()).nullable(),
+    after: z.record(z.string(), z.unknown()).nullable(),
+    actor: z.string(),
+    reason: z.string().nullable(),
+    request: z.record(z.string(), z.unknown()).nullable(),
+    response: z.record(z.string(), z.unknown()).nullable(),
+    success: z.boolean(),
+    latencyMs: z.number().nullable(),
+    attempt: z.int().nullable(),
+    requestedBy: z.string().optional(),
+    approvedBy: z.string().optional(),
+    requestId: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: "RelayAuditEntry" });
+const Listing = Relay.ListingInput.extend({ listingId: z.string(), updatedAt: z.string() }).meta({ id: "Listing" });
+const Supplier = Relay.SupplierInput.extend({ supplierId: z.string(), updatedAt: z.string() }).meta({ id: "Supplier" });
+const RetryResult = z
+  .object({
+    results: z.array(
+      z.object({
+        relayId: z.string(),
+        outcome: z.enum(["relayed", "refused", "failed", "skipped", "not_found", "error"]),
+        status: z.string().nullable(),
+        attempt: z.int().nullable(),
+        skipped: z.enum(["not_pending", "in_flight"]).optional(),
+        message: z.string().optional(),
+        attemptsExceeded: z.boolean(),
+      }),
+    ),
+    more: z.boolean(),
+  })
+  .meta({ id: "RelayRetryResult" });
+
+const relayPath = z.object({ relayId: Id });
+const one = (description: string) => [{ status: 200, schema: RelaySchema, description }];
+
+export const relayOperations: Record<string, OperationSpec> = {
+  "PUT /internal/listings/{listingId}": {
+    summary: "Store a SellerListing",
+    path: z.object({ listingId: Id }),
+    body: Relay.ListingInput,
+    success: [{ status: 200, schema: Listing, description: "the listing" }],
+    errors: [],
+  },
+  "GET /internal/listings/{listingId}": {
+    summary: "A SellerListing",
+    path: z.object({ listingId: Id }),
+    success: [{ status: 200, schema: Listing, description: "the listing" }],
+    errors: ["LISTING_NOT_FOUND"],
+  },
+  "PUT /internal/suppliers/{supplierId}": {
+    summary: "Store a supplier and where its relays are sent",
+    path: z.object({ supplierId: Id }),
+    body: Relay.SupplierInput,
+    success: [{ status: 200, schema: Supplier, description: "the supplier" }],
+    errors: [],
+  },
+  "GET /internal/suppliers/{supplierId}": {
+    summary: "A supplier",
+    path: z.object({ supplierId: Id }),
+    success: [{ status: 200, schema: Supplier, description: "the supplier" }],
+    errors: ["SUPPLIER_NOT_FOUND"],
+  },
+  "POST /internal/relays": {
+    summary: "Create a relay (idempotent on (listingId, externalOrderId) and on ecommerceOrderId)",
+    body: Relay.CreateRelayInput,
+    success: [
+      { status: 201, schema: RelaySchema, description: "relay created (dispatched automatically)" },
+      { status: 200, schema: RelaySchema, description: "the existing relay for this external or ecommerce order" },
+    ],
+    errors: ["FORBIDDEN_DATA", "LISTING_NOT_FOUND", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "PAYLOAD_TOO_LARGE"],
+  },
+  "GET /internal/relays": {
+    summary: "Relays by listing or by status, newest first",
+    query: Relay.ListRelaysInput.partial({ limit: true }),
+    success: [{ status: 200, schema: pageOf(RelaySchema, "RelayPage"), description: "one page" }],
+    errors: [],
+  },
+  "GET /internal/relays/{relayId}": { summary: "A relay", path: relayPath, success: one("the relay"), errors: ["NOT_FOUND"] },
+  "PATCH /internal/relays/{relayId}": {
+    summary: "Change quantity, customerInfo, shippingInfo or ecommerceOrderId where DS-4.1 §5.3 allows it",
+    path: relayPath,
+    body: Relay.PatchRelayInput,
+    success: one("the relay after the change"),
+    errors: ["NOT_FOUND", "FIELD_IMMUTABLE", "FORBIDDEN_DATA", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "CONCURRENT_MODIFICATION"],
+  },
+  "POST /internal/relays/{relayId}/dispatch": {
+    summary: "Send a pending relay to its supplier now",
+    path: relayPath,
+    success: one("the relay after the attempt"),
+    errors: ["NOT_FOUND", "INVALID_TRANSITION", "RELAY_SEND_FAILED", "CONCURRENT_MODIFICATION"],
+  },
+  "POST /internal/relays/{relayId}/events": {
+    summary: "Record supplier progress (confirmed, shipped, delivered) or a cancellation / refund",
+    path: relayPath,
+    body: Relay.RelayEventInput,
+    success: one("the relay after the event"),
+    errors: ["NOT_FOUND", "INVALID_TRANSITION", "FORBIDDEN_DATA", "CONCURRENT_MODIFICATION"],
+  },
+  "GET /internal/relays/{relayId}/audit": {
+    summary: "The relay's audit log, oldest first",
+    path: relayPath,
+    query: Relay.ListAuditInput.partial({ limit: true }),
+    success: [{ status: 200, schema: pageOf(AuditSchema, "RelayAuditPage"), description: "one page" }],
+    errors: ["NOT_FOUND"],
+  },
+  "POST /admin/relays/retry": {
+    summary: "Re-dispatch the named relays, or pending relays whose last attempt failed",
+    body: Relay.RetryInput.partial({ reason: true }),
+    success: [{ status: 200, schema: RetryResult, description: "one result per relay" }],
+    errors: [],
+  },
+};
