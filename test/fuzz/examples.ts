@@ -37,4 +37,29 @@ export const examples: Record<string, RouteExample> = {
   },
   "GET /internal/carts/{cartId}": { params: { cartId: "fz-cart" } },
   "POST /internal/orders/{orderId}/events": { params: { orderId: "ORDER_ID" }, body: { type: "PAYMENT_SUCCEEDED", externalId: "fz-pay" } },
+
+  "PUT /internal/listings/{listingId}": {
+    params: { listingId: "fz-lst-2" },
+    body: { sellerId: "s-1", supplierId: "fz-sup", supplierOfferId: "so-1", sellingPrice: 9900, currency: "KRW", channel: "smartstore", active: true },
+  },
+  "GET /internal/listings/{listingId}": { params: { listingId: "fz-lst" } },
+  "PUT /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup-2" }, body: { name: "Supplier", endpointUrl: "SUPPLIER_URL" } },
+  "GET /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup" } },
+  "POST /internal/relays": {
+    body: {
+      listingId: "fz-lst",
+      quantity: 1,
+      externalOrderId: "ss-fz-1",
+      customerInfo: { name: "Kim", phone: "010-0000-0000" },
+      shippingInfo: { address: "Seoul", carrier: null, trackingNumber: null },
+      metadata: { source: "smartstore" },
+    },
+  },
+  "GET /internal/relays": { query: { listingId: "fz-lst", limit: "5" } },
+  "GET /internal/relays/{relayId}": { params: { relayId: "RELAY_ID" } },
+  "PATCH /internal/relays/{relayId}": { params: { relayId: "RELAY_ID" }, body: { quantity: 2 } },
+  "POST /internal/relays/{relayId}/dispatch": { params: { relayId: "RELAY_ID" } },
+  "POST /internal/relays/{relayId}/events": { params: { relayId: "RELAY_ID" }, body: { type: "SUPPLIER_CONFIRMED" } },
+  "GET /internal/relays/{relayId}/audit": { params: { relayId: "RELAY_ID" }, query: { limit: "3" } },
+  "POST /admin/relays/retry": { body: { relayIds: ["RELAY_ID"], reason: "fuzz" } },
 };

@@ -4,10 +4,13 @@ import { routeKey, routes, type Route } from "../../functions/routes.js";
 import type { LocalRuntime } from "../../local/runtime.js";
 import { scanTable } from "../support/fixtures.js";
 import { client, startTestRuntime } from "../support/runtime.js";
+import { startSupplier, type FakeSupplier } from "../relay/supplier.js";
 import { examples, fixtures, type RouteExample } from "./examples.js";
 
 let runtime: LocalRuntime;
 let orderId = "";
+let relayId = "";
+let supplier: FakeSupplier;
 let tried = 0;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -60,8 +63,13 @@ function mutate(body: unknown, m: Mutation): unknown {
   return copy;
 }
 
+/** Ids created in beforeAll stand in for the examples' placeholders. */
+function placeholders(text: string): string {
+  return text.replace("ORDER_ID", orderId).replace("RELAY_ID", relayId).replace("SUPPLIER_URL", supplier.url);
+}
+
 function url(route: Route, example: RouteExample, params: Record<string, string>, query: Record<string, string>): string {
-  const path = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent((params[name] ?? "").replace("ORDER_ID", orderId)));
+  const path = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(placeholders(params[name] ?? "")));
   const search = new URLSearchParams(query).toString();
   return `${path}${search ? `?${search}` : ""}`;
 }
@@ -89,11 +97,24 @@ beforeAll(async () => {
   await call("PUT", `/internal/offers/${fixtures.sku.skuId}`, { offerId: fixtures.sku.offerId, unitPrice: fixtures.sku.unitPrice, currency: "KRW" });
   await call("PUT", `/internal/inventory/${fixtures.sku.skuId}`, { onHand: 1_000_000 });
   orderId = (await call("POST", "/api/v1/orders", { ...(examples["POST /api/v1/orders"]!.body as object), idempotencyKey: "fz-seed" })).body.orderId;
+  supplier = await startSupplier();
+  await call("PUT", "/internal/suppliers/fz-sup", { name: "Fuzz supplier", endpointUrl: supplier.url });
+  await call("PUT", "/internal/listings/fz-lst", { sellerId: "s-1", supplierId: "fz-sup", supplierOfferId: "so-1", sellingPrice: 9900, currency: "KRW", channel: "smartstore", active: true });
+  relayId = (await call("POST", "/internal/relays", { ...(examples["POST /internal/relays"]!.body as object), externalOrderId: "fz-seed" })).body.relayId;
+  await settle();
 });
+
+/** Waits until the asynchronous work a successful request started (stream -> bus -> dispatcher) is done. */
+async function settle(): Promise<void> {
+  await runtime.poller.drained();
+  await runtime.bus.idle();
+  await runtime.poller.drained();
+}
 
 afterAll(async () => {
   console.log(`HTTP fuzzing: ${tried} requests tried`);
   await runtime.stop();
+  await supplier.stop();
 });
 
 describe("schema-driven HTTP fuzzing through the local gateway", () => {
@@ -114,11 +135,11 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
             { weight: 1, arbitrary: fc.constantFrom("empty", "not-json", "text/plain", "query-junk", "param-junk").map((k) => ({ kind: k })) },
           ),
           async (variant) => {
-            let body = example.body === undefined ? undefined : JSON.stringify(example.body);
+            let body = example.body === undefined ? undefined : placeholders(JSON.stringify(example.body));
             let contentType = "application/json";
             const params = { ...example.params };
             const query = { ...example.query };
-            if (variant.kind === "body") body = JSON.stringify(mutate(example.body, variant.m));
+            if (variant.kind === "body") body = placeholders(JSON.stringify(mutate(example.body, variant.m)));
             if (variant.kind === "empty") body = "";
             if (variant.kind === "not-json") body = '{"a":';
             if (variant.kind === "text/plain") contentType = "text/plain";
@@ -127,6 +148,7 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
             const result = await send(route.method, url(route, example, params, query), route.method === "GET" ? undefined : body, contentType);
             const label = `${key} ${JSON.stringify(variant).slice(0, 200)} -> ${result.status} ${result.body.slice(0, 200)}`;
             expectWellFormed(result, label);
+            if (result.status < 400 && route.method !== "GET") await settle();
             const after = JSON.stringify(await scanTable());
             if (result.status >= 400) expect(after, label).toBe(snapshot);
             snapshot = after;
