@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Ids are opaque but restricted to characters that cannot break the table's composite keys. */
 export const Id = z

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Relay } from "../core/relay/index.js";
 import { Id } from "../core/schema.js";
 import { pageOf, type OperationSpec } from "./openapi.js";

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { validate } from "../validate.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { OrderEventType, OrderStatus } from "../order/status.js";
 import { Entity, stripLayout } from "../store/table.js";
 

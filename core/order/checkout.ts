@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
-import { z } from "zod";
+import * as z from "zod";
 import { getCart, OrderLines, type OrderLineInput } from "../catalog/cart.js";
 import type { SkuState } from "../catalog/sku.js";
 import {

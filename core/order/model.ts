@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Currency, Money } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { OrderEventType, OrderStatus } from "./status.js";

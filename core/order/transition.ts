@@ -1,5 +1,5 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
 import { type Actor, Id } from "../schema.js";
 import { db } from "../store/client.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
 import { type Actor, Id } from "../schema.js";
 import { db } from "../store/client.js";

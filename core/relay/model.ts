@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Id } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { RelayEventType, RelayStatus } from "./status.js";

@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { z } from "zod";
+import * as z from "zod";
 import { Order } from "../../core/order/index.js";
 import { validate } from "../../core/validate.js";
 import { count, logger } from "../powertools.js";

@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { z } from "zod";
+import * as z from "zod";
 import { Relay } from "../../core/relay/index.js";
 import { validate } from "../../core/validate.js";
 import { logger } from "../powertools.js";

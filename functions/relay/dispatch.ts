@@ -1,7 +1,7 @@
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { count, logger } from "../powertools.js";

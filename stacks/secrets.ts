@@ -1,0 +1,17 @@
+import type { Config } from "sst/constructs";
+
+/**
+ * The handlers (SST notation, as in functions/routes.ts and functions/events/rules.ts) that sign requests to
+ * suppliers and therefore read SUPPLIER_SIGNING_SECRET. Only these get the secret bound (env placeholder and
+ * `ssm:GetParameters` on its one parameter); every other function never sees it.
+ */
+export const supplierSecretHandlers: ReadonlySet<string> = new Set([
+  "functions/relay/dispatch.handler", // RELAY_CREATED rule target
+  "functions/admin/relay-retry.handler", // admin RelayRetry function
+  "functions/internal/relays.handler", // route group "relays": POST /internal/relays/{relayId}/dispatch
+  "functions/admin/http.handler", // route group "admin": POST /admin/relays/retry
+]);
+
+export const needsSupplierSecret = (handler: string) => supplierSecretHandlers.has(handler);
+
+export type SupplierSecret = InstanceType<typeof Config.Secret>;

@@ -1,0 +1,395 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { App, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Entity, tableDefinition } from "../../core/store/table.js";
+import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../../functions/events/rules.js";
+import { routeGroups, routeKey, routes } from "../../functions/routes.js";
+import { buildOffline, projectRoot, type OfflineBuild } from "../../scripts/sst-build-offline.js";
+import { isProtectedStage } from "../../stacks/naming.js";
+import { supplierSecretHandlers } from "../../stacks/secrets.js";
+import { createOrderlineTable } from "../../stacks/table.js";
+import { tableActions } from "../../stacks/table-access.js";
+import {
+  allStatements,
+  asArray,
+  bundleSize,
+  functionsOf,
+  loadTemplates,
+  onlyResource,
+  render,
+  resourcesOf,
+  type PolicyStatement,
+  type SynthesizedFunction,
+  type Synthesized,
+} from "./templates.js";
+
+/**
+ * Synthesizes the real app offline (`sst build` against a loopback fake of STS/CloudFormation) and checks the
+ * CloudFormation against the project's single sources of truth: the table definition, the route table and the
+ * event rules. Nothing is deployed; nothing leaves the machine.
+ */
+const STAGE = "test";
+/** This run's own output directory: a concurrent `npm run synth` or test run cannot change it under us. */
+const OUT_DIR = path.join(projectRoot, ".sst", `dist-infra-test-${process.pid}`);
+const ACCOUNT_REGION = "us-east-1:123456789012";
+
+let build: OfflineBuild;
+let synth: Synthesized;
+let functions: SynthesizedFunction[];
+let tableName: string;
+
+/** SST adds one internal custom-resource Lambda to every stack (stack metadata, sourcemap upload). */
+const isSstInternal = (fn: SynthesizedFunction) => fn.logicalId.startsWith("CustomResourceHandler") && fn.handler === "index.handler";
+const projectFunctions = () => functions.filter((fn) => !isSstInternal(fn));
+const functionByHandler = (handler: string) => {
+  const found = projectFunctions().filter((fn) => fn.handler === handler);
+  expect(found, `functions with handler ${handler}`).toHaveLength(1);
+  return found[0]!;
+};
+const functionByLogicalId = (stack: string, logicalId: string) => {
+  const found = functions.find((fn) => fn.stack === stack && fn.logicalId === logicalId);
+  expect(found, `${stack}/${logicalId}`).toBeDefined();
+  return found!;
+};
+/** `{"Fn::GetAtt": [fn, "Arn"]}` -> the function's logical id. */
+const getAttTarget = (value: unknown) => (value as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+const actionsOf = (statement: PolicyStatement) => asArray(statement.Action);
+const dynamoStatements = (fn: SynthesizedFunction) => fn.statements.filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
+
+beforeAll(async () => {
+  build = await buildOffline({ stage: STAGE, outDir: OUT_DIR });
+  console.log(`offline sst build: ${(build.durationMs / 1000).toFixed(1)} s; AWS calls: ${build.awsCalls.join(", ")}`);
+  synth = loadTemplates(OUT_DIR, STAGE);
+  functions = functionsOf(synth);
+  tableName = onlyResource(synth.json.Data, "AWS::DynamoDB::Table")[1].Properties!.TableName;
+}, 480_000);
+
+afterAll(async () => {
+  await rm(OUT_DIR, { recursive: true, force: true });
+});
+
+describe("offline synthesis", () => {
+  it("asks AWS only who the caller is and whether the account is bootstrapped", () => {
+    expect(build.awsCalls).toEqual(
+      expect.arrayContaining(["GetCallerIdentity", "DescribeStacks:CDKToolkit", "DescribeStacks:SSTBootstrap"]),
+    );
+    expect(new Set(build.awsCalls)).toEqual(new Set(["GetCallerIdentity", "DescribeStacks:CDKToolkit", "DescribeStacks:SSTBootstrap"]));
+  });
+});
+
+describe("Data: the table", () => {
+  it("is built from tableDefinition: keys, GSIs (projection ALL), stream, TTL, PITR, on-demand", () => {
+    const { partitionKey, sortKey, globalIndexes, stream, timeToLiveAttribute } = tableDefinition;
+    const key = (hash: string, range: string) => [
+      { AttributeName: hash, KeyType: "HASH" },
+      { AttributeName: range, KeyType: "RANGE" },
+    ];
+    synth.template.Data.resourceCountIs("AWS::DynamoDB::Table", 1);
+    synth.template.Data.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: key(partitionKey, sortKey),
+      BillingMode: "PAY_PER_REQUEST",
+      StreamSpecification: { StreamViewType: stream },
+      TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: Object.entries(globalIndexes).map(([IndexName, index]) => ({
+        IndexName,
+        KeySchema: key(index.partitionKey, index.sortKey),
+        Projection: { ProjectionType: "ALL" },
+      })),
+    });
+  });
+
+  it("is disposable on this stage: deleted with its stack, no deletion protection", () => {
+    expect(isProtectedStage(STAGE)).toBe(false);
+    synth.template.Data.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Delete",
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+
+  it("is retained and deletion-protected on prod and staging only", () => {
+    for (const stage of ["dev", "test", "alice", "pr-42"]) expect(isProtectedStage(stage), stage).toBe(false);
+    for (const stage of ["prod", "staging"]) {
+      // The same construct Data uses, synthesized in plain CDK for that stage (no second `sst build`).
+      const stack = new Stack(new App(), `Data-${stage}`);
+      createOrderlineTable(stack, "Table", { stage, tableName: `${stage}-orderline-Table` });
+      Template.fromStack(stack).hasResource("AWS::DynamoDB::Table", {
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+        Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+      });
+    }
+  });
+});
+
+describe("Api: routes from the route table", () => {
+  it("has exactly one route per entry of routes, with IAM auth exactly for auth 'iam'", () => {
+    synth.template.Api.resourceCountIs("AWS::ApiGatewayV2::Route", routes.length);
+    for (const route of routes) {
+      synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: routeKey(route),
+        AuthorizationType: route.auth === "iam" ? "AWS_IAM" : "NONE",
+      });
+    }
+  });
+
+  it("never exposes /internal or /admin without IAM", () => {
+    for (const [, route] of resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route")) {
+      const [, path] = (route.Properties!.RouteKey as string).split(" ");
+      if (path!.startsWith("/internal/") || path!.startsWith("/admin/")) expect(route.Properties!.AuthorizationType).toBe("AWS_IAM");
+    }
+  });
+
+  it("sends every route of a group to that group's one function", () => {
+    const integrations = Object.fromEntries(resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Integration"));
+    const functionOfRoute = new Map<string, string>();
+    for (const [, route] of resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route")) {
+      const integrationId = render(route.Properties!.Target).replace(/^integrations\/\$\{(.+)\}$/, "$1");
+      const target = getAttTarget(integrations[integrationId]!.Properties!.IntegrationUri);
+      functionOfRoute.set(route.Properties!.RouteKey, functionByLogicalId("Api", target).handler);
+    }
+    for (const route of routes) expect(functionOfRoute.get(routeKey(route)), routeKey(route)).toBe(routeGroups[route.group].handler);
+    const groupFunctions = projectFunctions().filter((fn) => fn.stack === "Api");
+    expect(groupFunctions.map((fn) => fn.handler).sort()).toEqual(Object.values(routeGroups).map((g) => g.handler).sort());
+  });
+});
+
+describe("functions", () => {
+  const projectHandlers = () => [
+    ...Object.values(routeGroups).map((g) => g.handler),
+    ...eventRules.map((r) => r.handler),
+    streamPublisher.handler,
+    ...scheduledJobs.map((j) => j.handler),
+    ...adminFunctions.map((a) => a.handler),
+  ];
+
+  it("exist exactly once per handler of the route table and the event rules", () => {
+    expect(projectFunctions().map((fn) => fn.handler).sort()).toEqual(projectHandlers().sort());
+  });
+
+  it("all run nodejs24.x on arm64 with active tracing and the common environment", () => {
+    for (const fn of projectFunctions()) {
+      expect({ handler: fn.handler, runtime: fn.runtime, arch: fn.architectures, tracing: fn.tracing }).toEqual({
+        handler: fn.handler,
+        runtime: "nodejs24.x",
+        arch: ["arm64"],
+        tracing: "Active",
+      });
+      expect(fn.environment).toMatchObject({
+        ORDERLINE_TABLE: tableName,
+        POWERTOOLS_SERVICE_NAME: "orderline",
+        POWERTOOLS_METRICS_NAMESPACE: "Orderline",
+      });
+    }
+  });
+
+  it("the only other Lambdas are SST's per-stack custom-resource handler (runtime chosen by SST, not us)", () => {
+    const internal = functions.filter(isSstInternal);
+    expect(internal.length).toBeLessThanOrEqual(4);
+    expect(new Set(internal.map((fn) => fn.stack)).size).toBe(internal.length);
+  });
+});
+
+describe("IAM: least privilege", () => {
+  const tableArn = () => `arn:\${AWS::Partition}:dynamodb:${ACCOUNT_REGION}:table/${tableName}`;
+
+  it("grants no wildcard action anywhere (no `*`, no `dynamodb:*`, no `service:*`)", () => {
+    const wildcards = allStatements(synth)
+      .flatMap(({ where, statement }) => actionsOf(statement).map((action) => ({ where, action })))
+      .filter(({ action }) => action === "*" || action.endsWith(":*"));
+    expect(wildcards).toEqual([]);
+  });
+
+  it("scopes every DynamoDB statement to this table and its indexes (stream reads: its stream)", () => {
+    const streamExport = render(synth.json.Data.Outputs!).match(/test-orderline-Data:ExportsOutputFnGetAtt\w*StreamArn\w*/)?.[0];
+    expect(streamExport).toBeDefined();
+    const allowed = new Set([tableArn(), `${tableArn()}/index/*`, `\${Import:${streamExport}}`]);
+    for (const { where, statement } of allStatements(synth)) {
+      const actions = actionsOf(statement);
+      if (!actions.some((a) => a.startsWith("dynamodb:"))) continue;
+      const resources = asArray(statement.Resource).map(render);
+      // ListStreams is an account-level list call (stream ARNs, no data) that Lambda's stream poller makes; CDK
+      // grants it on "*". It is the one DynamoDB action allowed beyond this table, and only on its own.
+      if (actions.length === 1 && actions[0] === "dynamodb:ListStreams") {
+        expect(resources, where).toEqual(["*"]);
+        continue;
+      }
+      for (const resource of resources) expect(allowed.has(resource), `${where}: ${resource}`).toBe(true);
+    }
+  });
+
+  it("gives each route group and rule target exactly the table actions of its declared access", () => {
+    const declared = [
+      ...Object.values(routeGroups).map((g) => ({ handler: g.handler, access: g.table })),
+      ...eventRules.map((r) => ({ handler: r.handler, access: r.table })),
+      ...scheduledJobs.map((j) => ({ handler: j.handler, access: "readWrite" as const })),
+    ];
+    for (const { handler, access } of declared) {
+      const statements = dynamoStatements(functionByHandler(handler));
+      expect(statements, handler).toHaveLength(1);
+      expect(new Set(actionsOf(statements[0]!)), handler).toEqual(new Set(tableActions[access]));
+      expect(asArray(statements[0]!.Resource).map(render), handler).toEqual([tableArn(), `${tableArn()}/index/*`]);
+    }
+  });
+
+  it("adds Scan only for the reconciliation job", () => {
+    const scanners = projectFunctions().filter((fn) => dynamoStatements(fn).some((s) => actionsOf(s).includes("dynamodb:Scan")));
+    expect(scanners.map((fn) => fn.handler)).toEqual(["functions/admin/reconcile.handler"]);
+  });
+
+  it("lets the stream publisher put events on its bus only, and touch no table items", () => {
+    const publisher = functionByHandler(streamPublisher.handler);
+    const putEvents = publisher.statements.filter((s) => actionsOf(s).includes("events:PutEvents"));
+    expect(putEvents).toHaveLength(1);
+    const [busId] = onlyResource(synth.json.Events, "AWS::Events::EventBus");
+    expect(putEvents[0]!.Resource).toEqual({ "Fn::GetAtt": [busId, "Arn"] });
+    expect(publisher.environment.ORDERLINE_EVENT_BUS).toEqual({ Ref: busId });
+    const itemActions = dynamoStatements(publisher).flatMap(actionsOf).filter((a) => tableActions.readWrite.includes(a));
+    expect(itemActions).toEqual([]);
+    const others = projectFunctions().filter((fn) => fn.statements.some((s) => actionsOf(s).includes("events:PutEvents")));
+    expect(others.map((fn) => fn.handler)).toEqual([streamPublisher.handler]);
+  });
+
+  it("binds SUPPLIER_SIGNING_SECRET only to the dispatcher, relay-retry and the relays/admin route groups", () => {
+    const withSecretEnv = projectFunctions().filter((fn) => "SST_Secret_value_SUPPLIER_SIGNING_SECRET" in fn.environment);
+    expect(new Set(withSecretEnv.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
+    expect(supplierSecretHandlers).toEqual(
+      new Set(["functions/relay/dispatch.handler", "functions/admin/relay-retry.handler", routeGroups.relays.handler, routeGroups.admin.handler]),
+    );
+    const ssmReaders = projectFunctions().filter((fn) => fn.statements.some((s) => actionsOf(s).some((a) => a.startsWith("ssm:"))));
+    expect(new Set(ssmReaders.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
+    for (const fn of ssmReaders) {
+      for (const statement of fn.statements.filter((s) => actionsOf(s).some((a) => a.startsWith("ssm:")))) {
+        expect(actionsOf(statement)).toEqual(["ssm:GetParameters"]);
+        for (const resource of asArray(statement.Resource).map(render)) expect(resource).toMatch(/:parameter\/sst\/orderline\/[^/]+\/Secret\/SUPPLIER_SIGNING_SECRET\/value$/);
+      }
+    }
+  });
+});
+
+describe("Events: bus, rules, stream publisher, schedules", () => {
+  it("has one rule per eventRules entry on the bus, with its pattern, a retry policy and a DLQ", () => {
+    const [busId] = onlyResource(synth.json.Events, "AWS::Events::EventBus");
+    const queues = new Set(resourcesOf(synth.json.Events, "AWS::SQS::Queue").map(([id]) => id));
+    const invokeConfigs = resourcesOf(synth.json.Events, "AWS::Lambda::EventInvokeConfig").map(([, r]) => r.Properties!);
+    for (const rule of eventRules) {
+      const matches = resourcesOf(synth.json.Events, "AWS::Events::Rule").filter(
+        ([, r]) => JSON.stringify(r.Properties!.EventPattern) === JSON.stringify(rule.pattern),
+      );
+      expect(matches, rule.name).toHaveLength(1);
+      const props = matches[0]![1].Properties!;
+      expect(props.EventBusName).toEqual({ Ref: busId });
+      const [target] = props.Targets as Record<string, any>[];
+      expect(functionByLogicalId("Events", getAttTarget(target!.Arn)).handler).toBe(rule.handler);
+      expect(target!.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+      const dlq = getAttTarget(target!.DeadLetterConfig.Arn);
+      expect(queues.has(dlq), `${rule.name} DLQ`).toBe(true);
+      // A handler that throws is retried by Lambda and then lands in the same DLQ.
+      const fnId = getAttTarget(target!.Arn);
+      expect(invokeConfigs.find((c) => c.FunctionName.Ref === fnId)?.DestinationConfig?.OnFailure?.Destination).toEqual({
+        "Fn::GetAtt": [dlq, "Arn"],
+      });
+    }
+  });
+
+  it("feeds the stream publisher from the table stream with bisect, bounded retries, a DLQ and an entity filter", () => {
+    synth.template.Events.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    const props = onlyResource(synth.json.Events, "AWS::Lambda::EventSourceMapping")[1].Properties!;
+    expect(functionByLogicalId("Events", props.FunctionName.Ref).handler).toBe(streamPublisher.handler);
+    expect(render(props.EventSourceArn)).toMatch(/^\$\{Import:test-orderline-Data:ExportsOutputFnGetAttTable\w+StreamArn\w+\}$/);
+    expect(props).toMatchObject({
+      StartingPosition: "TRIM_HORIZON",
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 86_400,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    const onFailure = getAttTarget(props.DestinationConfig.OnFailure.Destination);
+    expect(synth.json.Events.Resources[onFailure]!.Type).toBe("AWS::SQS::Queue");
+    const patterns = (props.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern));
+    expect(patterns).toEqual([
+      { eventName: ["INSERT"], dynamodb: { NewImage: { entity: { S: [Entity.OrderEvent, Entity.RelayAudit] } } } },
+    ]);
+  });
+
+  it("runs each scheduled job on its schedule", () => {
+    for (const job of scheduledJobs) {
+      const matches = resourcesOf(synth.json.Events, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === job.schedule);
+      const handlers = matches.flatMap(([, r]) =>
+        (r.Properties!.Targets as { Arn: unknown }[]).map((t) => functionByLogicalId("Events", getAttTarget(t.Arn)).handler),
+      );
+      expect(handlers, job.name).toContain(job.handler);
+    }
+  });
+});
+
+describe("Ops: alarms and dashboard", () => {
+  const alarms = () => resourcesOf(synth.json.Ops, "AWS::CloudWatch::Alarm").map(([id, r]) => ({ id, props: r.Properties! }));
+  const metricNamesOf = (props: Record<string, any>): string[] => [
+    ...(props.MetricName ? [props.MetricName] : []),
+    ...asArray(props.Metrics as Record<string, any>[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : [])),
+  ];
+
+  it("alarms on API 5xx rate, publisher iterator age and errors, and both relay metrics", () => {
+    const all = alarms();
+    const withMetric = (name: string, namespace?: string) =>
+      all.filter(({ props }) => metricNamesOf(props).includes(name) && (!namespace || render(props).includes(namespace)));
+    expect(withMetric("5xx").length).toBe(1);
+    expect(all.find(({ props }) => metricNamesOf(props).includes("5xx"))!.props.Metrics.some((m: any) => /errors \/ requests/.test(m.Expression ?? ""))).toBe(true);
+    expect(withMetric("IteratorAge")).toHaveLength(1);
+    expect(withMetric("Errors")).toHaveLength(1);
+    for (const metric of ["relay_dispatch_failed_total", "relay_attempts_exceeded_total"]) {
+      const [alarm, ...rest] = withMetric(metric);
+      expect(rest, metric).toHaveLength(0);
+      expect(alarm!.props).toMatchObject({ Namespace: "Orderline", Dimensions: [{ Name: "service", Value: "orderline" }] });
+    }
+  });
+
+  it("alarms when any DLQ holds a message (stream on-failure queue and every rule's DLQ)", () => {
+    const queueIds = resourcesOf(synth.json.Events, "AWS::SQS::Queue").map(([id]) => id);
+    expect(queueIds.length).toBe(eventRules.length + 1);
+    const depthAlarms = alarms().filter(({ props }) => metricNamesOf(props).includes("ApproximateNumberOfMessagesVisible"));
+    for (const queueId of queueIds) {
+      // The queue lives in Events, the alarm in Ops: its QueueName dimension imports that queue's name.
+      const covering = depthAlarms.filter(({ props }) => render(props).includes(`ExportsOutputFnGetAtt${queueId}QueueName`));
+      expect(covering, queueId).toHaveLength(1);
+      expect(covering[0]!.props).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
+    }
+  });
+
+  it("has a dashboard with the seed metrics (by status where they carry one), API, publisher and DLQ widgets", () => {
+    // The body is JSON with `${...}` placeholders where tokens were (always inside strings), so it parses.
+    const body = JSON.parse(render(onlyResource(synth.json.Ops, "AWS::CloudWatch::Dashboard")[1].Properties!.DashboardBody)) as {
+      widgets: { properties: { metrics?: unknown[][] } }[];
+    };
+    const lines = body.widgets.flatMap((w) => w.properties.metrics ?? []);
+    // A plain metric line is [namespace, name, dimension, value, ..., options]; an expression line is [{ expression }].
+    const metricNames = new Set(lines.filter((line) => typeof line[0] === "string").map((line) => `${line[0]}/${line[1]}`));
+    const expressions = lines.flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? "")).filter(Boolean);
+    for (const name of ["order_price_changed_total", "order_out_of_stock_total", "order_idempotent_hit_total", "relay_dispatch_failed_total", "relay_attempts_exceeded_total"]) {
+      expect(metricNames, name).toContain(`Orderline/${name}`);
+    }
+    for (const name of ["order_create_total", "order_cancel_total"]) {
+      expect(expressions, name).toContain(`SEARCH('{Orderline,service,status} MetricName="${name}"', 'Sum', 300)`);
+    }
+    for (const name of ["AWS/ApiGateway/4xx", "AWS/ApiGateway/5xx", "AWS/ApiGateway/Latency", "AWS/Lambda/IteratorAge", "AWS/Lambda/Errors"]) {
+      expect(metricNames, name).toContain(name);
+    }
+    const dlqLines = lines.filter((line) => line[0] === "AWS/SQS" && line[1] === "ApproximateNumberOfMessagesVisible");
+    expect(dlqLines).toHaveLength(eventRules.length + 1);
+  });
+});
+
+describe("bundles", () => {
+  it("prints the size of every function bundle (cold-start budget; no assertion)", () => {
+    const rows = projectFunctions().map((fn) => {
+      const size = bundleSize(path.join(OUT_DIR, `asset.${fn.assetHash}`));
+      return { handler: fn.handler, files: size.files, kB: Math.round(size.bytes / 1024), gzip_kB: Math.round(size.gzipBytes / 1024) };
+    });
+    console.log("function bundles (asset.* of the build, uncompressed and gzipped):");
+    console.table(rows.sort((a, b) => b.kB - a.kB));
+  });
+});
