@@ -21,3 +21,27 @@ export interface Actor {
   actor: string;
   requestId: string;
 }
+
+/** A number DynamoDB can store: finite, and 0 or of magnitude between 1e-130 and 9.99e125. */
+export const StorableNumber = z
+  .number()
+  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) < 9.99e125), "is outside the range that can be stored");
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + children.reduce<number>((max, child) => Math.max(max, depthOf(child)), 0);
+}
+
+function storableValues(value: unknown): boolean {
+  if (typeof value === "number") return StorableNumber.safeParse(value).success;
+  if (typeof value === "string") return value.length <= 2000;
+  if (value === null || typeof value !== "object") return true;
+  return (Array.isArray(value) ? value : Object.values(value)).every(storableValues);
+}
+
+/** A free-form JSON object a caller may attach (event payloads): at most 8 levels deep, every value storable. */
+export const FreeFormObject = z
+  .record(z.string().max(128), z.unknown())
+  .refine((value) => depthOf(value) <= 8, "is nested too deeply (at most 8 levels)")
+  .refine(storableValues, "holds a number out of range or a string over 2000 characters");

@@ -1,7 +1,7 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
-import { type Actor, Id } from "../schema.js";
+import { type Actor, FreeFormObject, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
@@ -24,7 +24,7 @@ export const ExternalOrderEventType = z.enum([
 export const ExternalOrderEventInput = z.strictObject({
   type: ExternalOrderEventType,
   externalId: z.string().min(1).max(200).optional(),
-  payload: z.record(z.string(), z.unknown()).optional(),
+  payload: FreeFormObject.optional(),
 });
 export type ExternalOrderEventInput = z.infer<typeof ExternalOrderEventInput>;
 

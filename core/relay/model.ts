@@ -1,10 +1,10 @@
 import * as z from "zod";
-import { Id } from "../schema.js";
+import { Id, StorableNumber } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { RelayEventType, RelayStatus } from "./status.js";
 
 const InfoKey = z.string().min(1).max(64);
-const InfoScalar = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+const InfoScalar = z.union([z.string().max(1000), StorableNumber, z.boolean(), z.null()]);
 /** A value of customerInfo / shippingInfo / metadata: a scalar or one level of named scalars (e.g. an address). */
 const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
 const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;

@@ -122,6 +122,17 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
     expect(routes.map(routeKey).filter((key) => !examples[key])).toEqual([]);
   });
 
+  it("regressions found by fuzzing: numbers DynamoDB cannot store and deep nesting are 400s", async () => {
+    const relay = examples["POST /internal/relays"]!.body as Record<string, unknown>;
+    const tiny = await send("POST", "/internal/relays", JSON.stringify({ ...relay, externalOrderId: "fz-tiny", customerInfo: { name: 5e-324 } }));
+    expect(tiny.status).toBe(400);
+    const deep = JSON.parse(`${"{\"a\":".repeat(40)}1${"}".repeat(40)}`) as unknown;
+    const nested = await send("POST", `/internal/orders/${orderId}/events`, JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: deep }));
+    expect(nested.status).toBe(400);
+    const huge = await send("POST", `/internal/orders/${orderId}/events`, JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: { amount: 1e300 } }));
+    expect(huge.status).toBe(400);
+  });
+
   for (const route of routes) {
     const key = routeKey(route);
     it(`${key}: never 5xx, every 4xx is problem+json, a rejected request writes nothing`, async () => {
