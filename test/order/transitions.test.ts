@@ -1,19 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Catalog } from "../../core/catalog/index.js";
-import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
-import { checkoutRequest, scanTable, seedSku, who } from "../support/fixtures.js";
+import { checkoutRequest, codeOf, scanTable, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
 
 async function placeOrder(qty = 2, onHand = 10) {
   const sku = await seedSku({ onHand });

@@ -1,41 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { routes } from "../../functions/routes.js";
-import type { LocalRuntime } from "../../local/runtime.js";
 import { scanTable } from "../support/fixtures.js";
-import { client, startTestRuntime } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
-import { expectProblem, relayKit, relayTestEnv } from "./support.js";
+import { expectProblem, useRelaySuite } from "./support.js";
 
 // Relay creation, reference data, queries and the forbidden-data rule, over real HTTP on the local runtime.
 
-relayTestEnv();
-let runtime: LocalRuntime;
-let supplier: FakeSupplier;
-let call: ReturnType<typeof client>;
-let kit: ReturnType<typeof relayKit>;
-let autoDispatch = false;
-
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-  supplier = await startSupplier();
-  call = client(runtime.url);
-  autoDispatch = Boolean((await call("GET", "/health")).body?.eventBusEndpoint);
-  kit = relayKit(call, supplier, { autoDispatch: () => autoDispatch });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await supplier?.stop();
-});
+const suite = useRelaySuite();
 
 /** An order of the order domain (Ecommerce Core's EcommerceOrder in DS-4.1 terms), through the public API. */
 async function placeOrder(): Promise<string> {
-  const skuId = kit.unique("sku");
-  expect((await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 15000, currency: "KRW" })).status).toBe(200);
-  expect((await call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
-  const order = await call("POST", "/api/v1/orders", {
+  const skuId = suite.kit.unique("sku");
+  expect((await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 15000, currency: "KRW" })).status).toBe(200);
+  expect((await suite.call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
+  const order = await suite.call("POST", "/api/v1/orders", {
     userId: "u-relay",
-    idempotencyKey: kit.unique("k"),
+    idempotencyKey: suite.kit.unique("k"),
     items: [{ skuId, qty: 1, offerId: "off-1", unitPrice: 15000 }],
     currency: "KRW",
     shippingAddressId: "addr-1",
@@ -59,26 +38,26 @@ async function writtenSince(before: Record<string, unknown>[]) {
 
 describe("reference data: listings and suppliers", () => {
   it("stores and reads a listing and a supplier", async () => {
-    const listing = await kit.newListing({ price: 9900 });
-    const read = await call("GET", `/internal/listings/${listing.listingId}`);
+    const listing = await suite.kit.newListing({ price: 9900 });
+    const read = await suite.call("GET", `/internal/listings/${listing.listingId}`);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ listingId: listing.listingId, sellingPrice: 9900, currency: "KRW", supplierId: listing.supplierId, active: true });
-    const sup = await call("GET", `/internal/suppliers/${listing.supplierId}`);
+    const sup = await suite.call("GET", `/internal/suppliers/${listing.supplierId}`);
     expect(sup.status).toBe(200);
-    expect(sup.body.endpointUrl).toBe(`${supplier.url}/orders`);
+    expect(sup.body.endpointUrl).toBe(`${suite.supplier.url}/orders`);
   });
 
   it("answers 404 LISTING_NOT_FOUND / SUPPLIER_NOT_FOUND and 400 for a bad endpoint", async () => {
-    expectProblem(await call("GET", "/internal/listings/nope"), 404, "LISTING_NOT_FOUND");
-    expectProblem(await call("GET", "/internal/suppliers/nope"), 404, "SUPPLIER_NOT_FOUND");
-    expectProblem(await call("PUT", "/internal/suppliers/s-bad", { name: "x", endpointUrl: "ftp://example.com" }), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("GET", "/internal/listings/nope"), 404, "LISTING_NOT_FOUND");
+    expectProblem(await suite.call("GET", "/internal/suppliers/nope"), 404, "SUPPLIER_NOT_FOUND");
+    expectProblem(await suite.call("PUT", "/internal/suppliers/s-bad", { name: "x", endpointUrl: "ftp://example.com" }), 400, "VALIDATION_ERROR");
   });
 });
 
 describe("POST /internal/relays", () => {
   it("creates a pending relay: price copied from the listing, total computed, readable unique order number", async () => {
-    const listing = await kit.newListing({ price: 12345 });
-    const response = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { quantity: 3 }), { "x-actor": "channel-sync" });
+    const listing = await suite.kit.newListing({ price: 12345 });
+    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { quantity: 3 }), { "x-actor": "channel-sync" });
     expect(response.status).toBe(201);
     const relay = response.body;
     expect(response.headers.get("location")).toBe(`/internal/relays/${relay.relayId}`);
@@ -100,26 +79,26 @@ describe("POST /internal/relays", () => {
     expect(relay.orderNumber).toMatch(/^DS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$/);
     expect(new Date(relay.createdAt).toISOString()).toBe(relay.createdAt);
     // An auto dispatch may already have moved it; its creation fields do not change.
-    expect(await kit.get(relay.relayId)).toMatchObject({ relayId: relay.relayId, orderNumber: relay.orderNumber, unitPrice: 12345 });
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({ relayId: relay.relayId, orderNumber: relay.orderNumber, unitPrice: 12345 });
   });
 
   it("gives every relay its own order number", async () => {
-    const listing = await kit.newListing();
+    const listing = await suite.kit.newListing();
     const numbers = new Set<string>();
-    for (let i = 0; i < 10; i++) numbers.add((await kit.create(listing.listingId)).orderNumber as string);
+    for (let i = 0; i < 10; i++) numbers.add((await suite.kit.create(listing.listingId)).orderNumber as string);
     expect(numbers.size).toBe(10);
   });
 
   it("never lets a caller set a price (Dropshipping does not price): unitPrice/totalPrice in the body are refused", async () => {
-    const listing = await kit.newListing();
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { unitPrice: 1 })), 400, "VALIDATION_ERROR");
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { totalPrice: 1 })), 400, "VALIDATION_ERROR");
+    const listing = await suite.kit.newListing();
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { unitPrice: 1 })), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { totalPrice: 1 })), 400, "VALIDATION_ERROR");
   });
 
   it("keeps the copied price when the listing's price changes later", async () => {
-    const listing = await kit.newListing({ price: 10000 });
-    const relay = await kit.create(listing.listingId);
-    const reprice = await call("PUT", `/internal/listings/${listing.listingId}`, {
+    const listing = await suite.kit.newListing({ price: 10000 });
+    const relay = await suite.kit.create(listing.listingId);
+    const reprice = await suite.call("PUT", `/internal/listings/${listing.listingId}`, {
       sellerId: "seller-1",
       supplierId: listing.supplierId,
       supplierOfferId: listing.supplierOfferId,
@@ -129,105 +108,105 @@ describe("POST /internal/relays", () => {
       active: true,
     });
     expect(reprice.status).toBe(200);
-    expect((await kit.get(relay.relayId)).unitPrice).toBe(10000);
-    expect((await kit.create(listing.listingId)).unitPrice).toBe(20000);
+    expect((await suite.kit.get(relay.relayId)).unitPrice).toBe(10000);
+    expect((await suite.kit.create(listing.listingId)).unitPrice).toBe(20000);
   });
 
   it("requires listingId (400) and an existing listing (404 LISTING_NOT_FOUND), storing nothing", async () => {
     const before = await scanTable();
-    const { listingId: _omit, ...withoutListing } = kit.relayBody("x");
-    expectProblem(await call("POST", "/internal/relays", withoutListing), 400, "VALIDATION_ERROR");
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody("lst-does-not-exist")), 404, "LISTING_NOT_FOUND");
+    const { listingId: _omit, ...withoutListing } = suite.kit.relayBody("x");
+    expectProblem(await suite.call("POST", "/internal/relays", withoutListing), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody("lst-does-not-exist")), 404, "LISTING_NOT_FOUND");
     expect(await writtenSince(before)).toEqual([]);
   });
 
   it("requires externalOrderId or ecommerceOrderId unless metadata.source is manual", async () => {
-    const listing = await kit.newListing();
+    const listing = await suite.kit.newListing();
     const noIds = { externalOrderId: null, ecommerceOrderId: null };
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody(listing.listingId, noIds)), 400, "VALIDATION_ERROR");
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { ...noIds, metadata: {} })), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, noIds)), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...noIds, metadata: {} })), 400, "VALIDATION_ERROR");
     // Manual relays have no external id (DS-4.1 §5.1 exception), so two of them are two relays.
-    const a = await kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
-    const b = await kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
+    const a = await suite.kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
+    const b = await suite.kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
     expect(a.relayId).not.toBe(b.relayId);
   });
 
   it("requires ecommerceOrderId for an order taken on the platform (metadata.source ecommerce, DS-4.1 §8)", async () => {
-    const listing = await kit.newListing();
-    const response = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { metadata: { source: "ecommerce" } }));
+    const listing = await suite.kit.newListing();
+    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { metadata: { source: "ecommerce" } }));
     expectProblem(response, 400, "VALIDATION_ERROR");
     expect(JSON.stringify(response.body.errors)).toContain("ecommerceOrderId");
   });
 
   it("refuses an ecommerceOrderId that names no order with 422 ECOMMERCE_ORDER_NOT_FOUND, storing nothing", async () => {
-    const listing = await kit.newListing();
+    const listing = await suite.kit.newListing();
     const before = await scanTable();
-    const response = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { ecommerceOrderId: "01NOSUCHORDER", metadata: { source: "ecommerce" } }));
+    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ecommerceOrderId: "01NOSUCHORDER", metadata: { source: "ecommerce" } }));
     expectProblem(response, 422, "ECOMMERCE_ORDER_NOT_FOUND");
     expect(await writtenSince(before)).toEqual([]);
   });
 
   it("links an existing order and lets one order back only one relay (a repeat returns the existing relay)", async () => {
     const orderId = await placeOrder();
-    const listing = await kit.newListing();
-    const first = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
+    const listing = await suite.kit.newListing();
+    const first = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
     expect(first.status).toBe(201);
     expect(first.body.ecommerceOrderId).toBe(orderId);
-    const again = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId: "other-ext", ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
+    const again = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId: "other-ext", ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
     expect(again.status).toBe(200);
     expect(again.body.relayId).toBe(first.body.relayId);
-    const otherListing = await kit.newListing();
-    const elsewhere = await call("POST", "/internal/relays", kit.relayBody(otherListing.listingId, { ecommerceOrderId: orderId }));
+    const otherListing = await suite.kit.newListing();
+    const elsewhere = await suite.call("POST", "/internal/relays", suite.kit.relayBody(otherListing.listingId, { ecommerceOrderId: orderId }));
     expect(elsewhere.status).toBe(200);
     expect(elsewhere.body.relayId).toBe(first.body.relayId);
   });
 
   it("returns the existing relay (200, Idempotent-Replayed) for the same (listingId, externalOrderId) and creates nothing", async () => {
-    const listing = await kit.newListing();
-    const body = kit.relayBody(listing.listingId, { externalOrderId: "ss-20261124-001" });
-    const first = await call("POST", "/internal/relays", body);
+    const listing = await suite.kit.newListing();
+    const body = suite.kit.relayBody(listing.listingId, { externalOrderId: "ss-20261124-001" });
+    const first = await suite.call("POST", "/internal/relays", body);
     expect(first.status).toBe(201);
-    const repeat = await call("POST", "/internal/relays", { ...body, quantity: 9 });
+    const repeat = await suite.call("POST", "/internal/relays", { ...body, quantity: 9 });
     expect(repeat.status).toBe(200);
     expect(repeat.headers.get("idempotent-replayed")).toBe("true");
     expect(repeat.body.relayId).toBe(first.body.relayId);
     expect(repeat.body.quantity).toBe(2);
-    const listed = await call("GET", `/internal/relays?listingId=${listing.listingId}`);
+    const listed = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}`);
     expect(listed.body.items).toHaveLength(1);
     // The same external id on another listing is another order.
-    const other = await kit.newListing();
-    expect((await call("POST", "/internal/relays", kit.relayBody(other.listingId, { externalOrderId: "ss-20261124-001" }))).status).toBe(201);
+    const other = await suite.kit.newListing();
+    expect((await suite.call("POST", "/internal/relays", suite.kit.relayBody(other.listingId, { externalOrderId: "ss-20261124-001" }))).status).toBe(201);
   });
 
   it("creates exactly one relay for 20 concurrent repeats, and none of them fails", async () => {
-    const listing = await kit.newListing();
-    const body = kit.relayBody(listing.listingId, { externalOrderId: kit.unique("race") });
-    const responses = await Promise.all(Array.from({ length: 20 }, () => call("POST", "/internal/relays", body)));
+    const listing = await suite.kit.newListing();
+    const body = suite.kit.relayBody(listing.listingId, { externalOrderId: suite.kit.unique("race") });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => suite.call("POST", "/internal/relays", body)));
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(19);
     expect(new Set(responses.map((r) => r.body.relayId)).size).toBe(1);
     const stored = (await relayItems()).filter((i) => i.listingId === listing.listingId);
     expect(stored).toHaveLength(1);
-    const created = (await kit.audit(responses[0]!.body.relayId)).filter((a) => a.before === null && a.kind === "STATUS_CHANGE");
+    const created = (await suite.kit.audit(responses[0]!.body.relayId)).filter((a) => a.before === null && a.kind === "STATUS_CHANGE");
     expect(created).toHaveLength(1);
   });
 
   it("creates exactly one relay for 20 concurrent repeats of one ecommerce order", async () => {
     const orderId = await placeOrder();
-    const listing = await kit.newListing();
-    const body = kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
-    const responses = await Promise.all(Array.from({ length: 20 }, () => call("POST", "/internal/relays", body)));
+    const listing = await suite.kit.newListing();
+    const body = suite.kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => suite.call("POST", "/internal/relays", body)));
     expect(responses.filter((r) => r.status === 201)).toHaveLength(1);
     expect(responses.filter((r) => r.status === 200)).toHaveLength(19);
     expect(new Set(responses.map((r) => r.body.relayId)).size).toBe(1);
   });
 
   it("rejects unknown fields and a caller-written metadata.lastError", async () => {
-    const listing = await kit.newListing();
-    expectProblem(await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { status: "relayed" })), 400, "VALIDATION_ERROR");
+    const listing = await suite.kit.newListing();
+    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { status: "relayed" })), 400, "VALIDATION_ERROR");
     expectProblem(
-      await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { metadata: { source: "erp", lastError: "x" } })),
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { metadata: { source: "erp", lastError: "x" } })),
       400,
       "VALIDATION_ERROR",
     );
@@ -249,16 +228,16 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
   ];
 
   it.each(variants)("refuses %s with 400 FORBIDDEN_DATA naming the path, not the value", async (_label, overrides) => {
-    const listing = await kit.newListing();
-    const externalOrderId = kit.unique("forbidden");
+    const listing = await suite.kit.newListing();
+    const externalOrderId = suite.kit.unique("forbidden");
     const before = await scanTable();
-    const response = await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { ...overrides, externalOrderId }));
+    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId }));
     expect(await writtenSince(before)).toEqual([]);
     expectProblem(response, 400, "FORBIDDEN_DATA");
     expect(response.body.violations.length).toBeGreaterThan(0);
     const text = JSON.stringify(response.body);
     for (const secret of [pan, "4111 1111", "4111-1111", "378282246310005", "3782 822463", "hunter2", "tok_live", "s3cr3t"]) expect(text).not.toContain(secret);
-    const listed = await call("GET", `/internal/relays?listingId=${listing.listingId}`);
+    const listed = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}`);
     expect(listed.body.items).toHaveLength(0);
   });
 
@@ -271,17 +250,17 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
   });
 
   it("accepts 16 digits that fail the Luhn check (not a card number)", async () => {
-    const listing = await kit.newListing();
-    const created = await kit.create(listing.listingId, { customerInfo: { name: "Kim", memo: "4111 1111 1111 1112" } });
+    const listing = await suite.kit.newListing();
+    const created = await suite.kit.create(listing.listingId, { customerInfo: { name: "Kim", memo: "4111 1111 1111 1112" } });
     expect(created.customerInfo.memo).toBe("4111 1111 1111 1112");
   });
 
   it("refuses card data in a PATCH and in an event's shippingInfo, changing nothing", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("fail");
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { note: pan } }), 400, "FORBIDDEN_DATA");
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { shippingInfo: { authToken: "abc" } }), 400, "FORBIDDEN_DATA");
-    expectProblem(await kit.event(relay.relayId, "CANCELLED", { reason: `card ${pan}` }), 400, "FORBIDDEN_DATA");
-    const after = await kit.get(relay.relayId);
+    const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { note: pan } }), 400, "FORBIDDEN_DATA");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { shippingInfo: { authToken: "abc" } }), 400, "FORBIDDEN_DATA");
+    expectProblem(await suite.kit.event(relay.relayId, "CANCELLED", { reason: `card ${pan}` }), 400, "FORBIDDEN_DATA");
+    const after = await suite.kit.get(relay.relayId);
     expect(after.version).toBe(relay.version);
     expect(JSON.stringify(after)).not.toContain(pan);
   });
@@ -289,33 +268,33 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
 
 describe("queries", () => {
   it("lists a listing's relays newest first with pagination, by status, and by both", async () => {
-    const listing = await kit.newListing();
-    supplier.behave(listing.listingId, "fail");
-    const a = await kit.create(listing.listingId);
-    const b = await kit.create(listing.listingId);
-    await kit.firstDispatch(a.relayId);
-    await kit.firstDispatch(b.relayId);
-    const page1 = await call("GET", `/internal/relays?listingId=${listing.listingId}&limit=1`);
+    const listing = await suite.kit.newListing();
+    suite.supplier.behave(listing.listingId, "fail");
+    const a = await suite.kit.create(listing.listingId);
+    const b = await suite.kit.create(listing.listingId);
+    await suite.kit.firstDispatch(a.relayId);
+    await suite.kit.firstDispatch(b.relayId);
+    const page1 = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&limit=1`);
     expect(page1.status).toBe(200);
     expect(page1.body.items.map((r: any) => r.relayId)).toEqual([b.relayId]);
     expect(page1.body.nextCursor).toEqual(expect.any(String));
-    const page2 = await call("GET", `/internal/relays?listingId=${listing.listingId}&limit=1&cursor=${page1.body.nextCursor}`);
+    const page2 = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&limit=1&cursor=${page1.body.nextCursor}`);
     expect(page2.body.items.map((r: any) => r.relayId)).toEqual([a.relayId]);
 
-    const byBoth = await call("GET", `/internal/relays?listingId=${listing.listingId}&status=pending`);
+    const byBoth = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&status=pending`);
     expect(byBoth.body.items).toHaveLength(2);
-    expect((await call("GET", `/internal/relays?listingId=${listing.listingId}&status=relayed`)).body.items).toHaveLength(0);
-    const byStatus = await call("GET", `/internal/relays?status=pending&limit=100`);
+    expect((await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&status=relayed`)).body.items).toHaveLength(0);
+    const byStatus = await suite.call("GET", `/internal/relays?status=pending&limit=100`);
     expect(byStatus.body.items.map((r: any) => r.relayId)).toEqual(expect.arrayContaining([a.relayId, b.relayId]));
   });
 
   it("validates queries and answers 404 for an unknown relay", async () => {
-    expectProblem(await call("GET", "/internal/relays"), 400, "VALIDATION_ERROR");
-    expectProblem(await call("GET", "/internal/relays?status=lost"), 400, "VALIDATION_ERROR");
-    expectProblem(await call("GET", "/internal/relays/01UNKNOWN"), 404, "NOT_FOUND");
-    expectProblem(await call("GET", "/internal/relays/01UNKNOWN/audit"), 404, "NOT_FOUND");
-    expectProblem(await call("PATCH", "/internal/relays/01UNKNOWN", { quantity: 1 }), 404, "NOT_FOUND");
-    expectProblem(await call("POST", "/internal/relays/01UNKNOWN/dispatch"), 404, "NOT_FOUND");
+    expectProblem(await suite.call("GET", "/internal/relays"), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("GET", "/internal/relays?status=lost"), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("GET", "/internal/relays/01UNKNOWN"), 404, "NOT_FOUND");
+    expectProblem(await suite.call("GET", "/internal/relays/01UNKNOWN/audit"), 404, "NOT_FOUND");
+    expectProblem(await suite.call("PATCH", "/internal/relays/01UNKNOWN", { quantity: 1 }), 404, "NOT_FOUND");
+    expectProblem(await suite.call("POST", "/internal/relays/01UNKNOWN/dispatch"), 404, "NOT_FOUND");
   });
 });
 
@@ -337,6 +316,6 @@ describe("no customer-facing relay API (DS-4.1 §4.1)", () => {
       ["GET", "/api/v1/relays/x"],
       ["POST", "/api/v1/relays/x/cancel"],
     ] as const)
-      expectProblem(await call(method, path, method === "POST" ? {} : undefined), 404, "NOT_FOUND");
+      expectProblem(await suite.call(method, path, method === "POST" ? {} : undefined), 404, "NOT_FOUND");
   });
 });

@@ -1,42 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { verify } from "../../core/relay/signing.js";
 import { retryRelays } from "../../functions/admin/relay-retry.js";
 import { metrics } from "../../functions/powertools.js";
 import { dispatchRelayCreated } from "../../functions/relay/dispatch.js";
 import { lambdaContext } from "../../local/gateway.js";
-import type { LocalRuntime } from "../../local/runtime.js";
 import { scanTable } from "../support/fixtures.js";
-import { client, startTestRuntime } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
-import { expectProblem, relayKit, relayTestEnv, SECRET } from "./support.js";
+import { expectProblem, SECRET, useRelaySuite } from "./support.js";
 
 // Supplier dispatch against a real local supplier server: success, 5xx, timeouts, refusals, no auto-heal,
 // admin retry (HTTP and Lambda), the dispatcher Lambda, idempotency keys and signatures.
 
-relayTestEnv();
-let runtime: LocalRuntime;
-let supplier: FakeSupplier;
-let call: ReturnType<typeof client>;
-let kit: ReturnType<typeof relayKit>;
-let autoDispatch = false;
-
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-  supplier = await startSupplier();
-  call = client(runtime.url);
-  autoDispatch = Boolean((await call("GET", "/health")).body?.eventBusEndpoint);
-  kit = relayKit(call, supplier, { autoDispatch: () => autoDispatch });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await supplier?.stop();
-});
+const suite = useRelaySuite();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function expectSigned(relayId: string) {
-  const requests = supplier.requestsFor(relayId);
+  const requests = suite.supplier.requestsFor(relayId);
   expect(requests.length).toBeGreaterThan(0);
   for (const r of requests) {
     expect(r.headers["idempotency-key"]).toBe(relayId);
@@ -58,7 +37,7 @@ function captureMetrics() {
 
 describe("dispatch to the supplier", () => {
   it("POSTs the contract payload, signed, with Idempotency-Key, and moves the relay to relayed", async () => {
-    const { listing, relay } = await kit.relayAfterFirstDispatch("accept");
+    const { listing, relay } = await suite.kit.relayAfterFirstDispatch("accept");
     expect(relay).toMatchObject({ status: "relayed", supplierId: listing.supplierId, dispatchAttempts: 1 });
     expect(relay.relayedAt).toEqual(expect.any(String));
     expect(relay.metadata.lastError).toBeUndefined();
@@ -77,41 +56,41 @@ describe("dispatch to the supplier", () => {
   });
 
   it("retries a 5xx quickly within the attempt and succeeds on the same Idempotency-Key", async () => {
-    const listing = await kit.newListing();
-    supplier.script(listing.listingId, ["fail", "fail"]);
-    const created = await kit.create(listing.listingId);
-    const relay = await kit.firstDispatch(created.relayId);
+    const listing = await suite.kit.newListing();
+    suite.supplier.script(listing.listingId, ["fail", "fail"]);
+    const created = await suite.kit.create(listing.listingId);
+    const relay = await suite.kit.firstDispatch(created.relayId);
     expect(relay.status).toBe("relayed");
     expect(relay.dispatchAttempts).toBe(1);
     expect(expectSigned(relay.relayId)).toHaveLength(3);
-    const call1 = (await kit.audit(relay.relayId)).find((a) => a.kind === "EXTERNAL_CALL")!;
+    const call1 = (await suite.kit.audit(relay.relayId)).find((a) => a.kind === "EXTERNAL_CALL")!;
     expect(call1.response.tries.map((t: any) => t.status)).toEqual([503, 503, 202]);
   });
 
   it("on a persistent 5xx: 2 quick retries, then pending with lastError, a failed EXTERNAL_CALL, and 502 on demand", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("fail");
+    const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
     expect(relay.status).toBe("pending");
     expect(relay.metadata.lastError).toMatchObject({ message: expect.stringContaining("503"), attempt: 1 });
     expect(new Date(relay.metadata.lastError.at).toISOString()).toBe(relay.metadata.lastError.at);
     expect(expectSigned(relay.relayId)).toHaveLength(3);
-    const failed = (await kit.audit(relay.relayId)).filter((a) => a.kind === "EXTERNAL_CALL");
+    const failed = (await suite.kit.audit(relay.relayId)).filter((a) => a.kind === "EXTERNAL_CALL");
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ success: false, attempt: 1, after: { lastError: relay.metadata.lastError }, status: "pending" });
 
-    const again = await call("POST", `/internal/relays/${relay.relayId}/dispatch`, undefined, { "x-actor": "ops-1" });
+    const again = await suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`, undefined, { "x-actor": "ops-1" });
     expectProblem(again, 502, "RELAY_SEND_FAILED");
     expect(again.body).toMatchObject({ attempt: 2, lastError: { attempt: 2 } });
-    const after = await kit.get(relay.relayId);
+    const after = await suite.kit.get(relay.relayId);
     expect(after).toMatchObject({ status: "pending", dispatchAttempts: 2, metadata: { lastError: { attempt: 2 } } });
     expect(expectSigned(relay.relayId)).toHaveLength(6);
   });
 
   it("times out a hanging supplier quickly (configurable timeout), keeping the relay pending", async () => {
-    const listing = await kit.newListing();
-    supplier.behave(listing.listingId, "hang");
-    const created = await kit.create(listing.listingId);
+    const listing = await suite.kit.newListing();
+    suite.supplier.behave(listing.listingId, "hang");
+    const created = await suite.kit.create(listing.listingId);
     const started = Date.now();
-    const relay = await kit.firstDispatch(created.relayId);
+    const relay = await suite.kit.firstDispatch(created.relayId);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(relay.status).toBe("pending");
     expect(relay.metadata.lastError.message).toMatch(/did not answer within 300 ms/);
@@ -119,84 +98,84 @@ describe("dispatch to the supplier", () => {
   });
 
   it("treats a refusal (4xx with a reason) as cancellation with that reason", async () => {
-    const listing = await kit.newListing();
-    supplier.behave(listing.listingId, { refuse: "discontinued item" });
-    const created = await kit.create(listing.listingId);
-    const relay = await kit.firstDispatch(created.relayId, "ops-2");
+    const listing = await suite.kit.newListing();
+    suite.supplier.behave(listing.listingId, { refuse: "discontinued item" });
+    const created = await suite.kit.create(listing.listingId);
+    const relay = await suite.kit.firstDispatch(created.relayId, "ops-2");
     expect(relay).toMatchObject({ status: "cancelled", cancelReason: "discontinued item" });
     expect(expectSigned(relay.relayId)).toHaveLength(1);
-    const audit = await kit.audit(relay.relayId);
+    const audit = await suite.kit.audit(relay.relayId);
     expect(audit.slice(1).map((a) => a.kind)).toEqual(["EXTERNAL_CALL", "CANCELLATION"]);
     expect(audit[2]).toMatchObject({ reason: "discontinued item", requestedBy: `supplier:${listing.supplierId}`, after: { status: "cancelled" } });
   });
 
   it("does not cancel on a 4xx without a reason: it is a failed attempt, not retried quickly", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("refuse-no-reason");
+    const { relay } = await suite.kit.relayAfterFirstDispatch("refuse-no-reason");
     expect(relay.status).toBe("pending");
     expect(relay.metadata.lastError.message).toMatch(/400 without a refusal reason/);
-    expect(supplier.requestsFor(relay.relayId)).toHaveLength(1);
+    expect(suite.supplier.requestsFor(relay.relayId)).toHaveLength(1);
   });
 
   it("records a failure when the supplier is unreachable or not registered", async () => {
-    const unreachable = await kit.newSupplier("http://127.0.0.1:9/orders");
-    const listingA = await kit.newListing({ supplierId: unreachable });
-    const a = await kit.firstDispatch((await kit.create(listingA.listingId)).relayId);
+    const unreachable = await suite.kit.newSupplier("http://127.0.0.1:9/orders");
+    const listingA = await suite.kit.newListing({ supplierId: unreachable });
+    const a = await suite.kit.firstDispatch((await suite.kit.create(listingA.listingId)).relayId);
     expect(a.status).toBe("pending");
     expect(a.metadata.lastError.message).toMatch(/network error/);
 
-    const listingB = await kit.newListing({ supplierId: "sup-never-registered" });
-    const b = await kit.firstDispatch((await kit.create(listingB.listingId)).relayId);
+    const listingB = await suite.kit.newListing({ supplierId: "sup-never-registered" });
+    const b = await suite.kit.firstDispatch((await suite.kit.create(listingB.listingId)).relayId);
     expect(b.status).toBe("pending");
     expect(b.metadata.lastError.message).toMatch(/sup-never-registered is not registered/);
   });
 
   it("sends one attempt when concurrent on-demand dispatches race", async () => {
-    const { listing, relay } = await kit.relayAfterFirstDispatch("fail");
-    supplier.behave(listing.listingId, "accept");
-    const before = supplier.requestsFor(relay.relayId).length;
-    const responses = await Promise.all(Array.from({ length: 5 }, () => call("POST", `/internal/relays/${relay.relayId}/dispatch`)));
+    const { listing, relay } = await suite.kit.relayAfterFirstDispatch("fail");
+    suite.supplier.behave(listing.listingId, "accept");
+    const before = suite.supplier.requestsFor(relay.relayId).length;
+    const responses = await Promise.all(Array.from({ length: 5 }, () => suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`)));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of responses.filter((r) => r.status !== 200)) expect(["CONCURRENT_MODIFICATION", "INVALID_TRANSITION"]).toContain(r.body.code);
-    expect(supplier.requestsFor(relay.relayId).length - before).toBe(1);
-    expect(await kit.get(relay.relayId)).toMatchObject({ status: "relayed", dispatchAttempts: 2 });
+    expect(suite.supplier.requestsFor(relay.relayId).length - before).toBe(1);
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({ status: "relayed", dispatchAttempts: 2 });
   });
 });
 
 describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
   it("leaves a failed relay pending until an admin retries; the retry succeeds after recovery on the same Idempotency-Key", async () => {
-    const { listing, relay } = await kit.relayAfterFirstDispatch("fail");
+    const { listing, relay } = await suite.kit.relayAfterFirstDispatch("fail");
     expect(relay.status).toBe("pending");
-    const sent = supplier.requestsFor(relay.relayId).length;
+    const sent = suite.supplier.requestsFor(relay.relayId).length;
 
-    supplier.behave(listing.listingId, "accept"); // the supplier recovers
+    suite.supplier.behave(listing.listingId, "accept"); // the supplier recovers
     await sleep(1_500);
-    const idle = await kit.get(relay.relayId);
+    const idle = await suite.kit.get(relay.relayId);
     expect(idle).toMatchObject({ status: "pending", dispatchAttempts: 1, version: relay.version });
     expect(idle.metadata.lastError).toBeDefined();
-    expect(supplier.requestsFor(relay.relayId)).toHaveLength(sent);
+    expect(suite.supplier.requestsFor(relay.relayId)).toHaveLength(sent);
 
-    const retried = await call("POST", "/admin/relays/retry", { relayIds: [relay.relayId], reason: "supplier back online" }, { "x-actor": "admin-jane" });
+    const retried = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId], reason: "supplier back online" }, { "x-actor": "admin-jane" });
     expect(retried.status).toBe(200);
     expect(retried.body).toEqual({
       results: [{ relayId: relay.relayId, outcome: "relayed", status: "relayed", attempt: 2, attemptsExceeded: false }],
       more: false,
     });
-    const after = await kit.get(relay.relayId);
+    const after = await suite.kit.get(relay.relayId);
     expect(after).toMatchObject({ status: "relayed", dispatchAttempts: 2 });
     expect(after.metadata.lastError).toBeUndefined();
     const keys = new Set(expectSigned(relay.relayId).map((r) => r.headers["idempotency-key"]));
     expect([...keys]).toEqual([relay.relayId]);
-    const audit = await kit.audit(relay.relayId);
+    const audit = await suite.kit.audit(relay.relayId);
     const retryCall = audit.filter((a) => a.kind === "EXTERNAL_CALL").at(-1);
     expect(retryCall).toMatchObject({ actor: "admin-jane", reason: "supplier back online", attempt: 2, success: true, request: { trigger: "retry" } });
     expect(audit.at(-1)).toMatchObject({ kind: "STATUS_CHANGE", actor: "admin-jane", after: { status: "relayed" } });
   });
 
   it("retries every pending relay with a lastError when no ids are given, and reports each", async () => {
-    const a = await kit.relayAfterFirstDispatch("fail");
-    const b = await kit.relayAfterFirstDispatch("fail");
-    supplier.behave(a.listing.listingId, "accept");
-    const retried = await call("POST", "/admin/relays/retry", { reason: "sweep", limit: 100 }, { "x-actor": "admin-joe" });
+    const a = await suite.kit.relayAfterFirstDispatch("fail");
+    const b = await suite.kit.relayAfterFirstDispatch("fail");
+    suite.supplier.behave(a.listing.listingId, "accept");
+    const retried = await suite.call("POST", "/admin/relays/retry", { reason: "sweep", limit: 100 }, { "x-actor": "admin-joe" });
     expect(retried.status).toBe(200);
     const byId = new Map(retried.body.results.map((r: any) => [r.relayId, r]));
     expect(byId.get(a.relay.relayId)).toMatchObject({ outcome: "relayed", status: "relayed", attempt: 2 });
@@ -205,19 +184,19 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
   });
 
   it("reports skipped and unknown relays without failing the others", async () => {
-    const relayed = await kit.relayIn("relayed");
-    const retried = await call("POST", "/admin/relays/retry", { relayIds: [relayed.relayId, "01NOSUCHRELAY"] });
+    const relayed = await suite.kit.relayIn("relayed");
+    const retried = await suite.call("POST", "/admin/relays/retry", { relayIds: [relayed.relayId, "01NOSUCHRELAY"] });
     expect(retried.status).toBe(200);
     expect(retried.body.results).toEqual([
       { relayId: relayed.relayId, outcome: "skipped", skipped: "not_pending", status: "relayed", attempt: null, attemptsExceeded: false },
       expect.objectContaining({ relayId: "01NOSUCHRELAY", outcome: "not_found", status: null }),
     ]);
-    expectProblem(await call("POST", "/admin/relays/retry", { relayIds: [] }), 400, "VALIDATION_ERROR");
-    expectProblem(await call("POST", "/admin/relays/retry", { relayIds: ["x"], extra: 1 }), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/admin/relays/retry", { relayIds: [] }), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("POST", "/admin/relays/retry", { relayIds: ["x"], extra: 1 }), 400, "VALIDATION_ERROR");
   });
 
   it("raises relay_attempts_exceeded_total once a relay's failed attempts pass the threshold (3 in tests)", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("fail");
+    const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
     const metricsSeen = captureMetrics();
     try {
       const results = [];
@@ -235,14 +214,14 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     } finally {
       metricsSeen.restore();
     }
-    const audit = await kit.audit(relay.relayId);
+    const audit = await suite.kit.audit(relay.relayId);
     expect(audit.filter((a) => a.kind === "EXTERNAL_CALL").map((a) => [a.attempt, a.actor, a.reason])).toEqual([
-      [1, autoDispatch ? "system:relay-dispatcher" : "ops-tester", autoDispatch ? "RELAY_CREATED" : "on-demand dispatch"],
+      [1, suite.autoDispatch ? "system:relay-dispatcher" : "ops-tester", suite.autoDispatch ? "RELAY_CREATED" : "on-demand dispatch"],
       [2, "admin-lambda-user", "keep trying"],
       [3, "admin-lambda-user", "keep trying"],
       [4, "admin-lambda-user", "keep trying"],
     ]);
-    expect((await kit.get(relay.relayId)).status).toBe("pending");
+    expect((await suite.kit.get(relay.relayId)).status).toBe("pending");
   });
 
   it("the RelayRetry Lambda validates its input and needs a reason", async () => {
@@ -266,30 +245,30 @@ describe("the RELAY_CREATED dispatcher", () => {
   });
 
   it("dispatches a new relay, and a redelivered event for a dispatched relay is a no-op", async () => {
-    const listing = await kit.newListing();
-    const created = await kit.create(listing.listingId);
+    const listing = await suite.kit.newListing();
+    const created = await suite.kit.create(listing.listingId);
     const first = await dispatchRelayCreated(event(created.relayId));
     // With the runtime's own event pipeline running, the automatic dispatch may have won the race.
     expect(["relayed", "skipped"]).toContain(first.outcome);
-    const relay = await kit.waitFor(created.relayId, (r) => r.status === "relayed");
+    const relay = await suite.kit.waitFor(created.relayId, (r) => r.status === "relayed");
     expect(relay.dispatchAttempts).toBe(1);
-    const sent = supplier.requestsFor(created.relayId).length;
-    const auditLength = (await kit.audit(created.relayId)).length;
+    const sent = suite.supplier.requestsFor(created.relayId).length;
+    const auditLength = (await suite.kit.audit(created.relayId)).length;
 
     const again = await dispatchRelayCreated(event(created.relayId));
     expect(again.outcome).toBe("skipped");
-    expect(supplier.requestsFor(created.relayId)).toHaveLength(sent);
-    expect(await kit.audit(created.relayId)).toHaveLength(auditLength);
-    expect(await kit.get(created.relayId)).toEqual(relay);
+    expect(suite.supplier.requestsFor(created.relayId)).toHaveLength(sent);
+    expect(await suite.kit.audit(created.relayId)).toHaveLength(auditLength);
+    expect(await suite.kit.get(created.relayId)).toEqual(relay);
   });
 
   it("records a supplier failure without throwing (a business outcome), and ignores malformed or unknown events", async () => {
-    const listing = await kit.newListing();
-    supplier.behave(listing.listingId, "fail");
-    const created = await kit.create(listing.listingId);
+    const listing = await suite.kit.newListing();
+    suite.supplier.behave(listing.listingId, "fail");
+    const created = await suite.kit.create(listing.listingId);
     const result = await dispatchRelayCreated(event(created.relayId));
     expect(["failed", "skipped"]).toContain(result.outcome);
-    await kit.waitFor(created.relayId, kit.attemptDone);
+    await suite.kit.waitFor(created.relayId, suite.kit.attemptDone);
     await expect(dispatchRelayCreated(event("01NOSUCHRELAY"))).resolves.toMatchObject({ outcome: "ignored" });
     await expect(dispatchRelayCreated(event(42))).resolves.toMatchObject({ outcome: "ignored" });
     await expect(dispatchRelayCreated({ ...event("x"), "detail-type": "SOMETHING_ELSE" })).resolves.toMatchObject({ outcome: "ignored" });

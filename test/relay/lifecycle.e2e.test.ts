@@ -1,43 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RelayEventType, RelayStatus, transitions } from "../../core/relay/status.js";
-import type { LocalRuntime } from "../../local/runtime.js";
 import { scanTable } from "../support/fixtures.js";
-import { client, startTestRuntime } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
-import { expectProblem, relayKit, relayTestEnv } from "./support.js";
+import { expectProblem, useRelaySuite } from "./support.js";
 
 // The relay state machine, the immutability points of DS-4.1 §5.3 and the audit log, over real HTTP.
 
-relayTestEnv();
-let runtime: LocalRuntime;
-let supplier: FakeSupplier;
-let call: ReturnType<typeof client>;
-let kit: ReturnType<typeof relayKit>;
-let autoDispatch = false;
-
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-  supplier = await startSupplier();
-  call = client(runtime.url);
-  autoDispatch = Boolean((await call("GET", "/health")).body?.eventBusEndpoint);
-  kit = relayKit(call, supplier, { autoDispatch: () => autoDispatch });
-});
-
-afterAll(async () => {
-  await runtime?.stop();
-  await supplier?.stop();
-});
+const suite = useRelaySuite();
 
 const isoTime = (value: unknown) => typeof value === "string" && new Date(value).toISOString() === value;
 
 /** An order of the order domain to link relays to. */
 async function placeOrder(): Promise<string> {
-  const skuId = kit.unique("sku");
-  await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 1000, currency: "KRW" });
-  await call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 });
-  const order = await call("POST", "/api/v1/orders", {
+  const skuId = suite.kit.unique("sku");
+  await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 1000, currency: "KRW" });
+  await suite.call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 });
+  const order = await suite.call("POST", "/api/v1/orders", {
     userId: "u-relay",
-    idempotencyKey: kit.unique("k"),
+    idempotencyKey: suite.kit.unique("k"),
     items: [{ skuId, qty: 1, offerId: "off-1", unitPrice: 1000 }],
     currency: "KRW",
     shippingAddressId: "addr-1",
@@ -49,25 +28,25 @@ async function placeOrder(): Promise<string> {
 
 describe("state machine", () => {
   it("walks pending -> relayed -> confirmed -> shipped -> delivered -> refunded, stamping each step", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("accept");
+    const { relay } = await suite.kit.relayAfterFirstDispatch("accept");
     expect(relay.status).toBe("relayed");
     expect(isoTime(relay.relayedAt)).toBe(true);
 
-    const confirmed = await kit.event(relay.relayId, "SUPPLIER_CONFIRMED");
+    const confirmed = await suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED");
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.status).toBe("confirmed");
     expect(isoTime(confirmed.body.confirmedAt)).toBe(true);
 
-    const shipped = await kit.event(relay.relayId, "SHIPPED", { shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123" } });
+    const shipped = await suite.kit.event(relay.relayId, "SHIPPED", { shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123" } });
     expect(shipped.status).toBe(200);
     expect(shipped.body).toMatchObject({ status: "shipped", shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123", address: "1 Sejong-daero, Seoul" } });
     expect(isoTime(shipped.body.shippedAt)).toBe(true);
 
-    const delivered = await kit.event(relay.relayId, "DELIVERED");
+    const delivered = await suite.kit.event(relay.relayId, "DELIVERED");
     expect(delivered.body.status).toBe("delivered");
     expect(isoTime(delivered.body.deliveredAt)).toBe(true);
 
-    const refunded = await kit.event(relay.relayId, "REFUNDED", { reason: "returned by buyer", requestedBy: "buyer" });
+    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", { reason: "returned by buyer", requestedBy: "buyer" });
     expect(refunded.status).toBe(200);
     expect(refunded.body.status).toBe("refunded");
     expect(isoTime(refunded.body.refundedAt)).toBe(true);
@@ -78,25 +57,25 @@ describe("state machine", () => {
 
   it("records a refund as a fact only: no call to the supplier, no payment, the ecommerce order untouched (DS-4.1 §1.2)", async () => {
     const orderId = await placeOrder();
-    const orderBefore = (await call("GET", `/api/v1/orders/${orderId}`)).body;
-    const eventsBefore = (await call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items;
-    const relay = await kit.relayIn("delivered", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
-    const sent = supplier.requestsFor(relay.relayId).length;
-    const refunded = await kit.event(relay.relayId, "REFUNDED", { reason: "refunded by Payment Core", requestedBy: "payment-core" });
+    const orderBefore = (await suite.call("GET", `/api/v1/orders/${orderId}`)).body;
+    const eventsBefore = (await suite.call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items;
+    const relay = await suite.kit.relayIn("delivered", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const sent = suite.supplier.requestsFor(relay.relayId).length;
+    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", { reason: "refunded by Payment Core", requestedBy: "payment-core" });
     expect(refunded.status).toBe(200);
-    expect(supplier.requestsFor(relay.relayId)).toHaveLength(sent);
-    expect((await call("GET", `/api/v1/orders/${orderId}`)).body).toEqual(orderBefore);
-    expect((await call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items).toEqual(eventsBefore);
+    expect(suite.supplier.requestsFor(relay.relayId)).toHaveLength(sent);
+    expect((await suite.call("GET", `/api/v1/orders/${orderId}`)).body).toEqual(orderBefore);
+    expect((await suite.call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items).toEqual(eventsBefore);
     expect(refunded.body).not.toHaveProperty("refundAmount");
   });
 
   it.each(["pending", "relayed", "confirmed"])("cancels from %s with the reason", async (status) => {
-    const relay = await kit.relayIn(status);
-    const cancelled = await kit.event(relay.relayId, "CANCELLED", { reason: "buyer cancelled on the channel" }, "cs-agent-7");
+    const relay = await suite.kit.relayIn(status);
+    const cancelled = await suite.kit.event(relay.relayId, "CANCELLED", { reason: "buyer cancelled on the channel" }, "cs-agent-7");
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ status: "cancelled", cancelReason: "buyer cancelled on the channel" });
     expect(isoTime(cancelled.body.cancelledAt)).toBe(true);
-    const entry = (await kit.audit(relay.relayId)).at(-1)!;
+    const entry = (await suite.kit.audit(relay.relayId)).at(-1)!;
     expect(entry).toMatchObject({
       kind: "CANCELLATION",
       before: { status },
@@ -109,22 +88,22 @@ describe("state machine", () => {
   });
 
   it("answers 409 INVALID_TRANSITION for every event a status does not allow, changing and auditing nothing", async () => {
-    const relays = Object.fromEntries(await Promise.all(RelayStatus.map(async (status) => [status, await kit.relayIn(status)] as const)));
+    const relays = Object.fromEntries(await Promise.all(RelayStatus.map(async (status) => [status, await suite.kit.relayIn(status)] as const)));
     let checked = 0;
     for (const status of RelayStatus) {
       const relay = relays[status]!;
-      const auditBefore = (await kit.audit(relay.relayId)).length;
+      const auditBefore = (await suite.kit.audit(relay.relayId)).length;
       for (const type of RelayEventType) {
         if (transitions[status][type]) continue;
-        const response = await kit.event(relay.relayId, type, { reason: "test" });
+        const response = await suite.kit.event(relay.relayId, type, { reason: "test" });
         expectProblem(response, 409, "INVALID_TRANSITION");
         expect(response.body).toMatchObject({ currentStatus: status, event: type });
         checked++;
       }
-      const after = await kit.get(relay.relayId);
+      const after = await suite.kit.get(relay.relayId);
       expect(after.version).toBe(relay.version);
       expect(after.status).toBe(status);
-      expect((await kit.audit(relay.relayId)).length).toBe(auditBefore);
+      expect((await suite.kit.audit(relay.relayId)).length).toBe(auditBefore);
     }
     // 7 statuses x 5 events minus the 8 legal caller events.
     expect(checked).toBe(7 * 5 - 8);
@@ -132,56 +111,56 @@ describe("state machine", () => {
 
   it("dispatches only a pending relay: any other status is 409 INVALID_TRANSITION", async () => {
     for (const status of ["relayed", "cancelled"]) {
-      const relay = await kit.relayIn(status);
-      const before = supplier.requestsFor(relay.relayId).length;
-      expectProblem(await call("POST", `/internal/relays/${relay.relayId}/dispatch`), 409, "INVALID_TRANSITION");
-      expect(supplier.requestsFor(relay.relayId).length).toBe(before);
+      const relay = await suite.kit.relayIn(status);
+      const before = suite.supplier.requestsFor(relay.relayId).length;
+      expectProblem(await suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`), 409, "INVALID_TRANSITION");
+      expect(suite.supplier.requestsFor(relay.relayId).length).toBe(before);
     }
   });
 
   it("validates events", async () => {
-    const relay = await kit.relayIn("relayed");
-    expectProblem(await kit.event(relay.relayId, "SUPPLIER_ACCEPTED"), 400, "VALIDATION_ERROR");
-    expectProblem(await kit.event(relay.relayId, "LOST"), 400, "VALIDATION_ERROR");
-    expectProblem(await kit.event(relay.relayId, "SUPPLIER_CONFIRMED", { requestedBy: "x" }), 400, "VALIDATION_ERROR");
+    const relay = await suite.kit.relayIn("relayed");
+    expectProblem(await suite.kit.event(relay.relayId, "SUPPLIER_ACCEPTED"), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.kit.event(relay.relayId, "LOST"), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED", { requestedBy: "x" }), 400, "VALIDATION_ERROR");
   });
 
   it("lets exactly one of concurrent conflicting events win", async () => {
-    const relay = await kit.relayIn("confirmed");
+    const relay = await suite.kit.relayIn("confirmed");
     const responses = await Promise.all([
-      kit.event(relay.relayId, "SHIPPED"),
-      kit.event(relay.relayId, "CANCELLED", { reason: "race" }),
-      kit.event(relay.relayId, "SHIPPED"),
-      kit.event(relay.relayId, "CANCELLED", { reason: "race" }),
+      suite.kit.event(relay.relayId, "SHIPPED"),
+      suite.kit.event(relay.relayId, "CANCELLED", { reason: "race" }),
+      suite.kit.event(relay.relayId, "SHIPPED"),
+      suite.kit.event(relay.relayId, "CANCELLED", { reason: "race" }),
     ]);
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     for (const r of responses.filter((r) => r.status !== 200)) expect(r.body.code).toBe("INVALID_TRANSITION");
-    const final = await kit.get(relay.relayId);
+    const final = await suite.kit.get(relay.relayId);
     expect(final.version).toBe(relay.version + 1);
   });
 });
 
 describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   async function expectImmutable(relayId: string, patch: Record<string, unknown>, field: string) {
-    const before = await kit.get(relayId);
-    const auditBefore = (await kit.audit(relayId)).length;
-    const response = await call("PATCH", `/internal/relays/${relayId}`, patch);
+    const before = await suite.kit.get(relayId);
+    const auditBefore = (await suite.kit.audit(relayId)).length;
+    const response = await suite.call("PATCH", `/internal/relays/${relayId}`, patch);
     expectProblem(response, 409, "FIELD_IMMUTABLE");
     expect(response.body.field).toBe(field);
     expect(response.body.detail).toContain(field);
-    const after = await kit.get(relayId);
+    const after = await suite.kit.get(relayId);
     expect(after).toEqual(before);
-    expect((await kit.audit(relayId)).length).toBe(auditBefore);
+    expect((await suite.kit.audit(relayId)).length).toBe(auditBefore);
   }
 
   async function expectPatched(relayId: string, patch: Record<string, unknown>, actor = "ops-tester") {
-    const response = await call("PATCH", `/internal/relays/${relayId}`, patch, { "x-actor": actor });
+    const response = await suite.call("PATCH", `/internal/relays/${relayId}`, patch, { "x-actor": actor });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     return response.body as Record<string, any>;
   }
 
   it("pending: quantity, customerInfo, shippingInfo and ecommerceOrderId change; totalPrice follows quantity", async () => {
-    const relay = await kit.relayIn("pending");
+    const relay = await suite.kit.relayIn("pending");
     const orderId = await placeOrder();
     const patched = await expectPatched(relay.relayId, {
       quantity: 5,
@@ -201,14 +180,14 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   });
 
   it("listingId, unitPrice and totalPrice are never patchable (listing fixed at creation, prices copied from it)", async () => {
-    const relay = await kit.relayIn("pending");
+    const relay = await suite.kit.relayIn("pending");
     await expectImmutable(relay.relayId, { listingId: "lst-other" }, "listingId");
     await expectImmutable(relay.relayId, { unitPrice: 1 }, "unitPrice");
     await expectImmutable(relay.relayId, { totalPrice: 1 }, "totalPrice");
   });
 
   it("relayed: listingId, quantity, unitPrice, totalPrice frozen; the rest still changes", async () => {
-    const relay = await kit.relayIn("relayed");
+    const relay = await suite.kit.relayIn("relayed");
     await expectImmutable(relay.relayId, { quantity: 7 }, "quantity");
     await expectImmutable(relay.relayId, { listingId: "lst-x" }, "listingId");
     await expectImmutable(relay.relayId, { unitPrice: 99 }, "unitPrice");
@@ -219,7 +198,7 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   });
 
   it("confirmed: also ecommerceOrderId frozen", async () => {
-    const relay = await kit.relayIn("confirmed");
+    const relay = await suite.kit.relayIn("confirmed");
     const orderId = await placeOrder();
     await expectImmutable(relay.relayId, { ecommerceOrderId: orderId }, "ecommerceOrderId");
     await expectImmutable(relay.relayId, { quantity: 1 }, "quantity");
@@ -227,7 +206,7 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   });
 
   it("shipped: also shippingInfo.carrier and shippingInfo.trackingNumber frozen; address and customerInfo still change", async () => {
-    const relay = await kit.relayIn("shipped");
+    const relay = await suite.kit.relayIn("shipped");
     await expectImmutable(relay.relayId, { shippingInfo: { carrier: "Other" } }, "shippingInfo.carrier");
     await expectImmutable(relay.relayId, { shippingInfo: { trackingNumber: "X-2" } }, "shippingInfo.trackingNumber");
     await expectImmutable(relay.relayId, { shippingInfo: { carrier: "Other", address: "elsewhere" } }, "shippingInfo.carrier");
@@ -237,22 +216,22 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   });
 
   it("shipped: a DELIVERED event cannot rewrite the carrier either", async () => {
-    const relay = await kit.relayIn("shipped");
-    const response = await kit.event(relay.relayId, "DELIVERED", { shippingInfo: { carrier: "Other" } });
+    const relay = await suite.kit.relayIn("shipped");
+    const response = await suite.kit.event(relay.relayId, "DELIVERED", { shippingInfo: { carrier: "Other" } });
     expectProblem(response, 409, "FIELD_IMMUTABLE");
     expect(response.body.field).toBe("shippingInfo.carrier");
-    expect((await kit.get(relay.relayId)).status).toBe("shipped");
+    expect((await suite.kit.get(relay.relayId)).status).toBe("shipped");
   });
 
   it("delivered: every core field frozen", async () => {
-    const relay = await kit.relayIn("delivered");
+    const relay = await suite.kit.relayIn("delivered");
     await expectImmutable(relay.relayId, { customerInfo: { phone: "x" } }, "customerInfo");
     await expectImmutable(relay.relayId, { shippingInfo: { address: "x" } }, "shippingInfo");
     await expectImmutable(relay.relayId, { quantity: 3 }, "quantity");
   });
 
   it.each(["cancelled", "refunded"])("%s: nothing changes", async (status) => {
-    const relay = await kit.relayIn(status);
+    const relay = await suite.kit.relayIn(status);
     await expectImmutable(relay.relayId, { customerInfo: { phone: "x" } }, "customerInfo");
     await expectImmutable(relay.relayId, { shippingInfo: { address: "x" } }, "shippingInfo");
     await expectImmutable(relay.relayId, { quantity: 3 }, "quantity");
@@ -260,56 +239,56 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
 
   it("ecommerceOrderId is set once and never changed (DS-4.1 §8.2), must exist, and may back one relay only", async () => {
     const orderId = await placeOrder();
-    const linked = await kit.relayIn("pending", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const linked = await suite.kit.relayIn("pending", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
     await expectImmutable(linked.relayId, { ecommerceOrderId: await placeOrder() }, "ecommerceOrderId");
 
-    const other = await kit.relayIn("pending");
-    expectProblem(await call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: "01NOSUCHORDER" }), 422, "ECOMMERCE_ORDER_NOT_FOUND");
-    const taken = await call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: orderId });
+    const other = await suite.kit.relayIn("pending");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: "01NOSUCHORDER" }), 422, "ECOMMERCE_ORDER_NOT_FOUND");
+    const taken = await suite.call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: orderId });
     expect(taken.status).toBe(409);
     expect(taken.body.code).toBe("ECOMMERCE_ORDER_ALREADY_RELAYED");
-    expect((await kit.get(other.relayId)).ecommerceOrderId).toBeNull();
+    expect((await suite.kit.get(other.relayId)).ecommerceOrderId).toBeNull();
   });
 
   it("a PATCH racing a status change can never land a frozen field", async () => {
-    const relay = await kit.relayIn("relayed");
+    const relay = await suite.kit.relayIn("relayed");
     const responses = await Promise.all([
-      kit.event(relay.relayId, "SUPPLIER_CONFIRMED"),
-      call("PATCH", `/internal/relays/${relay.relayId}`, { ecommerceOrderId: await placeOrder() }),
-      call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { phone: "race" } }),
+      suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED"),
+      suite.call("PATCH", `/internal/relays/${relay.relayId}`, { ecommerceOrderId: await placeOrder() }),
+      suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { phone: "race" } }),
     ]);
-    const final = await kit.get(relay.relayId);
+    const final = await suite.kit.get(relay.relayId);
     expect(final.status).toBe("confirmed");
     const linked = responses[1]!.status === 200;
     // Either the link landed while relayed (before the confirmation), or it was refused as frozen.
     if (!linked) expect(responses[1]!.body.code).toBe("FIELD_IMMUTABLE");
-    const audit = await kit.audit(relay.relayId);
+    const audit = await suite.kit.audit(relay.relayId);
     const link = audit.find((a) => a.kind === "DATA_CHANGE" && a.after?.ecommerceOrderId);
     const confirm = audit.find((a) => a.after?.status === "confirmed");
     if (link) expect(audit.indexOf(link)).toBeLessThan(audit.indexOf(confirm!));
   });
 
   it("answers 400 for an empty or unknown PATCH", async () => {
-    const relay = await kit.relayIn("pending");
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, {}), 400, "VALIDATION_ERROR");
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { status: "delivered" }), 400, "VALIDATION_ERROR");
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 0 }), 400, "VALIDATION_ERROR");
+    const relay = await suite.kit.relayIn("pending");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, {}), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { status: "delivered" }), 400, "VALIDATION_ERROR");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 0 }), 400, "VALIDATION_ERROR");
   });
 });
 
 describe("audit log (DS-4.1 §7.3)", () => {
   it("records every change with kind, before/after, actor and time, oldest first", async () => {
-    const listing = await kit.newListing();
-    supplier.behave(listing.listingId, "accept");
-    const created = await kit.create(listing.listingId, {}, { "x-actor": "channel-sync" });
-    const relayed = await kit.firstDispatch(created.relayId, "ops-dispatcher");
+    const listing = await suite.kit.newListing();
+    suite.supplier.behave(listing.listingId, "accept");
+    const created = await suite.kit.create(listing.listingId, {}, { "x-actor": "channel-sync" });
+    const relayed = await suite.kit.firstDispatch(created.relayId, "ops-dispatcher");
     expect(relayed.status).toBe("relayed");
-    await call("PATCH", `/internal/relays/${created.relayId}`, { customerInfo: { phone: "010-2222-3333" } }, { "x-actor": "cs-agent-1" });
-    await kit.event(created.relayId, "SUPPLIER_CONFIRMED", {}, "supplier-bot");
-    await kit.event(created.relayId, "CANCELLED", { reason: "out of stock at supplier", requestedBy: "supplier:acme" }, "ops-lead");
+    await suite.call("PATCH", `/internal/relays/${created.relayId}`, { customerInfo: { phone: "010-2222-3333" } }, { "x-actor": "cs-agent-1" });
+    await suite.kit.event(created.relayId, "SUPPLIER_CONFIRMED", {}, "supplier-bot");
+    await suite.kit.event(created.relayId, "CANCELLED", { reason: "out of stock at supplier", requestedBy: "supplier:acme" }, "ops-lead");
 
-    const audit = await kit.audit(created.relayId);
-    const dispatchActor = autoDispatch ? "system:relay-dispatcher" : "ops-dispatcher";
+    const audit = await suite.kit.audit(created.relayId);
+    const dispatchActor = suite.autoDispatch ? "system:relay-dispatcher" : "ops-dispatcher";
     expect(audit.map((a) => [a.kind, a.actor])).toEqual([
       ["STATUS_CHANGE", "channel-sync"],
       ["EXTERNAL_CALL", dispatchActor],
@@ -346,12 +325,12 @@ describe("audit log (DS-4.1 §7.3)", () => {
       after: { status: "cancelled" },
     });
     // One audited version per change: the relay's version counts them.
-    expect((await kit.get(created.relayId)).version).toBe(5);
+    expect((await suite.kit.get(created.relayId)).version).toBe(5);
   });
 
   it("stores publishable audit items for the stream publisher: relay ids, status and publishAs", async () => {
-    const { relay } = await kit.relayAfterFirstDispatch("fail");
-    await kit.event(relay.relayId, "CANCELLED", { reason: "gave up" });
+    const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
+    await suite.kit.event(relay.relayId, "CANCELLED", { reason: "gave up" });
     const items = (await scanTable()).filter((i) => i.entity === "RelayAudit" && i.relayId === relay.relayId);
     items.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
     expect(items.map((i) => [i.kind, i.status, i.publishAs ?? null])).toEqual([
@@ -365,10 +344,10 @@ describe("audit log (DS-4.1 §7.3)", () => {
   });
 
   it("writes each change and its audit entry in one transaction: a refused change leaves neither", async () => {
-    const relay = await kit.relayIn("shipped");
+    const relay = await suite.kit.relayIn("shipped");
     const before = (await scanTable()).filter((i) => i.relayId === relay.relayId).length;
-    expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9 }), 409, "FIELD_IMMUTABLE");
-    expectProblem(await kit.event(relay.relayId, "CANCELLED"), 409, "INVALID_TRANSITION");
+    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9 }), 409, "FIELD_IMMUTABLE");
+    expectProblem(await suite.kit.event(relay.relayId, "CANCELLED"), 409, "INVALID_TRANSITION");
     expect((await scanTable()).filter((i) => i.relayId === relay.relayId).length).toBe(before);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 // Raise the log level before any handler module (and so the shared Powertools logger) is loaded.
 vi.hoisted(() => {
@@ -6,34 +6,12 @@ vi.hoisted(() => {
 });
 
 import { logger } from "../../functions/powertools.js";
-import type { LocalRuntime } from "../../local/runtime.js";
 import { scanTable } from "../support/fixtures.js";
-import { client, startTestRuntime } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
-import { expectProblem, relayKit, relayTestEnv } from "./support.js";
+import { expectProblem, useRelaySuite } from "./support.js";
 
 // Card data and credentials refused by the relay API never reach a log line, even at DEBUG.
 
-relayTestEnv();
-let runtime: LocalRuntime;
-let supplier: FakeSupplier;
-let call: ReturnType<typeof client>;
-let kit: ReturnType<typeof relayKit>;
-
-beforeAll(async () => {
-  logger.setLogLevel("DEBUG");
-  runtime = await startTestRuntime();
-  supplier = await startSupplier();
-  call = client(runtime.url);
-  const autoDispatch = Boolean((await call("GET", "/health")).body?.eventBusEndpoint);
-  kit = relayKit(call, supplier, { autoDispatch: () => autoDispatch });
-});
-
-afterAll(async () => {
-  logger.setLogLevel("SILENT");
-  await runtime?.stop();
-  await supplier?.stop();
-});
+const suite = useRelaySuite({ before: () => logger.setLogLevel("DEBUG"), after: () => logger.setLogLevel("SILENT") });
 
 /** Everything written to stdout/stderr (where the Powertools logger writes) while `fn` runs. */
 async function captureOutput(fn: () => Promise<void>): Promise<string> {
@@ -52,21 +30,21 @@ async function captureOutput(fn: () => Promise<void>): Promise<string> {
 
 describe("logs never carry card data or credentials", () => {
   it("refuses them, logs the refusal by path and kind only, and stores nothing", async () => {
-    const listing = await kit.newListing();
+    const listing = await suite.kit.newListing();
     const secrets = ["4111 1111 1111 1111", "5500-0000-0000-0004", "hunter2-do-not-log", "tok_live_do_not_log"];
-    const externalOrderId = kit.unique("logged");
+    const externalOrderId = suite.kit.unique("logged");
     const output = await captureOutput(async () => {
       const responses = [
-        await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { name: "Kim", note: secrets[0] } })),
-        await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId, shippingInfo: { memo: secrets[1] } })),
-        await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { password: secrets[2] } })),
-        await call("POST", "/internal/relays", kit.relayBody(listing.listingId, { externalOrderId, metadata: { source: "erp", apiToken: secrets[3] } })),
+        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { name: "Kim", note: secrets[0] } })),
+        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, shippingInfo: { memo: secrets[1] } })),
+        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { password: secrets[2] } })),
+        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, metadata: { source: "erp", apiToken: secrets[3] } })),
       ];
       for (const response of responses) expectProblem(response, 400, "FORBIDDEN_DATA");
       // A change of an existing relay with card data is refused the same way.
-      const relay = await kit.create(listing.listingId);
-      await kit.firstDispatch(relay.relayId); // its dispatch logs land inside the capture too
-      expectProblem(await call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { card: secrets[0] } }), 400, "FORBIDDEN_DATA");
+      const relay = await suite.kit.create(listing.listingId);
+      await suite.kit.firstDispatch(relay.relayId); // its dispatch logs land inside the capture too
+      expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { card: secrets[0] } }), 400, "FORBIDDEN_DATA");
     });
 
     // The capture worked: the refusals were logged (at INFO, visible at DEBUG)...
@@ -81,6 +59,6 @@ describe("logs never carry card data or credentials", () => {
     }
     const stored = JSON.stringify(await scanTable()).replace(/[ -]/g, "");
     for (const secret of secrets) expect(stored).not.toContain(secret.replace(/[ -]/g, ""));
-    expect((await call("GET", `/internal/relays?listingId=${listing.listingId}`)).body.items).toHaveLength(1);
+    expect((await suite.call("GET", `/internal/relays?listingId=${listing.listingId}`)).body.items).toHaveLength(1);
   });
 });

@@ -1,14 +1,13 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ulid } from "ulid";
-import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import { Relay } from "../../core/relay/index.js";
 import { guardedWrite, readStored } from "../../core/relay/change.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
-import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
+import { checkoutRequest, codeOf, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 import { startSupplier, type FakeSupplier } from "./supplier.js";
 import { relayTestEnv } from "./support.js";
@@ -41,15 +40,6 @@ async function newRelay(listingId: string, extra: Record<string, unknown> = {}) 
   return relay;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-}
 
 describe("create transaction", () => {
   it("checks the ecommerce order with a ConditionCheck inside the create transaction, not a read before it", async () => {

@@ -1,7 +1,8 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { ulid } from "ulid";
-import type { client, JsonResponse } from "../support/runtime.js";
-import type { FakeSupplier } from "./supplier.js";
+import type { LocalRuntime } from "../../local/runtime.js";
+import { client, startTestRuntime, type JsonResponse } from "../support/runtime.js";
+import { startSupplier, type FakeSupplier } from "./supplier.js";
 
 /** Shared helpers of the relay suites: seed reference data, create relays, drive their first dispatch. */
 export const SECRET = "test-signing-secret";
@@ -143,4 +144,36 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
   }
 
   return { unique, newSupplier, newListing, relayBody, create, get, audit, waitFor, attemptDone, firstDispatch, relayAfterFirstDispatch, event, relayIn };
+}
+
+export interface RelaySuite {
+  runtime: LocalRuntime;
+  supplier: FakeSupplier;
+  call: Call;
+  kit: ReturnType<typeof relayKit>;
+  /** Whether the runtime dispatches new relays by itself (stream -> bus -> dispatcher). */
+  autoDispatch: boolean;
+}
+
+/**
+ * The setup of every relay suite over HTTP: the relay settings, the local runtime on a fresh table and a real
+ * supplier server, started before the suite's tests and stopped after them. Read the fields inside tests.
+ */
+export function useRelaySuite(hooks: { before?: () => void; after?: () => void } = {}): RelaySuite {
+  relayTestEnv();
+  const suite = { autoDispatch: false } as RelaySuite;
+  beforeAll(async () => {
+    hooks.before?.();
+    suite.runtime = await startTestRuntime();
+    suite.supplier = await startSupplier();
+    suite.call = client(suite.runtime.url);
+    suite.autoDispatch = Boolean((await suite.call("GET", "/health")).body?.eventBusEndpoint);
+    suite.kit = relayKit(suite.call, suite.supplier, { autoDispatch: () => suite.autoDispatch });
+  });
+  afterAll(async () => {
+    hooks.after?.();
+    await suite.runtime?.stop();
+    await suite.supplier?.stop();
+  });
+  return suite;
 }

@@ -1,5 +1,6 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
+import { DomainError } from "../../core/errors.js";
 import { Catalog } from "../../core/catalog/index.js";
 import { db } from "../../core/store/client.js";
 import type { Actor } from "../../core/schema.js";
@@ -39,4 +40,15 @@ export async function scanTable(): Promise<Record<string, unknown>[]> {
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
+}
+
+/** The domain error code a call ends with, or "OK". */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "OK";
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
 }
