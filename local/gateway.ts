@@ -81,7 +81,14 @@ function match(method: string, path: string): { route: Route; params: Record<str
 }
 
 /** The API Gateway v2 (HTTP API, payload 2.0) event the deployed API would send for this request. */
-export function toApiGatewayEvent(req: IncomingMessage, url: URL, route: Route, params: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
+export function toApiGatewayEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: Route,
+  params: Record<string, string>,
+  body: Buffer,
+  requestId: string = ulid(),
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
@@ -89,7 +96,6 @@ export function toApiGatewayEvent(req: IncomingMessage, url: URL, route: Route, 
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
   const now = new Date();
-  const requestId = ulid();
   const key = routeKey(route);
   return {
     version: "2.0",
@@ -157,26 +163,30 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
   return createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost");
+      // API Gateway's own request id; the handlers prefer a sane caller-supplied x-request-id over it.
+      const requestId = ulid();
+      const given = req.headers["x-request-id"];
+      const idHeader = { "x-request-id": typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : requestId };
       try {
         for (const local of localRoutes) {
           const answer = await local(req, url);
-          if (answer) return send(res, answer.status, answer.body);
+          if (answer) return send(res, answer.status, answer.body, idHeader);
         }
         const found = match(req.method ?? "GET", url.pathname);
         if (!found) {
           req.resume();
-          return send(res, 404, problem("NOT_FOUND", `no route ${req.method} ${url.pathname}`));
+          return send(res, 404, problem("NOT_FOUND", `no route ${req.method} ${url.pathname}`), idHeader);
         }
         const body = await readBody(req);
-        if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"));
+        if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);
         const handler = await loadHandler(found.route.group);
-        const event = toApiGatewayEvent(req, url, found.route, found.params, body);
+        const event = toApiGatewayEvent(req, url, found.route, found.params, body, requestId);
         const result = await handler(event, lambdaContext(`orderline-${found.route.group}`));
         res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         res.end(result.body ?? "");
       } catch (error) {
         console.error("local gateway error", error);
-        if (!res.headersSent) send(res, 500, problem("INTERNAL", "the local gateway failed"));
+        if (!res.headersSent) send(res, 500, problem("INTERNAL", "the local gateway failed"), idHeader);
         else res.end();
       }
     })();

@@ -52,6 +52,14 @@ describe("order API over HTTP", () => {
     expect(health.body.status).toBe("ok");
   });
 
+  it("puts an x-request-id on every response, the gateway's own answers included", async () => {
+    for (const [method, path] of [["GET", "/health"], ["GET", "/no/such/route"], ["GET", "/api/v1/orders/01UNKNOWN"], ["GET", "/openapi.json"]] as const) {
+      const response = await call(method, path);
+      expect(response.headers.get("x-request-id"), path).toMatch(/^[0-9A-Z]{26}$/);
+      expect((await call(method, path, undefined, { "x-request-id": "mine-1" })).headers.get("x-request-id"), path).toBe("mine-1");
+    }
+  });
+
   it("checks out, reads, lists, cancels, and echoes x-request-id", async () => {
     const sku = await seed(5);
     const created = await call("POST", "/api/v1/orders", body(sku), { "x-request-id": "req-abc" });
