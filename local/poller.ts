@@ -11,7 +11,6 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { streamPublisher } from "../functions/events/rules.js";
-import { Entity } from "../core/store/table.js";
 import { importHandler } from "./bus.js";
 import { lambdaContext } from "./gateway.js";
 import { compilePattern, type CompiledPattern } from "./pattern.js";
@@ -22,10 +21,7 @@ export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Pr
  * The event-source filter of the deployed stream mapping (Lambda event filtering, same pattern syntax as
  * EventBridge): only inserted outbox items reach the publisher.
  */
-export const publisherFilter = {
-  eventName: ["INSERT"],
-  dynamodb: { NewImage: { entity: { S: [Entity.OrderEvent, Entity.RelayAudit] } } },
-} as const;
+export const publisherFilter = streamPublisher.filter;
 
 export interface FailedBatchRecord {
   shardId: string;

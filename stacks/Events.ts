@@ -6,7 +6,6 @@ import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { use, type Function, type StackContext } from "sst/constructs";
-import { Entity } from "../core/store/table.js";
 import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../functions/events/rules.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
@@ -93,12 +92,7 @@ export function Events(ctx: StackContext) {
       retryAttempts: 5,
       maxRecordAge: Duration.days(1),
       onFailure: new SqsDlq(streamDlq),
-      filters: [
-        lambda.FilterCriteria.filter({
-          eventName: lambda.FilterRule.isEqual("INSERT"),
-          dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(Entity.OrderEvent, Entity.RelayAudit) } } },
-        }),
-      ],
+      filters: [lambda.FilterCriteria.filter(structuredClone(streamPublisher.filter) as Record<string, unknown>)],
     }),
   );
   deadLetterQueues.StreamPublisher = streamDlq;

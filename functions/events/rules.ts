@@ -38,10 +38,18 @@ export const eventRules: readonly EventRule[] = [
   },
 ];
 
+import { Entity } from "../../core/store/table.js";
+
 export { PublishedSource as publishedSources } from "../../core/events/outbox.js";
 
-/** The stream publisher and the scheduled jobs, for stacks/Events.ts and the local runtime. */
-export const streamPublisher = { handler: "functions/stream/publish.handler" } as const;
+/**
+ * The stream publisher and the filter of its event source mapping (Lambda event-filter syntax): only inserted
+ * event and audit items reach it. Read by stacks/Events.ts and by the local stream poller.
+ */
+export const streamPublisher = {
+  handler: "functions/stream/publish.handler",
+  filter: { eventName: ["INSERT"], dynamodb: { NewImage: { entity: { S: [Entity.OrderEvent, Entity.RelayAudit] } } } },
+} as const;
 
 export const scheduledJobs = [
   {
