@@ -1,4 +1,6 @@
 export interface Summary {
+  /** Every latency measured (ms), sorted. */
+  latencies: number[];
   count: number;
   seconds: number;
   throughput: number;
@@ -31,6 +33,15 @@ export async function measure(n: number, concurrency: number, task: (i: number) 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { count: n, seconds, throughput: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return summarize(latencies, seconds);
+}
+
+export function summarize(latencies: number[], seconds: number): Summary {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { latencies: sorted, count: sorted.length, seconds, throughput: sorted.length / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/** Merges runs of one mode (e.g. interleaved rounds) into one summary. */
+export function merge(runs: Summary[]): Summary {
+  return summarize(runs.flatMap((r) => r.latencies), runs.reduce((sum, r) => sum + r.seconds, 0));
 }
