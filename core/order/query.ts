@@ -3,7 +3,7 @@ import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
 import { db } from "../store/client.js";
-import { queryPage, type Page } from "../store/page.js";
+import { childPage, queryPage, type Page } from "../store/page.js";
 import { keys, tableDefinition } from "../store/table.js";
 import { validate } from "../validate.js";
 import { orderEventFromItem, orderFromItem, type Order, type OrderEvent } from "./model.js";
@@ -34,12 +34,5 @@ export async function listByUser(rawInput: unknown): Promise<Page<Order>> {
 export async function events(orderId: string, rawInput: unknown): Promise<Page<OrderEvent>> {
   const id = validate(Id, orderId);
   const input = validate(ListEventsInput, rawInput);
-  const key = keys.order(id);
-  const page = await queryPage(
-    { partitionAttr: tableDefinition.partitionKey, partitionValue: key.pk, sortPrefix: { attr: tableDefinition.sortKey, value: keys.orderEventPrefix } },
-    input,
-    orderEventFromItem,
-  );
-  if (page.items.length === 0 && !input.cursor) await get(id); // 404 for an unknown order, not an empty history
-  return page;
+  return childPage(keys.order(id).pk, keys.orderEventPrefix, input, orderEventFromItem, () => get(id));
 }

@@ -3,7 +3,7 @@ import * as z from "zod";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
 import { db } from "../store/client.js";
-import { queryPage, type Page } from "../store/page.js";
+import { childPage, queryPage, type Page } from "../store/page.js";
 import { keys, tableDefinition } from "../store/table.js";
 import { validate } from "../validate.js";
 import { auditFromItem, relayFromItem, type Relay, type RelayAudit } from "./model.js";
@@ -85,12 +85,5 @@ export async function failedPending(page: { limit: number; cursor?: string | und
 export async function audit(relayId: string, rawInput: unknown): Promise<Page<RelayAudit>> {
   const id = validate(Id, relayId);
   const input = validate(ListAuditInput, rawInput);
-  const key = keys.relay(id);
-  const page = await queryPage(
-    { partitionAttr: tableDefinition.partitionKey, partitionValue: key.pk, sortPrefix: { attr: tableDefinition.sortKey, value: keys.relayAuditPrefix } },
-    input,
-    auditFromItem,
-  );
-  if (page.items.length === 0 && !input.cursor) await get(id); // 404 for an unknown relay, not an empty log
-  return page;
+  return childPage(keys.relay(id).pk, keys.relayAuditPrefix, input, auditFromItem, () => get(id));
 }

@@ -1,6 +1,7 @@
 import { QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../errors.js";
 import { db } from "./client.js";
+import { tableDefinition } from "./table.js";
 
 export interface Page<T> {
   items: T[];
@@ -78,4 +79,25 @@ export async function queryPage<T>(
     if (!startKey || items.length >= page.limit) break;
   }
   return { items, nextCursor: startKey ? encodeCursor(startKey) : null };
+}
+
+/**
+ * One page of the items stored under a parent's partition whose sort key starts with `prefix` (an order's events,
+ * a relay's audit log), oldest first. An empty first page calls `assertParent`, so an unknown parent is a 404 and
+ * not an empty list.
+ */
+export async function childPage<T>(
+  partition: string,
+  prefix: string,
+  page: PageRequest,
+  map: (item: Record<string, unknown>) => T,
+  assertParent: () => Promise<unknown>,
+): Promise<Page<T>> {
+  const result = await queryPage(
+    { partitionAttr: tableDefinition.partitionKey, partitionValue: partition, sortPrefix: { attr: tableDefinition.sortKey, value: prefix } },
+    page,
+    map,
+  );
+  if (result.items.length === 0 && !page.cursor) await assertParent();
+  return result;
 }
