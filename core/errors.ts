@@ -42,6 +42,9 @@ export interface PriceChange {
   expectedUnitPrice: number;
   currentOfferId: string | null;
   currentUnitPrice: number | null;
+  /** Present when the offer is in another currency than the order. */
+  expectedCurrency?: string;
+  currentCurrency?: string | null;
 }
 
 export class PriceChangedError extends DomainError {

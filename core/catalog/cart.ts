@@ -48,5 +48,9 @@ export async function getCart(cartId: string): Promise<Cart> {
   const { doc, tableName } = db();
   const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.cart(id), ConsistentRead: true }));
   if (!result.Item) throw new NotFoundError("cart", id, "CART_NOT_FOUND");
-  return stripLayout(result.Item) as Cart;
+  return cartFromItem(result.Item);
+}
+
+export function cartFromItem(item: Record<string, unknown>): Cart {
+  return stripLayout(item) as unknown as Cart;
 }

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { ulid } from "ulid";
+import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
-import { getCart, OrderLines, type OrderLineInput } from "../catalog/cart.js";
+import { cartFromItem, OrderLines, type OrderLineInput } from "../catalog/cart.js";
 import type { SkuState } from "../catalog/sku.js";
 import {
   ConcurrencyError,
   IdempotencyKeyReusedError,
+  NotFoundError,
   OfferUnavailableError,
   OutOfStockError,
   PriceChangedError,
@@ -63,20 +64,27 @@ const MAX_CHECKOUT_ATTEMPTS = 3;
 
 /**
  * Sorted, canonical JSON of everything that defines a checkout request, so "same key, same request" is decided
- * by content and not by field order or line order.
+ * by content and not by field order or line order. A cart checkout is defined by its cart id, not by the cart's
+ * lines at the time: the cart may change or be emptied after the order, and a retry must still replay.
  */
 export function requestHash(input: CheckoutInput, lines: OrderLineInput[]): string {
   const canonical = {
     userId: input.userId,
     cartId: input.cartId ?? null,
     currency: input.currency,
-    lines: [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)).map((l) => [l.skuId, l.qty, l.offerId, l.unitPrice]),
+    lines: input.cartId ? null : [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)).map((l) => [l.skuId, l.qty, l.offerId, l.unitPrice]),
     shippingAddressId: input.shippingAddressId ?? null,
     shippingAddress: input.shippingAddress ? Object.entries(input.shippingAddress).sort(([a], [b]) => (a < b ? -1 : 1)) : null,
     paymentMethod: input.paymentMethod,
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
 }
+
+/** Order ids sort by creation time, strictly increasing within one process (newest-first lists stay exact). */
+const nextOrderId = monotonicFactory();
+
+/** The largest order total accepted, in minor units: far below Number.MAX_SAFE_INTEGER. */
+const MAX_ORDER_TOTAL = 1e15;
 
 export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): Order {
   const at = now.toISOString();
@@ -91,7 +99,7 @@ export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: D
   const discountAmount = 0;
   const subtotal = items.reduce((sum, item) => sum + item.itemTotalAmount, 0);
   return {
-    orderId: ulid(now.getTime()),
+    orderId: nextOrderId(now.getTime()),
     userId: input.userId,
     status: "PAYMENT_PENDING",
     currency: input.currency,
@@ -162,7 +170,17 @@ export function checkoutActions(tableName: string, order: Order, lines: OrderLin
  */
 export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutResult> {
   const input = validate(CheckoutInput, rawInput);
-  const lines = input.items ?? (await linesFromCart(input));
+  let lines: OrderLineInput[];
+  if (input.items) {
+    lines = input.items;
+  } else {
+    const { cart, idempotency } = await readCartAndKey(input);
+    // A key already used replays (or is refused) before the cart matters: it may have changed since.
+    if (idempotency) return replay(idempotency, requestHash(input, []));
+    lines = linesOfCart(input, cart);
+  }
+  if (lines.reduce((sum, l) => sum + l.qty * l.unitPrice, 0) > MAX_ORDER_TOTAL)
+    throw new ValidationError("the order total is too large", [{ path: "items", message: `the total must not exceed ${MAX_ORDER_TOTAL}` }]);
   const hash = requestHash(input, lines);
   const { tableName } = db();
 
@@ -185,8 +203,24 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
   throw new ConcurrencyError("stock or offers kept changing during checkout; retry the request");
 }
 
-async function linesFromCart(input: CheckoutInput): Promise<OrderLineInput[]> {
-  const cart = await getCart(input.cartId as string);
+/** The cart and the idempotency item of a cart checkout, in one round trip. */
+async function readCartAndKey(input: CheckoutInput): Promise<{ cart: Record<string, unknown> | undefined; idempotency: Record<string, unknown> | undefined }> {
+  const { doc, tableName } = db();
+  const cartKey = keys.cart(input.cartId as string);
+  const idempotencyKey = keys.idempotency(input.idempotencyKey);
+  let pending: Record<string, unknown>[] = [cartKey, idempotencyKey];
+  const found: Record<string, unknown>[] = [];
+  while (pending.length > 0) {
+    const result = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+    found.push(...(result.Responses?.[tableName] ?? []));
+    pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+  }
+  return { cart: found.find((i) => i.pk === cartKey.pk), idempotency: found.find((i) => i.pk === idempotencyKey.pk) };
+}
+
+function linesOfCart(input: CheckoutInput, item: Record<string, unknown> | undefined): OrderLineInput[] {
+  if (!item) throw new NotFoundError("cart", input.cartId as string, "CART_NOT_FOUND");
+  const cart = cartFromItem(item);
   if (cart.userId !== input.userId)
     throw new ValidationError("the cart belongs to another user", [{ path: "cartId", message: "cart belongs to another user" }]);
   if (cart.currency !== input.currency)
@@ -224,6 +258,7 @@ async function explainRejection(lines: OrderLineInput[], currency: string): Prom
         expectedUnitPrice: line.unitPrice,
         currentOfferId: sku.offerId ?? null,
         currentUnitPrice: sku.unitPrice ?? null,
+        ...(sku.currency !== currency ? { expectedCurrency: currency, currentCurrency: sku.currency ?? null } : {}),
       });
   }
   if (changed.length > 0) throw new PriceChangedError(changed);

@@ -1,7 +1,7 @@
 import { QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../errors.js";
 import { db } from "./client.js";
-import { tableDefinition } from "./table.js";
+import { tableDefinition, type GlobalIndexName } from "./table.js";
 
 export interface Page<T> {
   items: T[];
@@ -18,16 +18,26 @@ function encodeCursor(key: Record<string, unknown>): string {
 }
 
 /**
- * Decodes an opaque cursor and checks that it points into the partition being queried, so a crafted cursor
- * cannot page through someone else's data.
+ * Decodes an opaque cursor and checks that it is a key this very query could have returned: exactly the key
+ * attributes of the table (and of the index, when querying one), all strings, in the partition being queried and
+ * under its sort-key prefix. A crafted cursor is a 400, never a DynamoDB error and never a way into other data.
  */
-function decodeCursor(cursor: string, partitionAttr: string, partitionValue: string): Record<string, unknown> {
+function decodeCursor(cursor: string, params: QueryParams): Record<string, unknown> {
+  const expected = new Set<string>([tableDefinition.partitionKey, tableDefinition.sortKey]);
+  if (params.index) {
+    const index = tableDefinition.globalIndexes[params.index];
+    expected.add(index.partitionKey);
+    expected.add(index.sortKey);
+  }
   try {
     const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
     if (key && typeof key === "object" && !Array.isArray(key)) {
       const record = key as Record<string, unknown>;
-      const allStrings = Object.values(record).every((v) => typeof v === "string");
-      if (allStrings && record[partitionAttr] === partitionValue) return record;
+      const names = Object.keys(record);
+      const exact = names.length === expected.size && names.every((n) => expected.has(n) && typeof record[n] === "string" && record[n] !== "");
+      const inPartition = record[params.partitionAttr] === params.partitionValue;
+      const underPrefix = !params.sortPrefix || String(record[params.sortPrefix.attr]).startsWith(params.sortPrefix.value);
+      if (exact && inPartition && underPrefix) return record;
     }
   } catch {
     // fall through to the validation error
@@ -35,16 +45,21 @@ function decodeCursor(cursor: string, partitionAttr: string, partitionValue: str
   throw new ValidationError("cursor is not valid for this list", [{ path: "cursor", message: "invalid cursor" }]);
 }
 
+interface QueryParams {
+  index?: GlobalIndexName;
+  partitionAttr: string;
+  partitionValue: string;
+  sortPrefix?: { attr: string; value: string };
+  newestFirst?: boolean;
+  filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">;
+}
+
+/** Query calls one filtered page may make before it returns what it has (with a cursor): bounds a request's time. */
+const MAX_QUERIES_PER_PAGE = 10;
+
 /** One page of a Query over a single partition (table or GSI). */
 export async function queryPage<T>(
-  params: {
-    index?: string;
-    partitionAttr: string;
-    partitionValue: string;
-    sortPrefix?: { attr: string; value: string };
-    newestFirst?: boolean;
-    filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">;
-  },
+  params: QueryParams,
   page: PageRequest,
   map: (item: Record<string, unknown>) => T,
 ): Promise<Page<T>> {
@@ -58,9 +73,10 @@ export async function queryPage<T>(
     condition += " AND begins_with(#sk, :skPrefix)";
   }
   const items: T[] = [];
-  let startKey = page.cursor ? decodeCursor(page.cursor, params.partitionAttr, params.partitionValue) : undefined;
-  // A filter can leave a page short; keep reading until the page is full or the partition ends.
-  for (;;) {
+  let startKey = page.cursor ? decodeCursor(page.cursor, params) : undefined;
+  // A filter can leave a page short; keep reading until the page is full, the partition ends, or the query budget
+  // is spent (the cursor then resumes where this page stopped).
+  for (let queries = 1; ; queries++) {
     const result = await doc.send(
       new QueryCommand({
         TableName: tableName,
@@ -76,7 +92,7 @@ export async function queryPage<T>(
     );
     for (const item of result.Items ?? []) items.push(map(item));
     startKey = result.LastEvaluatedKey;
-    if (!startKey || items.length >= page.limit) break;
+    if (!startKey || items.length >= page.limit || queries >= MAX_QUERIES_PER_PAGE) break;
   }
   return { items, nextCursor: startKey ? encodeCursor(startKey) : null };
 }

@@ -168,6 +168,12 @@ describe("order API over HTTP", () => {
       expectProblem(await call("GET", "/api/v1/orders?userId=u&limit=101"), 400, "VALIDATION_ERROR");
       expectProblem(await call("GET", "/api/v1/orders?userId=u&cursor=zzz"), 400, "VALIDATION_ERROR");
       expectProblem(await call("GET", "/api/v1/orders?userId=u&colour=red"), 400, "VALIDATION_ERROR");
+      // cursors that decode to keys this query could never have returned
+      const cursor = (key: unknown) => Buffer.from(JSON.stringify(key)).toString("base64url");
+      for (const key of [{ gsi1pk: "USER#u" }, { gsi1pk: "USER#u", gsi1sk: "x", pk: "ORDER#x", sk: 1 }, { gsi1pk: "USER#u", gsi1sk: "x", pk: "ORDER#x", sk: "ORDER", extra: "y" }, [1]])
+        expectProblem(await call("GET", `/api/v1/orders?userId=u&cursor=${cursor(key)}`), 400, "VALIDATION_ERROR");
+      expectProblem(await call("GET", `/api/v1/orders/01X/events?cursor=${cursor({ pk: "ORDER#01X" })}`), 400, "VALIDATION_ERROR");
+      expectProblem(await call("GET", `/api/v1/orders/01X/events?cursor=${cursor({ pk: "ORDER#01X", sk: "ORDER" })}`), 400, "VALIDATION_ERROR");
       expectProblem(await call("GET", "/api/v1/orders/01UNKNOWN"), 404, "NOT_FOUND");
       expectProblem(await call("GET", "/api/v1/orders/01UNKNOWN/events"), 404, "NOT_FOUND");
       expectProblem(await call("GET", "/api/v1/nothing"), 404, "NOT_FOUND");

@@ -1,3 +1,4 @@
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Catalog } from "../../core/catalog/index.js";
@@ -126,6 +127,36 @@ describe("checkout", () => {
     expect((await rejection(Order.checkout({ ...base, idempotencyKey: "no-cart", cartId: "cart-missing" }, who))).code).toBe("CART_NOT_FOUND");
   });
 
+  it("replays a cart checkout even after the cart changed or was replaced", async () => {
+    const sku = await seedSku({ price: 300 });
+    const line = { skuId: sku.skuId, qty: 1, offerId: sku.offerId, unitPrice: 300 };
+    await Catalog.putCart("cart-replay", { userId: "u-1", currency: "KRW", items: [line] });
+    const { items: _items, ...base } = checkoutRequest([], { cartId: "cart-replay" });
+    const first = await Order.checkout(base, who);
+    await Catalog.putCart("cart-replay", { userId: "u-1", currency: "KRW", items: [{ ...line, qty: 3 }] });
+    const again = await Order.checkout(base, who);
+    expect(again.replayed).toBe(true);
+    expect(again.order).toEqual(first.order);
+    expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
+    expect((await rejection(Order.checkout({ ...base, paymentMethod: "BANK_TRANSFER" }, who))).code).toBe("IDEMPOTENCY_KEY_REUSED");
+  });
+
+  it("refuses an order total beyond what money amounts may hold", async () => {
+    const sku = await seedSku({ price: 1_000_000_000_000 });
+    const lines = Array.from({ length: 2 }, () => ({ ...sku, qty: 999 }));
+    const request = checkoutRequest(lines, { items: lines.map((l, i) => ({ skuId: `${l.skuId}-${i}`, qty: 999, offerId: l.offerId, unitPrice: l.unitPrice })) });
+    expect((await rejection(Order.checkout(request, who))).code).toBe("VALIDATION_ERROR");
+  });
+
+  it("names both currencies when the offer is in another currency than the order", async () => {
+    const sku = await seedSku({ price: 1000, currency: "USD" });
+    const error = await rejection(Order.checkout(checkoutRequest([sku]), who));
+    expect(error.code).toBe("PRICE_CHANGED");
+    expect(error.details.items).toEqual([
+      { skuId: sku.skuId, expectedOfferId: sku.offerId, expectedUnitPrice: 1000, currentOfferId: sku.offerId, currentUnitPrice: 1000, expectedCurrency: "KRW", currentCurrency: "USD" },
+    ]);
+  });
+
   it("ends in 409 when the price changes between the customer's quote and the write", async () => {
     const sku = await seedSku({ price: 700, onHand: 5 });
     const { client, tableName } = db();
@@ -170,6 +201,35 @@ describe("checkout", () => {
       expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
     } finally {
       client.middlewareStack.remove("inject-conflict");
+    }
+  });
+
+  it("retries a transaction DynamoDB cancels for a conflict (CancellationReasons TransactionConflict)", async () => {
+    const sku = await seedSku({ onHand: 3 });
+    const { client } = db();
+    let conflicts = 0;
+    client.middlewareStack.add(
+      (nextHandler, context) => async (args) => {
+        if (context.commandName === "TransactWriteItemsCommand" && conflicts < 3) {
+          conflicts++;
+          const actions = (args.input as { TransactItems: unknown[] }).TransactItems;
+          throw new TransactionCanceledException({
+            message: "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
+            $metadata: {},
+            CancellationReasons: actions.map((_, i) => (i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" })),
+          });
+        }
+        return nextHandler(args);
+      },
+      { step: "initialize", name: "inject-cancelled-conflict" },
+    );
+    try {
+      const { order } = await Order.checkout(checkoutRequest([sku]), who);
+      expect(order.status).toBe("PAYMENT_PENDING");
+      expect(conflicts).toBe(3);
+      expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
+    } finally {
+      client.middlewareStack.remove("inject-cancelled-conflict");
     }
   });
 
