@@ -81,14 +81,14 @@ async function scanEntity(entity: string, attributes: string[]): Promise<Record<
 /**
  * Recomputes each SKU's `reserved` as the sum of the quantities of orders whose reservation is still HELD and
  * reports every SKU where the counter differs. With `fix`, a drifted counter is set to the recomputed value,
- * conditional on it not having moved since it was read (a concurrent checkout makes that SKU's fix skip; run
- * again). This is an admin job: it scans the table, which is fine at the volumes it is meant for.
+ * conditional on it not having moved since it was read (a concurrent checkout or release makes that SKU's fix
+ * skip, reported as not corrected; run again). This is an admin job: it scans the table, which is fine at the volumes it is meant for.
  */
 export async function reconcileReservations(options: { fix?: boolean } = {}): Promise<ReservationDrift[]> {
-  const [orders, skus] = await Promise.all([
-    scanEntity(Entity.Order, ["orderId", "reservationStatus", "items"]),
-    scanEntity(Entity.Sku, ["skuId", "reserved", "onHand"]),
-  ]);
+  // SKUs first, then orders: a reservation that commits or is released between the two reads changes the SKU's
+  // counter, so the conditional fix below skips that SKU instead of undoing the change.
+  const skus = await scanEntity(Entity.Sku, ["skuId", "reserved", "onHand"]);
+  const orders = await scanEntity(Entity.Order, ["orderId", "reservationStatus", "items"]);
   const expected = new Map<string, number>();
   for (const order of orders) {
     if (order.reservationStatus !== "HELD") continue;

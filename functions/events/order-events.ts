@@ -3,24 +3,43 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import * as z from "zod";
 import { DomainError } from "../../core/errors.js";
+import { StorableNumber } from "../../core/schema.js";
 import { Order } from "../../core/order/index.js";
 import type { ExternalOrderEventInput } from "../../core/order/transition.js";
 import { count, logger } from "../powertools.js";
 
 type Command = ExternalOrderEventInput["type"];
 
-/** Business outcomes that a redelivery cannot change: logged and counted, never retried. */
-const FINAL_CODES = new Set(["INVALID_TRANSITION", "NOT_FOUND", "VALIDATION_ERROR"]);
+/**
+ * An upstream event this service cannot apply as sent (malformed, or naming no order). It is thrown, so the rule's
+ * retry policy ends in its DLQ (alarmed) where the event can be inspected and replayed; it is never acknowledged
+ * silently, because a lost "Payment Succeeded" would let the payment timeout cancel a paid order.
+ */
+export class UnusableUpstreamEvent extends Error {}
+
+/** Detail fields worth keeping on the order's event, as scalars; everything else upstream sends is dropped. */
+const KEPT_FIELDS = ["amount", "currency", "method", "reason", "carrier", "trackingNumber"] as const;
+
+function keptPayload(detail: Record<string, unknown>): Record<string, string | number> {
+  const kept: Record<string, string | number> = {};
+  for (const field of KEPT_FIELDS) {
+    const value = detail[field];
+    if (typeof value === "string" && value.length <= 500) kept[field] = value;
+    if (typeof value === "number" && StorableNumber.safeParse(value).success) kept[field] = value;
+  }
+  return kept;
+}
 
 /**
  * Builds the EventBridge target for one upstream domain: maps its detail-types to order commands and applies
  * them through the same core function as `POST /internal/orders/{id}/events`. Delivery is at least once and in
  * any order: a duplicate (same external id) is a no-op, an event the order's status does not allow is logged and
- * counted (`order_event_rejected_total`) and acknowledged. Only infrastructure faults throw, so EventBridge's
- * retry policy and DLQ handle them.
+ * counted (`order_event_rejected_total`) and acknowledged. Infrastructure faults and unusable events throw, so
+ * EventBridge's retry policy and DLQ handle them.
  */
 export function orderEventTarget(source: string, idField: "paymentId" | "shipmentId", commands: Record<string, Command>) {
-  const Detail = z.looseObject({ orderId: z.string().min(1), [idField]: z.string().min(1) });
+  const ExternalId = z.union([z.string().min(1).max(200), z.int()]).transform(String);
+  const Detail = z.looseObject({ orderId: z.string().min(1).max(128), [idField]: ExternalId });
 
   async function apply(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ outcome: string }> {
     const fields = { source, detail_type: event["detail-type"], event_id: event.id };
@@ -28,14 +47,14 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
     const detail = Detail.safeParse(event.detail);
     if (!command || !detail.success) {
       count("order_event_rejected_total", { source, reason: "MALFORMED" });
-      logger.warn("ignored malformed upstream event", { ...fields, issues: detail.success ? "unknown detail-type" : detail.error.issues });
-      return { outcome: "rejected" };
+      logger.error("malformed upstream event", { ...fields, issues: detail.success ? "unknown detail-type" : detail.error.issues });
+      throw new UnusableUpstreamEvent(`malformed ${source} event ${event.id}`);
     }
-    const { orderId: _orderId, ...rest } = detail.data;
     const orderId = String(detail.data.orderId);
     const externalId = String(detail.data[idField]);
+    const payload = { source, [idField]: externalId, ...keptPayload(detail.data) };
     try {
-      const result = await Order.applyExternalEvent(orderId, { type: command, externalId, payload: { source, ...rest } }, { actor: source, requestId: event.id });
+      const result = await Order.applyExternalEvent(orderId, { type: command, externalId, payload }, { actor: source, requestId: event.id });
       logger.info(result.changed ? "order event applied" : "duplicate upstream event ignored", {
         ...fields,
         order_id: orderId,
@@ -45,10 +64,15 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
       if (result.statusTransition?.endsWith("->CANCELED")) count("order_cancel_total", { status: "payment_failed" });
       return { outcome: result.changed ? "applied" : "duplicate" };
     } catch (error) {
-      if (error instanceof DomainError && FINAL_CODES.has(error.code)) {
+      if (error instanceof DomainError && error.code === "INVALID_TRANSITION") {
         count("order_event_rejected_total", { source, reason: error.code });
         logger.warn("upstream event rejected", { ...fields, order_id: orderId, code: error.code, detail: error.message });
         return { outcome: "rejected" };
+      }
+      if (error instanceof DomainError) {
+        count("order_event_rejected_total", { source, reason: error.code });
+        logger.error("unusable upstream event", { ...fields, order_id: orderId, code: error.code, detail: error.message });
+        throw new UnusableUpstreamEvent(`${source} event ${event.id}: ${error.code}`);
       }
       throw error;
     }

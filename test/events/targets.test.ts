@@ -6,6 +6,7 @@ import { Order } from "../../core/order/index.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { reconcile } from "../../functions/admin/reconcile.js";
+import { UnusableUpstreamEvent } from "../../functions/events/order-events.js";
 import { apply as applyPayment } from "../../functions/events/payments.js";
 import { apply as applyShipment } from "../../functions/events/shipments.js";
 import { expirePayments } from "../../functions/scheduled/expire-payments.js";
@@ -49,9 +50,20 @@ describe("payment and shipment targets", () => {
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 0, available: 10 });
   });
 
-  it("acknowledges malformed events and unknown orders without throwing", async () => {
-    expect(await applyPayment(upstream("payments", "Payment Succeeded", { paymentId: "p" }))).toEqual({ outcome: "rejected" });
-    expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" }))).toEqual({ outcome: "rejected" });
+  it("throws for malformed events and unknown orders, so they end in the rule's DLQ instead of being lost", async () => {
+    await expect(applyPayment(upstream("payments", "Payment Succeeded", { paymentId: "p" }))).rejects.toThrow(UnusableUpstreamEvent);
+    await expect(applyPayment(upstream("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" }))).rejects.toThrow(UnusableUpstreamEvent);
+  });
+
+  it("applies a payment whose detail carries long, nested or odd extra fields, keeping only what the order needs", async () => {
+    const { order } = await placeOrder();
+    const deep = JSON.parse(`${'{"a":'.repeat(20)}1${"}".repeat(20)}`) as unknown;
+    const result = await applyPayment(
+      upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: 12345, amount: 1000, receiptUrl: "x".repeat(5000), raw: deep, tiny: 5e-324 }),
+    );
+    expect(result).toEqual({ outcome: "applied" });
+    const events = (await Order.events(order.orderId, {})).items;
+    expect(events.at(-1)?.payload).toEqual({ source: "payments", paymentId: "12345", amount: 1000, externalId: "12345" });
   });
 });
 
@@ -83,6 +95,36 @@ describe("payment window", () => {
 });
 
 describe("reservation reconciliation", () => {
+  it("never undoes a checkout that commits while it runs", async () => {
+    const { sku } = await placeOrder(1);
+    const { doc, tableName, client } = db();
+    await doc.send(new UpdateCommand({ TableName: tableName, Key: keys.sku(sku.skuId), UpdateExpression: "SET reserved = :r, available = onHand - :r", ExpressionAttributeValues: { ":r": 4 } }));
+    let injected = false;
+    // A checkout of the same SKU commits after the SKUs were read and before the orders are.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ExpressionAttributeValues?: Record<string, unknown> };
+        if (!injected && context.commandName === "ScanCommand" && input.ExpressionAttributeValues?.[":entity"] === "Order") {
+          injected = true;
+          await Order.checkout(checkoutRequest([{ ...sku, qty: 2 }]), who);
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "inject-checkout" },
+    );
+    try {
+      const report = await reconcile({ fix: true });
+      expect(injected).toBe(true);
+      expect(report.drifts.find((d) => d.skuId === sku.skuId)).toMatchObject({ corrected: false });
+      expect((await Catalog.getStock(sku.skuId)).reserved).toBe(6);
+    } finally {
+      client.middlewareStack.remove("inject-checkout");
+    }
+    const second = await reconcile({ fix: true });
+    expect(second.drifts.find((d) => d.skuId === sku.skuId)).toMatchObject({ recorded: 6, expected: 3, corrected: true });
+    expect((await Catalog.getStock(sku.skuId)).reserved).toBe(3);
+  });
+
   it("reports drift and corrects it only when asked", async () => {
     const { sku } = await placeOrder(2);
     const { doc, tableName } = db();
