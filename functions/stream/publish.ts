@@ -30,8 +30,8 @@ function eventOf(record: DynamoDBRecord): OutboundEvent | undefined {
 
 /**
  * Publishes the batch's events, then settles each record. Records of one order (or relay) are published in
- * stream order: once one fails, every later record with the same stream key is failed too, so the retry resends
- * them in order (consumers drop duplicates by `eventId`).
+ * stream order: once one fails, every later record with the same stream key is held back and failed too, so the
+ * retry resends them in order (consumers drop duplicates by `eventId`).
  */
 async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBRecord, Error | undefined>> {
   const outcome = new Map<DynamoDBRecord, Error | undefined>();
@@ -55,13 +55,8 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
   if (events.length === 0) return outcome;
   const { client: eb, busName } = eventBridge();
   const { failed } = await publishEvents(eb, busName, events);
-  const blocked = new Set<string>();
   events.forEach((event, i) => {
-    const record = owners[i]!;
-    if (failed.has(i) || blocked.has(event.streamKey)) {
-      blocked.add(event.streamKey);
-      outcome.set(record, new Error(`PutEvents failed for ${event.detailType} (${event.streamKey})`));
-    }
+    if (failed.has(i)) outcome.set(owners[i]!, new Error(`PutEvents failed for ${event.detailType} (${event.streamKey})`));
   });
   if (failed.size > 0) count("stream_publish_failed_total", {}, failed.size);
   count("stream_published_total", {}, events.length - failed.size);

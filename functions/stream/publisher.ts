@@ -36,19 +36,9 @@ function chunks(indexes: number[], entries: PutEventsRequestEntry[]): number[][]
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Publishes events with PutEvents in calls of at most 10 entries / 256 KB. Entries the service rejects
- * (`FailedEntryCount`, per-entry `ErrorCode`) are retried with backoff; what still fails is returned, never
- * silently dropped. A whole call that throws counts as failing all of its entries.
- */
-export async function publishEvents(client: EventBridgeClient, busName: string, events: OutboundEvent[]): Promise<PublishOutcome> {
-  const entries: PutEventsRequestEntry[] = events.map((e) => ({
-    Source: e.source,
-    DetailType: e.detailType,
-    Detail: JSON.stringify(e.detail),
-    EventBusName: busName,
-  }));
-  let pending = entries.map((_, i) => i);
+/** Sends `indexes` (in calls of at most 10 entries / 256 KB), retrying rejected entries; returns those still failing. */
+async function sendWithRetries(client: EventBridgeClient, entries: PutEventsRequestEntry[], indexes: number[]): Promise<number[]> {
+  let pending = indexes;
   for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
     if (attempt > 0) await sleep(50 * 2 ** attempt * Math.random());
     const stillFailing: number[] = [];
@@ -65,5 +55,34 @@ export async function publishEvents(client: EventBridgeClient, busName: string, 
     }
     pending = stillFailing;
   }
-  return { failed: new Set(pending) };
+  return pending;
+}
+
+/**
+ * Publishes events with PutEvents in stream order per `streamKey` (one order's or relay's events): each round sends
+ * the next event of every key whose earlier events were all accepted, so an event never goes out before the one
+ * before it. Entries the service rejects (`FailedEntryCount`, per-entry `ErrorCode`) are retried with backoff; an
+ * entry still failing blocks the rest of its key. What failed or was held back is returned, never dropped.
+ */
+export async function publishEvents(client: EventBridgeClient, busName: string, events: OutboundEvent[]): Promise<PublishOutcome> {
+  const entries: PutEventsRequestEntry[] = events.map((e) => ({
+    Source: e.source,
+    DetailType: e.detailType,
+    Detail: JSON.stringify(e.detail),
+    EventBusName: busName,
+  }));
+  const queues = new Map<string, number[]>();
+  events.forEach((event, i) => queues.set(event.streamKey, [...(queues.get(event.streamKey) ?? []), i]));
+  const failed = new Set<number>();
+  while (queues.size > 0) {
+    const round = [...queues.values()].map((queue) => queue.shift()!);
+    for (const [key, queue] of queues) if (queue.length === 0) queues.delete(key);
+    for (const i of await sendWithRetries(client, entries, round)) {
+      const key = events[i]!.streamKey;
+      failed.add(i);
+      for (const held of queues.get(key) ?? []) failed.add(held);
+      queues.delete(key);
+    }
+  }
+  return { failed };
 }

@@ -109,23 +109,38 @@ describe("stream publisher", () => {
     expect(fake.calls).toEqual([]);
   });
 
-  it("sends at most 10 entries per PutEvents call", async () => {
-    const records = (await Promise.all(Array.from({ length: 8 }, orderRecords))).flat();
+  it("sends at most 10 entries per PutEvents call, and each order's events one after the other", async () => {
+    const perOrder = await Promise.all(Array.from({ length: 12 }, orderRecords));
+    const records = perOrder.flat();
     const fake = fakeEventBridge(ok);
     setEventBridgeClient(fake.client);
     expect((await run(records)).batchItemFailures).toEqual([]);
-    expect(fake.calls.map((c) => c.length)).toEqual([10, 10, 4]);
+    expect(fake.calls.map((c) => c.length)).toEqual([10, 2, 10, 2, 10, 2]);
+    const sent = fake.calls.flat().map((e) => JSON.parse(e.Detail!) as { orderId: string; seq: number });
+    for (const order of perOrder) {
+      const orderId = order[0]!.dynamodb!.NewImage!.orderId!.S;
+      expect(sent.filter((d) => d.orderId === orderId).map((d) => d.seq)).toEqual([1, 2, 3]);
+    }
   });
 
-  it("retries entries PutEvents failed, and publishes them once they go through", async () => {
+  it("retries entries PutEvents failed, publishing nothing of that order until they go through", async () => {
     const records = await orderRecords();
-    const fake = fakeEventBridge((entries, call) => entries.map((e, i) => (call === 1 && i === 1 ? { ErrorCode: "ThrottlingException", ErrorMessage: "slow down" } : { EventId: `ok-${i}` })));
+    let throttled = false;
+    const fake = fakeEventBridge((entries) =>
+      entries.map((e, i) => {
+        if (e.DetailType === "INVENTORY_RESERVED" && !throttled) {
+          throttled = true;
+          return { ErrorCode: "ThrottlingException", ErrorMessage: "slow down" };
+        }
+        return { EventId: `ok-${i}` };
+      }),
+    );
     setEventBridgeClient(fake.client);
     expect((await run(records)).batchItemFailures).toEqual([]);
-    expect(fake.calls[1]!.map((e) => e.DetailType)).toEqual(["INVENTORY_RESERVED"]);
+    expect(fake.calls.map((c) => c.map((e) => e.DetailType))).toEqual([["ORDER_CREATED"], ["INVENTORY_RESERVED"], ["INVENTORY_RESERVED"], ["PAYMENT_REQUESTED"]]);
   });
 
-  it("reports records still failing, with every later record of the same order, and not other orders'", async () => {
+  it("reports records still failing with every later record of the same order, never sends those, and publishes other orders'", async () => {
     const a = await orderRecords();
     const b = await orderRecords();
     const failing = a[1]!.dynamodb!.NewImage!.eventId!.S!;
@@ -137,8 +152,9 @@ describe("stream publisher", () => {
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
       [a[1]!.dynamodb!.SequenceNumber, a[2]!.dynamodb!.SequenceNumber].sort(),
     );
-    const published = new Set(fake.calls.flat().map((e) => JSON.parse(e.Detail!).eventId));
-    for (const record of b) expect(published.has(record.dynamodb!.NewImage!.eventId!.S)).toBe(true);
+    const published = fake.calls.flat().map((e) => JSON.parse(e.Detail!).eventId as string);
+    expect(published).not.toContain(a[2]!.dynamodb!.NewImage!.eventId!.S);
+    expect(published.filter((id) => b.some((r) => r.dynamodb!.NewImage!.eventId!.S === id))).toEqual(b.map((r) => r.dynamodb!.NewImage!.eventId!.S));
   });
 
   it("fails a poison record alone and still publishes other orders' events", async () => {
