@@ -22,10 +22,13 @@ export interface Actor {
   requestId: string;
 }
 
-/** A number DynamoDB can store: finite, and 0 or of magnitude between 1e-130 and 9.99e125. */
+/**
+ * A number this service stores exactly: 0, or of magnitude between 1e-130 (DynamoDB's smallest) and
+ * Number.MAX_SAFE_INTEGER (beyond it a JavaScript number is no longer exact, and the SDK refuses to marshal it).
+ */
 export const StorableNumber = z
   .number()
-  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) < 9.99e125), "is outside the range that can be stored");
+  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER), "is outside the range that can be stored exactly");
 
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== "object") return 0;

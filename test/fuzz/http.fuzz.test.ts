@@ -38,6 +38,30 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("whole" as const), value: hostile }),
 );
 
+/** Cursors that decode to key-like objects: the attributes of the table's keys, values that look like real keys. */
+const keyLike = fc.dictionary(
+  fc.constantFrom("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity"),
+  fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.constantFrom("ORDER#x", "USER#fz-user", "EVENT#00000001", "LISTING#fz-lst", "RELAY_STATUS#pending", "AUDIT#", "")),
+  { maxKeys: 6 },
+);
+const cursor = fc.oneof(
+  keyLike.map((key) => Buffer.from(JSON.stringify(key)).toString("base64url")),
+  fc.string({ maxLength: 60 }),
+  fc.constantFrom("", "e30", "bnVsbA", "W10"),
+);
+
+/** Query strings built from the route's own parameters (limit, cursor, filters) with hostile values. */
+const queryMutation = fc.record(
+  {
+    limit: fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), fc.string({ maxLength: 8 })),
+    cursor,
+    status: fc.oneof(fc.constantFrom("pending", "relayed", "PAID"), fc.string({ maxLength: 10 })),
+    listingId: fc.oneof(fc.constant("fz-lst"), fc.string({ maxLength: 20 })),
+    userId: fc.oneof(fc.constant("fz-user"), fc.string({ maxLength: 20 })),
+  },
+  { requiredKeys: [] },
+);
+
 /** Every path to a value inside a JSON document, depth first. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   if (value === null || typeof value !== "object") return [prefix];
@@ -131,6 +155,8 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
     expect(nested.status).toBe(400);
     const huge = await send("POST", `/internal/orders/${orderId}/events`, JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: { amount: 1e300 } }));
     expect(huge.status).toBe(400);
+    const unsafe = await send("POST", "/internal/relays", JSON.stringify({ ...relay, externalOrderId: "fz-unsafe", metadata: { source: "erp", n: -9007199254740992 } }));
+    expect(unsafe.status).toBe(400);
   });
 
   for (const route of routes) {
@@ -142,7 +168,8 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
       await fc.assert(
         fc.asyncProperty(
           fc.oneof(
-            { weight: 6, arbitrary: mutation.map((m) => ({ kind: "body" as const, m })) },
+            { weight: route.method === "GET" ? 1 : 6, arbitrary: mutation.map((m) => ({ kind: "body" as const, m })) },
+            { weight: route.method === "GET" ? 6 : 1, arbitrary: queryMutation.map((q) => ({ kind: "query" as const, q })) },
             { weight: 1, arbitrary: fc.constantFrom("empty", "not-json", "text/plain", "query-junk", "param-junk").map((k) => ({ kind: k })) },
           ),
           async (variant) => {
@@ -151,6 +178,7 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
             const params = { ...example.params };
             const query = { ...example.query };
             if (variant.kind === "body") body = placeholders(JSON.stringify(mutate(example.body, variant.m)));
+            if (variant.kind === "query") Object.assign(query, variant.q);
             if (variant.kind === "empty") body = "";
             if (variant.kind === "not-json") body = '{"a":';
             if (variant.kind === "text/plain") contentType = "text/plain";
