@@ -152,7 +152,9 @@ function operation(spec: OperationSpec, auth: "public" | "iam"): ZodOpenApiOpera
     responses[String(status)] = { description: codes.join(", "), content: { "application/problem+json": { schema: Problem } } };
   return {
     summary: spec.summary,
-    ...(auth === "iam" ? { security: [{ awsIam: [] }] } : {}),
+    // Every route is IAM-authenticated in AWS; `public` routes are the ones the BFF calls (`x-caller`).
+    security: [{ awsIam: [] }],
+    "x-caller": auth === "public" ? "bff" : "service",
     requestParams: {
       ...(spec.path ? { path: spec.path } : {}),
       ...(spec.query ? { query: spec.query } : {}),

@@ -1,26 +1,41 @@
 import { Api as HttpApi, use, type ApiRouteProps, type StackContext } from "sst/constructs";
-import { routeGroups, routeKey, routes, type Route, type RouteGroupName } from "../functions/routes.js";
+import { routeGroups, routeKey, routes, type Auth, type Route, type RouteGroupName } from "../functions/routes.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
 
 /** Route groups that may call a supplier synchronously (on-demand dispatch, admin retry): up to the HTTP API cap. */
 const SUPPLIER_CALLING_GROUPS: ReadonlySet<RouteGroupName> = new Set(["relays", "admin"]);
 
-/** Service-to-service and admin paths must never be public, whatever the route table says. */
+/**
+ * Every route is deployed with AWS IAM auth (SigV4); nothing on this API is reachable anonymously. The route
+ * table's `auth` (functions/routes.ts) says who calls a route, not whether it is authenticated:
+ *
+ * - "public": the contract's Public API (`/api/v1/...`). It is called by the BFF, which authenticates end users
+ *   itself and signs its requests with its own role; end users never reach API Gateway directly.
+ * - "iam": service-to-service and admin routes (`/internal/...`, `/admin/...`), signed by those services' and
+ *   operators' roles.
+ *
+ * Both map to the "iam" authorizer. Which caller may invoke which routes is then decided by `execute-api:Invoke`
+ * grants on the callers' roles (the BFF's role should get the `/api/v1/*` routes only); those grants belong with
+ * the callers' roles and are not made in this stack.
+ */
+const AUTHORIZER_OF_AUTH: Record<Auth, "iam"> = { public: "iam", iam: "iam" };
+
+/** Service-to-service and admin paths must never be declared as the BFF-facing public API. */
 const IAM_ONLY_PREFIXES = ["/internal/", "/admin/"];
 
-function authorizerOf(route: Route): "iam" | "none" {
+function authorizerOf(route: Route): "iam" {
   if (IAM_ONLY_PREFIXES.some((prefix) => route.path.startsWith(prefix)) && route.auth !== "iam") {
     throw new Error(`${routeKey(route)} must use auth "iam" (functions/routes.ts)`);
   }
-  return route.auth === "iam" ? "iam" : "none";
+  return AUTHORIZER_OF_AUTH[route.auth];
 }
 
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 /**
  * The HTTP API, generated from the route table: one Lambda per route group (its module dispatches on the route
- * key), IAM auth for internal/admin routes, none for the public order API.
+ * key), AWS IAM auth on every route (see AUTHORIZER_OF_AUTH).
  */
 export function Api(ctx: StackContext) {
   const { stack } = ctx;

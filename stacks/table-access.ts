@@ -7,16 +7,12 @@ export type TableAccess = "read" | "readWrite";
 const READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"];
 
 /**
- * TransactWriteItems has no IAM action of its own: each item in a transaction is authorised by the action it
- * performs (Put/Update/Delete/ConditionCheck), so these cover checkout and the relay create transaction.
+ * Exactly the write actions the code performs. TransactWriteItems has no IAM action of its own: each item in a
+ * transaction is authorised by the action it performs (Put/Update/ConditionCheck), so these cover checkout and
+ * the relay create transaction. No code deletes items (expiry is the table's TTL) or batch-writes, so neither
+ * DeleteItem nor BatchWriteItem is granted; add one here only together with the code that needs it.
  */
-const WRITE_ACTIONS = [
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-  "dynamodb:DeleteItem",
-  "dynamodb:ConditionCheckItem",
-  "dynamodb:BatchWriteItem",
-];
+const WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"];
 
 export const tableActions: Record<TableAccess, readonly string[]> = {
   read: READ_ACTIONS,

@@ -15,11 +15,12 @@ describe("OpenAPI document", () => {
     expect(validator.version).toBe("3.1");
   });
 
-  it("covers every route with its auth and a problem+json error", () => {
+  it("covers every route with IAM auth, its caller and a problem+json error", () => {
     for (const route of routes) {
       const operation = (generated.paths?.[route.path] as Record<string, any> | undefined)?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
-      expect(Boolean(operation.security), `${route.method} ${route.path} auth`).toBe(route.auth === "iam");
+      expect(operation.security, `${route.method} ${route.path} auth`).toEqual([{ awsIam: [] }]);
+      expect(operation["x-caller"]).toBe(route.auth === "public" ? "bff" : "service");
       expect(operation.responses["400"].content["application/problem+json"]).toBeDefined();
     }
   });

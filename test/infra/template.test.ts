@@ -125,20 +125,29 @@ describe("Data: the table", () => {
 });
 
 describe("Api: routes from the route table", () => {
-  it("has exactly one route per entry of routes, with IAM auth exactly for auth 'iam'", () => {
+  it("has exactly one route per entry of routes, each with AWS IAM auth (public ones too: the BFF signs its calls)", () => {
     synth.template.Api.resourceCountIs("AWS::ApiGatewayV2::Route", routes.length);
     for (const route of routes) {
       synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", {
         RouteKey: routeKey(route),
-        AuthorizationType: route.auth === "iam" ? "AWS_IAM" : "NONE",
+        AuthorizationType: "AWS_IAM",
       });
     }
   });
 
-  it("never exposes /internal or /admin without IAM", () => {
-    for (const [, route] of resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route")) {
-      const [, path] = (route.Properties!.RouteKey as string).split(" ");
-      if (path!.startsWith("/internal/") || path!.startsWith("/admin/")) expect(route.Properties!.AuthorizationType).toBe("AWS_IAM");
+  it("exposes no route without auth: every synthesized route is AWS_IAM, none is NONE", () => {
+    const synthesized = resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route").map(([, route]) => ({
+      routeKey: route.Properties!.RouteKey as string,
+      auth: route.Properties!.AuthorizationType as string | undefined,
+    }));
+    expect(synthesized).toHaveLength(routes.length);
+    expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([]);
+    expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]!.startsWith("/api/v1/")).length).toBeGreaterThan(0);
+  });
+
+  it("declares /internal and /admin routes as auth 'iam' in the route table (the BFF-facing API is /api/v1 only)", () => {
+    for (const route of routes) {
+      if (route.path.startsWith("/internal/") || route.path.startsWith("/admin/")) expect(route.auth, routeKey(route)).toBe("iam");
     }
   });
 
@@ -232,6 +241,22 @@ describe("IAM: least privilege", () => {
       expect(new Set(actionsOf(statements[0]!)), handler).toEqual(new Set(tableActions[access]));
       expect(asArray(statements[0]!.Resource).map(render), handler).toEqual([tableArn(), `${tableArn()}/index/*`]);
     }
+  });
+
+  it("grants no function DeleteItem or BatchWriteItem (no code deletes or batch-writes items)", () => {
+    const unused = new Set(["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]);
+    expect(tableActions.readWrite.filter((a) => unused.has(a))).toEqual([]);
+    const granted = allStatements(synth)
+      .flatMap(({ where, statement }) => actionsOf(statement).map((action) => ({ where, action })))
+      .filter(({ action }) => unused.has(action));
+    expect(granted).toEqual([]);
+  });
+
+  it("grants writers exactly the item actions the code uses", () => {
+    expect(new Set(tableActions.read)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]));
+    expect(new Set(tableActions.readWrite)).toEqual(
+      new Set([...tableActions.read, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]),
+    );
   });
 
   it("adds Scan only for the reconciliation job", () => {
