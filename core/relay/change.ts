@@ -8,7 +8,7 @@ import { validate } from "../validate.js";
 import { auditPuts, type AuditEntry } from "./audit.js";
 import { relayItem } from "./create.js";
 import { assertNoForbiddenData } from "./forbidden.js";
-import { PatchRelayInput, RelayEventInput, relayFromItem, type Relay } from "./model.js";
+import { PatchRelayInput, RelayEventInput, relayFromItem, relayTotal, type Relay } from "./model.js";
 import { readRelayItem } from "./query.js";
 import { cancellationStatuses, enteredAt, isMutable, next, statusesAllowing, type RelayCommand, type RelayField, type RelayStatus } from "./status.js";
 
@@ -167,7 +167,7 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
       if (input.quantity !== undefined && input.quantity !== relay.quantity) {
         fields.push("quantity");
         nextRelay.quantity = input.quantity;
-        nextRelay.totalPrice = relay.unitPrice * input.quantity;
+        nextRelay.totalPrice = relay.unitPrice * input.quantity; // checked against MAX_RELAY_TOTAL after the mutability check
         Object.assign(before, { quantity: relay.quantity, totalPrice: relay.totalPrice });
         Object.assign(after, { quantity: nextRelay.quantity, totalPrice: nextRelay.totalPrice });
       }
@@ -217,6 +217,7 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
       }
       if (fields.length === 0) return undefined;
       assertMutable(fields, relay.status);
+      if (fields.includes("quantity")) relayTotal(relay.unitPrice, nextRelay.quantity);
       const ecommerceOrderId = input.ecommerceOrderId;
       return {
         next: nextRelay,

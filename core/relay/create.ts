@@ -9,7 +9,7 @@ import { TransactionCancelled, transactWrite, type TransactItem } from "../store
 import { validate } from "../validate.js";
 import { auditPuts } from "./audit.js";
 import { assertNoForbiddenData } from "./forbidden.js";
-import { CreateRelayInput, relayFromItem, type Relay } from "./model.js";
+import { CreateRelayInput, relayFromItem, relayTotal, type Relay } from "./model.js";
 import { readRelayItem } from "./query.js";
 import { findListing, type Listing } from "./reference.js";
 
@@ -53,7 +53,7 @@ function buildRelay(input: CreateRelayInput, listing: Listing, now: Date): Relay
     listingId: listing.listingId,
     quantity: input.quantity,
     unitPrice: listing.sellingPrice,
-    totalPrice: listing.sellingPrice * input.quantity,
+    totalPrice: relayTotal(listing.sellingPrice, input.quantity),
     currency: listing.currency,
     externalOrderId: input.externalOrderId ?? null,
     ecommerceOrderId: input.ecommerceOrderId ?? null,

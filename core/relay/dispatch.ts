@@ -334,15 +334,19 @@ export async function dispatchNow(relayId: string, who: Actor, observe: (result:
     });
   if (result.skipped === "in_flight") throw new DomainError("CONCURRENT_MODIFICATION", "this relay is being sent to its supplier right now");
   if (result.outcome === "failed")
+    // The problem names the relay and its failure only: the relay itself carries customerInfo (personal data).
+    // The relay's status is `currentStatus` (as in INVALID_TRANSITION): `status` is the problem's HTTP status.
     throw new DomainError("RELAY_SEND_FAILED", `the supplier did not take the relay: ${result.message}; it stays pending`, {
       relayId: result.relay.relayId,
-      attempt: result.attempt,
+      currentStatus: result.relay.status,
+      dispatchAttempts: result.relay.dispatchAttempts,
       lastError: result.relay.metadata.lastError ?? null,
-      attemptsExceeded: result.attemptsExceeded,
-      relay: result.relay,
     });
   return result;
 }
+
+/** How many relays a retry dispatches at once: one round. An HTTP retry takes at most one round (API Gateway's 29 s). */
+export const RETRY_CONCURRENCY = 10;
 
 export const RetryInput = z.strictObject({
   relayIds: z
@@ -355,7 +359,7 @@ export const RetryInput = z.strictObject({
    * How many queued relays one call re-dispatches when `relayIds` is absent. The default keeps a call within one
    * round of concurrent attempts (well inside API Gateway's 30 s); `more` tells the admin to call again.
    */
-  limit: z.int().min(1).max(100).default(10),
+  limit: z.int().min(1).max(100).default(RETRY_CONCURRENCY),
 });
 export type RetryInput = z.input<typeof RetryInput>;
 
@@ -374,8 +378,6 @@ export interface RetryResult {
   /** More relays were waiting in the retry queue than this call handled. */
   more: boolean;
 }
-
-const RETRY_CONCURRENCY = 10;
 
 /**
  * The admin's explicit re-dispatch (DS-4.1 §7.1 manual intervention): the named relays, or the pending relays

@@ -61,27 +61,60 @@ const MIN_PAN = 13;
 const MAX_PAN = 19;
 
 /**
- * Whether `text` contains a payment card number: 13 to 19 digits, written together or in groups separated by
- * single spaces or dashes ("4111 1111 1111 1111", "4111-1111-1111-1111"), that pass the Luhn check. Every
- * run of consecutive groups is tried, so a card number next to other digits ("2025-01-15 4111...") is found.
+ * Group lengths in which payment cards are printed: 4-4-4-4 (16), 4-4-4-4-1..3 (17 to 19), 4-6-5 (Amex, 15),
+ * 4-6-4 (Diners, 14) and 4-4-4-1 (13).
  */
-export function containsCardNumber(text: string): boolean {
-  const groups: { digits: string; end: number; start: number }[] = [];
-  for (const match of text.matchAll(/\d+/g)) groups.push({ digits: match[0], start: match.index, end: match.index + match[0].length });
-  for (let first = 0; first < groups.length; first++) {
-    let digits = "";
-    for (let last = first; last < groups.length; last++) {
-      const group = groups[last]!;
-      if (last > first) {
-        const gap = text.slice(groups[last - 1]!.end, group.start);
-        if (gap !== " " && gap !== "-") break;
+const CARD_LAYOUTS: readonly (readonly number[])[] = [
+  [4, 4, 4, 4],
+  [4, 4, 4, 4, 1],
+  [4, 4, 4, 4, 2],
+  [4, 4, 4, 4, 3],
+  [4, 6, 5],
+  [4, 6, 4],
+  [4, 4, 4, 1],
+];
+const CARD_SEPARATORS = [" ", "-"] as const;
+
+interface DigitRun {
+  digits: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * Where `text` holds payment card numbers, as `[start, end)` spans: a single unbroken run of 13 to 19 digits, or
+ * consecutive digit groups in one of the printed card layouts joined by ONE consistent separator (a single space
+ * or a single dash throughout: "4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005"); either must
+ * pass the Luhn check. Digits joined otherwise (a date next to a phone number, a postcode next to a phone number,
+ * mixed or doubled separators, a 20-digit run) are not a card number.
+ */
+export function cardNumberSpans(text: string): [number, number][] {
+  const runs: DigitRun[] = [];
+  for (const match of text.matchAll(/\d+/g)) runs.push({ digits: match[0], start: match.index, end: match.index + match[0].length });
+  const spans: [number, number][] = [];
+  for (const run of runs)
+    if (run.digits.length >= MIN_PAN && run.digits.length <= MAX_PAN && luhn(run.digits)) spans.push([run.start, run.end]);
+  for (const separator of CARD_SEPARATORS) {
+    for (let first = 0; first < runs.length; first++) {
+      layouts: for (const layout of CARD_LAYOUTS) {
+        if (first + layout.length > runs.length) continue;
+        let digits = "";
+        for (let i = 0; i < layout.length; i++) {
+          const run = runs[first + i]!;
+          if (run.digits.length !== layout[i]) continue layouts;
+          if (i > 0 && text.slice(runs[first + i - 1]!.end, run.start) !== separator) continue layouts;
+          digits += run.digits;
+        }
+        if (luhn(digits)) spans.push([runs[first]!.start, runs[first + layout.length - 1]!.end]);
       }
-      digits += group.digits;
-      if (digits.length > MAX_PAN) break;
-      if (digits.length >= MIN_PAN && luhn(digits)) return true;
     }
   }
-  return false;
+  return spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+}
+
+/** Whether `text` contains a payment card number (see {@link cardNumberSpans} for what counts as one). */
+export function containsCardNumber(text: string): boolean {
+  return cardNumberSpans(text).length > 0;
 }
 
 function scalarText(value: unknown): string | undefined {
@@ -136,8 +169,16 @@ export function assertNoForbiddenData(value: unknown): void {
   if (findings.length > 0) throw new ForbiddenDataError(findings);
 }
 
-/** `text` with every card-number-like run replaced, for summaries of what a supplier answered. */
+/** `text` with every card number replaced by `[redacted]`, for summaries of what a supplier answered. */
 export function redactCardNumbers(text: string): string {
-  if (!containsCardNumber(text)) return text;
-  return text.replace(/\d(?:[ -]?\d)*/g, (run) => (containsCardNumber(run) ? "[redacted]" : run));
+  let out = "";
+  let at = 0;
+  for (const [start, end] of cardNumberSpans(text)) {
+    if (start < at) at = Math.max(at, end); // overlaps the span just redacted
+    else {
+      out += `${text.slice(at, start)}[redacted]`;
+      at = end;
+    }
+  }
+  return out + text.slice(at);
 }

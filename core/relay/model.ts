@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { ValidationError } from "../errors.js";
 import { Id, StorableNumber } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { RelayEventType, RelayStatus } from "./status.js";
@@ -34,6 +35,22 @@ export const Metadata = z
   .refine((m) => !("lastError" in m), { message: "lastError is written by the service only", path: ["lastError"] });
 
 export const Quantity = z.int().min(1).max(9999);
+
+/**
+ * The largest relay total accepted, in minor units: far below Number.MAX_SAFE_INTEGER, so the total is exact and
+ * storable (a selling price up to 1e12 times a quantity up to 9999 would not be).
+ */
+export const MAX_RELAY_TOTAL = 1e15;
+
+/** `unitPrice * quantity`, or 400 VALIDATION_ERROR naming `quantity` when that exceeds {@link MAX_RELAY_TOTAL}. */
+export function relayTotal(unitPrice: number, quantity: number): number {
+  const total = unitPrice * quantity;
+  if (!(total <= MAX_RELAY_TOTAL)) {
+    const message = `unitPrice ${unitPrice} x quantity ${quantity} exceeds the largest relay total (${MAX_RELAY_TOTAL} minor units); lower the quantity`;
+    throw new ValidationError(`quantity: ${message}`, [{ path: "quantity", message }]);
+  }
+  return total;
+}
 
 export const CreateRelayInput = z
   .strictObject({

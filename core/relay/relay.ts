@@ -5,6 +5,7 @@ export {
   dispatchNow,
   retry,
   RetryInput,
+  RETRY_CONCURRENCY,
   type DispatchOptions,
   type DispatchOutcome,
   type DispatchResult,

@@ -213,6 +213,37 @@ describe("POST /internal/relays", () => {
   });
 });
 
+describe("relay totals stay exact and storable (at most 1e15 minor units)", () => {
+  const maxPrice = 1_000_000_000_000; // the largest selling price a listing may have
+
+  it("refuses a create whose total would exceed the bound with 400 VALIDATION_ERROR naming quantity, storing nothing", async () => {
+    const listing = await suite.kit.newListing({ price: maxPrice });
+    const before = await scanTable();
+    for (const quantity of [1001, 9999]) {
+      const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { quantity }));
+      expectProblem(response, 400, "VALIDATION_ERROR");
+      expect(response.body.errors).toEqual([expect.objectContaining({ path: "quantity" })]);
+    }
+    expect(await writtenSince(before)).toEqual([]);
+    const atBound = await suite.kit.create(listing.listingId, { quantity: 1000 });
+    expect(atBound).toMatchObject({ unitPrice: maxPrice, quantity: 1000, totalPrice: 1e15 });
+  });
+
+  it("refuses a PATCH of quantity whose total would exceed the bound, changing nothing", async () => {
+    const listing = await suite.kit.newListing({ price: maxPrice });
+    suite.supplier.behave(listing.listingId, "fail");
+    const relay = await suite.kit.firstDispatch((await suite.kit.create(listing.listingId, { quantity: 1 })).relayId);
+    expect(relay.status).toBe("pending");
+    const refused = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9999 });
+    expectProblem(refused, 400, "VALIDATION_ERROR");
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: "quantity" })]);
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({ version: relay.version, quantity: 1, totalPrice: maxPrice });
+    const patched = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 1000 });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ quantity: 1000, totalPrice: 1e15 });
+  });
+});
+
 describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
   const pan = "4111111111111111";
   const variants: [string, Record<string, unknown>][] = [
@@ -247,6 +278,15 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
     expect(digitsOnly).not.toContain(pan);
     expect(digitsOnly).not.toContain("378282246310005");
     for (const secret of ["hunter2", "tok_live", "s3cr3t-value", "forbidden-"]) expect(everything).not.toContain(secret);
+  });
+
+  it("accepts dates, postcodes and phone numbers next to each other (not card layouts)", async () => {
+    const listing = await suite.kit.newListing();
+    const customerInfo = { name: "Kim", memo: "주문 2026-11-24 010-9876-5432" };
+    const shippingInfo = { address: "서울 강남구 06004 010-1234-5678" };
+    const created = await suite.kit.create(listing.listingId, { customerInfo, shippingInfo });
+    expect(created.customerInfo).toEqual(customerInfo);
+    expect(created.shippingInfo.address).toBe(shippingInfo.address);
   });
 
   it("accepts 16 digits that fail the Luhn check (not a card number)", async () => {

@@ -79,8 +79,21 @@ describe("dispatch to the supplier", () => {
 
     const again = await suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`, undefined, { "x-actor": "ops-1" });
     expectProblem(again, 502, "RELAY_SEND_FAILED");
-    expect(again.body).toMatchObject({ attempt: 2, lastError: { attempt: 2 } });
     const after = await suite.kit.get(relay.relayId);
+    // The problem names the relay and its failure only: never the relay itself (customerInfo is personal data).
+    expect(again.body).toEqual({
+      type: "urn:orderline:problem:relay-send-failed",
+      title: "Bad Gateway",
+      status: 502,
+      code: "RELAY_SEND_FAILED",
+      detail: expect.stringContaining("503"),
+      requestId: expect.any(String),
+      relayId: relay.relayId,
+      currentStatus: "pending",
+      dispatchAttempts: 2,
+      lastError: after.metadata.lastError,
+    });
+    expect(JSON.stringify(again.body)).not.toMatch(/Kim Minji|010-1234-5678|Sejong-daero|customerInfo|shippingInfo|orderNumber/);
     expect(after).toMatchObject({ status: "pending", dispatchAttempts: 2, metadata: { lastError: { attempt: 2 } } });
     expect(expectSigned(relay.relayId)).toHaveLength(6);
   });
@@ -228,6 +241,41 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     await expect(retryRelays({ relayIds: ["x"] }, lambdaContext("RelayRetry"))).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
     const ok = await retryRelays({ relayIds: ["01NOSUCHRELAY"], reason: "check" }, lambdaContext("RelayRetry"));
     expect(ok.results[0]).toMatchObject({ outcome: "not_found" });
+  });
+
+  it("over HTTP takes at most one round of relayIds (10), pointing larger batches at the RelayRetry function", async () => {
+    const unknown = (n: number) => Array.from({ length: n }, (_, i) => `01NOSUCHRELAY${String(i).padStart(3, "0")}`);
+    const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
+    const refused = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId, ...unknown(10)], reason: "batch" });
+    expectProblem(refused, 400, "VALIDATION_ERROR");
+    expect(refused.body.errors).toEqual([{ path: "relayIds", message: expect.stringMatching(/at most 10 .*RelayRetry function/) }]);
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({ dispatchAttempts: 1, version: relay.version });
+
+    const round = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId, ...unknown(9)], reason: "batch" });
+    expect(round.status, JSON.stringify(round.body)).toBe(200);
+    expect(round.body.results).toHaveLength(10);
+    expect(round.body.results[0]).toMatchObject({ relayId: relay.relayId, outcome: "failed", attempt: 2 });
+
+    // The RelayRetry function (no API Gateway in front of it) keeps taking up to 100.
+    const lambda = await retryRelays({ relayIds: unknown(100), reason: "big batch" }, lambdaContext("RelayRetry"));
+    expect(lambda.results).toHaveLength(100);
+    expect(lambda.results.every((r) => r.outcome === "not_found")).toBe(true);
+    await expect(retryRelays({ relayIds: unknown(101), reason: "too big" }, lambdaContext("RelayRetry"))).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+    });
+  });
+
+  it("over HTTP re-dispatches at most one round (10) of queued relays, even when asked for more; the Lambda takes more", async () => {
+    await Promise.all(Array.from({ length: 11 }, () => suite.kit.relayAfterFirstDispatch("fail")));
+    for (const body of [{ reason: "sweep", limit: 100 }, { reason: "sweep", limit: 11 }, { reason: "sweep" }]) {
+      const swept = await suite.call("POST", "/admin/relays/retry", body, { "x-actor": "admin-joe" });
+      expect(swept.status, JSON.stringify(swept.body)).toBe(200);
+      expect(swept.body.results).toHaveLength(10);
+      expect(swept.body.more).toBe(true);
+    }
+    expectProblem(await suite.call("POST", "/admin/relays/retry", { reason: "sweep", limit: 0 }), 400, "VALIDATION_ERROR");
+    const lambda = await retryRelays({ reason: "sweep", limit: 100 }, lambdaContext("RelayRetry"));
+    expect(lambda.results.length).toBeGreaterThan(10);
   });
 });
 

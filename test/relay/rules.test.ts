@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CreateRelayInput, PatchRelayInput } from "../../core/relay/model.js";
+import { ValidationError } from "../../core/errors.js";
+import { CreateRelayInput, MAX_RELAY_TOTAL, PatchRelayInput, relayTotal } from "../../core/relay/model.js";
 import { containsCardNumber, findForbiddenData, isCredentialKey, luhn, redactCardNumbers } from "../../core/relay/forbidden.js";
 import { sign, verify } from "../../core/relay/signing.js";
 import { frozenFrom, isMutable, next, RelayCommand, RelayStatus, statusesAllowing, terminalStatuses, transitions } from "../../core/relay/status.js";
@@ -110,6 +111,53 @@ describe("forbidden data detector (DS-4.1 §6.3)", () => {
     expect(containsCardNumber(text)).toBe(false);
   });
 
+  it.each([
+    ["4-4-4-4 with spaces", "4111 1111 1111 1111"],
+    ["4-4-4-4 with dashes", "4111-1111-1111-1111"],
+    ["4-4-4-4-1 (17 digits)", "4111 1111 1111 1111 3"],
+    ["4-4-4-4-2 (18 digits)", "4111-1111-1111-1111-18"],
+    ["4-4-4-4-3 (19 digits)", "4000 0000 0000 0000 006"],
+    ["4-6-5 (Amex) with spaces", "3782 822463 10005"],
+    ["4-6-5 (Amex) with dashes", "3782-822463-10005"],
+    ["4-6-4 (Diners)", "3056 930902 5904"],
+    ["4-4-4-1 (13 digits)", "4222 2222 2222 2"],
+    ["an unbroken run inside a sentence", "please charge 4111111111111111 for the order"],
+    ["an unbroken run of 13 digits", "ref 4222222222222."],
+    ["a card after a date", "paid 2026-11-24 4111 1111 1111 1111 thanks"],
+    ["a card after a phone number", "010-1234-5678 4111-1111-1111-1111"],
+    ["a card next to Korean text", "카드4111-1111-1111-1111로 결제"],
+  ])("finds a card printed as %s", (_layout, text) => {
+    expect(containsCardNumber(text)).toBe(true);
+  });
+
+  it.each([
+    ["a date then a phone number", "주문 2026-11-24 010-9876-5432"],
+    ["a postcode then a phone number", "서울 강남구 06004 010-1234-5678"],
+    ["a phone number then a date", "010-9876-5432 2026-11-24"],
+    ["several phone numbers", "010-1234-5678 010-9876-5432 02-123-4567"],
+    ["mixed separators", "4111 1111-1111 1111"],
+    ["a separator that is not a space or dash", "4111/1111/1111/1111"],
+    ["groups outside the card layouts (5-3-4-4)", "41111 111 1111 1111"],
+    ["groups outside the card layouts (2-2-4-4-4)", "41 11 1111 1111 1111"],
+    ["a Luhn-failing 4-4-4-4", "4111 1111 1111 1112"],
+  ])("does not flag %s", (_what, text) => {
+    expect(containsCardNumber(text)).toBe(false);
+  });
+
+  it("finds real cards in keys and values at any depth, and only there", () => {
+    expect(
+      findForbiddenData({
+        customerInfo: { name: "Kim", phone: "010-1234-5678", memo: "주문 2026-11-24 010-9876-5432" },
+        shippingInfo: { address: "서울 강남구 06004 010-1234-5678", extra: { note: "3782-822463-10005" } },
+        metadata: { lines: [["x", "4222 2222 2222 2"]], "3782 822463 10005": true },
+      }),
+    ).toEqual([
+      { path: "shippingInfo.extra.note", kind: "card_number" },
+      { path: "metadata.lines.0.1", kind: "card_number" },
+      { path: "metadata.[redacted]", kind: "card_number" },
+    ]);
+  });
+
   it("flags credential keys at any depth, however they are spelled", () => {
     for (const key of ["password", "Password", "user_password", "passwd", "accessToken", "refresh-token", "clientSecret", "credentials", "cvv", "CVC", "pin", "apiKey", "card_number"])
       expect(isCredentialKey(key)).toBe(true);
@@ -139,6 +187,31 @@ describe("forbidden data detector (DS-4.1 §6.3)", () => {
   it("redacts card numbers from text such as a supplier's answer", () => {
     expect(redactCardNumbers("declined card 4111-1111-1111-1111 today")).toBe("declined card [redacted] today");
     expect(redactCardNumbers("out of stock")).toBe("out of stock");
+    expect(redactCardNumbers("order 2026-11-24 card 4111 1111 1111 1111, call 010-1234-5678")).toBe(
+      "order 2026-11-24 card [redacted], call 010-1234-5678",
+    );
+    expect(redactCardNumbers("4111111111111111 and 3782-822463-10005")).toBe("[redacted] and [redacted]");
+  });
+});
+
+describe("relay total bound", () => {
+  it("computes unitPrice x quantity up to 1e15 minor units and refuses more, naming quantity", () => {
+    expect(MAX_RELAY_TOTAL).toBeLessThan(Number.MAX_SAFE_INTEGER);
+    expect(relayTotal(15_000, 2)).toBe(30_000);
+    expect(relayTotal(1_000_000_000_000, 1000)).toBe(1e15);
+    for (const [price, quantity] of [
+      [1_000_000_000_000, 1001],
+      [1_000_000_000_000, 9999],
+    ] as const) {
+      let error: unknown;
+      try {
+        relayTotal(price, quantity);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ code: "VALIDATION_ERROR", issues: [expect.objectContaining({ path: "quantity" })] });
+    }
   });
 });
 
