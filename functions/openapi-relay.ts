@@ -131,7 +131,7 @@ export const relayOperations: Record<string, OperationSpec> = {
     errors: ["NOT_FOUND", "FIELD_IMMUTABLE", "FORBIDDEN_DATA", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "CONCURRENT_MODIFICATION"],
   },
   "POST /internal/relays/{relayId}/dispatch": {
-    summary: "Send a pending relay to its supplier now",
+    summary: "Send a pending relay to its supplier now (502 RELAY_SEND_FAILED carries relayId, currentStatus, dispatchAttempts, lastError)",
     path: relayPath,
     success: one("the relay after the attempt"),
     errors: ["NOT_FOUND", "INVALID_TRANSITION", "RELAY_SEND_FAILED", "CONCURRENT_MODIFICATION"],
@@ -152,7 +152,9 @@ export const relayOperations: Record<string, OperationSpec> = {
   },
   "POST /admin/relays/retry": {
     summary: "Re-dispatch the named relays, or pending relays whose last attempt failed",
-    body: Relay.RetryInput.partial({ reason: true }),
+    body: Relay.RetryInput.partial({ reason: true }).extend({
+      relayIds: z.array(Id).min(1).max(Relay.RETRY_CONCURRENCY).optional().meta({ description: "at most one round per HTTP call; the RelayRetry function takes up to 100" }),
+    }),
     success: [{ status: 200, schema: RetryResult, description: "one result per relay" }],
     errors: [],
   },
