@@ -178,17 +178,16 @@ describe("checkout", () => {
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(0);
   });
 
-  it("retries a TransactionConflict with backoff until it succeeds", async () => {
+  /** Fails the first `times` TransactWriteItems calls with `conflict(actionCount)`, then checks checkout still succeeds once. */
+  async function checkoutThroughConflicts(times: number, conflict: (actionCount: number) => Error) {
     const sku = await seedSku({ onHand: 3 });
     const { client } = db();
     let conflicts = 0;
     client.middlewareStack.add(
       (nextHandler, context) => async (args) => {
-        if (context.commandName === "TransactWriteItemsCommand" && conflicts < 2) {
+        if (context.commandName === "TransactWriteItemsCommand" && conflicts < times) {
           conflicts++;
-          const error = new Error("Transaction is ongoing for the item");
-          error.name = "TransactionConflictException";
-          throw error;
+          throw conflict((args.input as { TransactItems: unknown[] }).TransactItems.length);
         }
         return nextHandler(args);
       },
@@ -197,40 +196,27 @@ describe("checkout", () => {
     try {
       const { order } = await Order.checkout(checkoutRequest([sku]), who);
       expect(order.status).toBe("PAYMENT_PENDING");
-      expect(conflicts).toBe(2);
+      expect(conflicts).toBe(times);
       expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
     } finally {
       client.middlewareStack.remove("inject-conflict");
     }
+  }
+
+  it("retries a TransactionConflictException with backoff until it succeeds", async () => {
+    await checkoutThroughConflicts(2, () => Object.assign(new Error("Transaction is ongoing for the item"), { name: "TransactionConflictException" }));
   });
 
   it("retries a transaction DynamoDB cancels for a conflict (CancellationReasons TransactionConflict)", async () => {
-    const sku = await seedSku({ onHand: 3 });
-    const { client } = db();
-    let conflicts = 0;
-    client.middlewareStack.add(
-      (nextHandler, context) => async (args) => {
-        if (context.commandName === "TransactWriteItemsCommand" && conflicts < 3) {
-          conflicts++;
-          const actions = (args.input as { TransactItems: unknown[] }).TransactItems;
-          throw new TransactionCanceledException({
-            message: "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
-            $metadata: {},
-            CancellationReasons: actions.map((_, i) => (i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" })),
-          });
-        }
-        return nextHandler(args);
-      },
-      { step: "initialize", name: "inject-cancelled-conflict" },
+    await checkoutThroughConflicts(
+      3,
+      (actionCount) =>
+        new TransactionCanceledException({
+          message: "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None, ...]",
+          $metadata: {},
+          CancellationReasons: Array.from({ length: actionCount }, (_, i) => (i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" })),
+        }),
     );
-    try {
-      const { order } = await Order.checkout(checkoutRequest([sku]), who);
-      expect(order.status).toBe("PAYMENT_PENDING");
-      expect(conflicts).toBe(3);
-      expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
-    } finally {
-      client.middlewareStack.remove("inject-cancelled-conflict");
-    }
   });
 
   it("sells exactly the stock under 60 concurrent checkouts of 20 units", async () => {
