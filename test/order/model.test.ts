@@ -64,6 +64,7 @@ class CheckoutCommand implements fc.AsyncCommand<Model, Real> {
     for (const [sku, qty] of this.lines) model.reserved[sku]! += qty;
     model.keys.set(key, { signature, orderId: order.orderId });
     model.orders.push({ orderId: order.orderId, status: "PAYMENT_PENDING", lines: this.lines });
+    await assertStock(model, real);
   }
   toString = () => `checkout(k${this.key}, ${JSON.stringify(this.lines)})`;
 }
@@ -71,7 +72,7 @@ class CheckoutCommand implements fc.AsyncCommand<Model, Real> {
 class OrderCommand implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number, readonly action: "cancel" | "PAYMENT_SUCCEEDED" | "PAYMENT_FAILED" | "SHIPPED") {}
   check = (model: Readonly<Model>) => model.orders.length > 0;
-  async run(model: Model, _real: Real) {
+  async run(model: Model, real: Real) {
     const order = model.orders[this.pick % model.orders.length]!;
     const result =
       this.action === "cancel"
@@ -100,8 +101,19 @@ class OrderCommand implements fc.AsyncCommand<Model, Real> {
       order.status = "SHIPPED";
     } else expect(result).toBe("INVALID_TRANSITION");
     if (typeof result === "object") expect(result.order.status).toBe(order.status);
+    await assertStock(model, real);
   }
   toString = () => `${this.action}(#${this.pick})`;
+}
+
+/** After every command: each SKU's counters in DynamoDB equal the model's, and nothing is oversold. */
+async function assertStock(model: Model, real: Real) {
+  for (let sku = 0; sku < SKUS; sku++) {
+    const stock = await Catalog.getStock(real.skuIds[sku]!);
+    expect(stock.reserved).toBe(model.reserved[sku]);
+    expect(stock.onHand).toBe(model.onHand[sku]);
+    expect(stock.reserved).toBeLessThanOrEqual(stock.onHand);
+  }
 }
 
 /** The invariants, checked against what DynamoDB holds. */
