@@ -43,8 +43,15 @@ function storableValues(value: unknown): boolean {
   return (Array.isArray(value) ? value : Object.values(value)).every(storableValues);
 }
 
-/** A free-form JSON object a caller may attach (event payloads): at most 8 levels deep, every value storable. */
+/** Serialized size a free-form payload may take: it travels inside an event item and a 256 KB EventBridge entry. */
+export const MAX_FREE_FORM_BYTES = 16 * 1024;
+
+/**
+ * A free-form JSON object a caller may attach (event payloads): at most 8 levels deep, at most 16 KB serialized,
+ * every value storable.
+ */
 export const FreeFormObject = z
   .record(z.string().max(128), z.unknown())
   .refine((value) => depthOf(value) <= 8, "is nested too deeply (at most 8 levels)")
-  .refine(storableValues, "holds a number out of range or a string over 2000 characters");
+  .refine(storableValues, "holds a number out of range or a string over 2000 characters")
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_FREE_FORM_BYTES, `is larger than ${MAX_FREE_FORM_BYTES} bytes`);

@@ -61,6 +61,8 @@ export function Ops({ app, stack }: StackContext) {
   }));
   const relayDispatchFailed = serviceCount("relay_dispatch_failed_total");
   const relayAttemptsExceeded = serviceCount("relay_attempts_exceeded_total");
+  const paidAfterCancel = serviceCount("order_paid_after_cancel_total");
+  const expiryFailed = serviceCount("order_expiry_failed_total");
 
   // 5xx: more than 5% of requests for 3 of 5 minutes (a single failed request at low volume is not an incident).
   alarm("Api5xxRateAlarm", { metric: api5xxRate, threshold: 5, evaluationPeriods: 5, datapointsToAlarm: 3, alarmDescription: "API 5xx rate above 5%" });
@@ -101,6 +103,22 @@ export function Ops({ app, stack }: StackContext) {
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: 1,
     alarmDescription: "a relay kept failing past the attempt threshold (relay_attempts_exceeded_total)",
+  });
+
+  // Money taken for an order that is already cancelled (e.g. paid after its payment window): refund it by hand.
+  alarm("PaidAfterCancelAlarm", {
+    metric: paidAfterCancel,
+    threshold: 0,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    alarmDescription: "a payment succeeded for a cancelled order: refund needed (order_paid_after_cancel_total)",
+  });
+  alarm("PaymentExpiryFailedAlarm", {
+    metric: expiryFailed,
+    threshold: 0,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    alarmDescription: "an unpaid order could not be cancelled at its payment deadline (order_expiry_failed_total)",
   });
 
   const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>

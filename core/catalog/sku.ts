@@ -10,7 +10,8 @@ import { Entity, keys } from "../store/table.js";
 /**
  * One item per SKU holds both its current offer (the re-quote source, owned by the catalog domain) and its
  * stock counters. Keeping them together lets checkout assert "offer still as seen AND enough stock" in a single
- * conditional update per line. Invariant: `available = onHand - reserved` and `0 <= reserved <= onHand`.
+ * conditional update per line. Invariant: `available = onHand - reserved` and `0 <= reserved <= onHand`;
+ * `stockVersion` grows with every change of the counters (reconciliation conditions its fix on it).
  */
 export const OfferInput = z.strictObject({
   offerId: Id,
@@ -110,9 +111,9 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
         TableName: tableName,
         Key: keys.sku(id),
         UpdateExpression:
-          "SET entity = :entity, skuId = :skuId, onHand = :onHand, reserved = if_not_exists(reserved, :zero), available = :onHand - if_not_exists(reserved, :zero)",
+          "SET entity = :entity, skuId = :skuId, onHand = :onHand, reserved = if_not_exists(reserved, :zero), available = :onHand - if_not_exists(reserved, :zero) ADD stockVersion :one",
         ConditionExpression: "attribute_not_exists(reserved) OR reserved <= :onHand",
-        ExpressionAttributeValues: { ":entity": Entity.Sku, ":skuId": id, ":onHand": onHand, ":zero": 0 },
+        ExpressionAttributeValues: { ":entity": Entity.Sku, ":skuId": id, ":onHand": onHand, ":zero": 0, ":one": 1 },
         ReturnValues: "ALL_NEW",
       }),
     );

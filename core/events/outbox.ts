@@ -7,12 +7,29 @@ export const PublishedSource = { orders: "orderline.orders", relays: "orderline.
 
 export const RelayEventType = z.enum(["RELAY_CREATED", "RELAY_STATUS_CHANGED", "RELAY_SEND_FAILED"]);
 
-/** An event ready for PutEvents; `streamKey` orders publication (one order's or relay's events in sequence). */
+/**
+ * An event ready for PutEvents. `streamKey` is the item's partition (one order, one relay) and `position` its sort
+ * key: events of one key are published in `position` order, whatever order the stream delivered them in (the
+ * records of one transaction may interleave).
+ */
 export interface OutboundEvent {
   source: string;
   detailType: string;
   detail: Record<string, unknown>;
   streamKey: string;
+  position: string;
+}
+
+/** EventBridge refuses entries over 256 KB; detail is kept well under it. */
+export const MAX_DETAIL_BYTES = 200 * 1024;
+
+/**
+ * Payloads are validated small on the way in (16 KB), so this only guards items written before that limit or by
+ * other means: an event too big to publish goes out with its payload replaced, never not at all.
+ */
+function fitted(detail: Record<string, unknown>): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(detail)) <= MAX_DETAIL_BYTES) return detail;
+  return { ...detail, payload: {}, payloadTruncated: true };
 }
 
 export class PoisonRecordError extends Error {}
@@ -46,8 +63,9 @@ export function toOutboundEvent(item: Record<string, unknown>): OutboundEvent | 
     return {
       source: PublishedSource.orders,
       detailType: parsed.data.type,
-      detail: { ...event, order },
-      streamKey: `order#${parsed.data.orderId}`,
+      detail: fitted({ ...event, order }),
+      streamKey: String(item.pk),
+      position: String(item.sk),
     };
   }
   if (item.entity === Entity.RelayAudit) {
@@ -58,8 +76,9 @@ export function toOutboundEvent(item: Record<string, unknown>): OutboundEvent | 
     return {
       source: PublishedSource.relays,
       detailType: parsed.data.publishAs,
-      detail: { ...audit, eventId: parsed.data.auditId },
-      streamKey: `relay#${parsed.data.relayId}`,
+      detail: fitted({ ...audit, eventId: parsed.data.auditId }),
+      streamKey: String(item.pk),
+      position: String(item.sk),
     };
   }
   return undefined;

@@ -130,9 +130,9 @@ export function checkoutActions(tableName: string, order: Order, lines: OrderLin
     Update: {
       TableName: tableName,
       Key: keys.sku(line.skuId),
-      UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty",
+      UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty ADD stockVersion :one",
       ConditionExpression: "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty",
-      ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": order.currency },
+      ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": order.currency, ":one": 1 },
     },
   }));
   const idempotencyPut: TransactItem = {

@@ -10,6 +10,7 @@ import { expirePayment } from "./transition.js";
 export interface ExpirySweep {
   examined: number;
   canceled: string[];
+  failed: { orderId: string; code: string; message: string }[];
 }
 
 /**
@@ -20,7 +21,7 @@ export interface ExpirySweep {
 export async function expireOverduePayments(now: Date, who: Actor): Promise<ExpirySweep> {
   const { doc, tableName } = db();
   const { gsi2 } = tableDefinition.globalIndexes;
-  const sweep: ExpirySweep = { examined: 0, canceled: [] };
+  const sweep: ExpirySweep = { examined: 0, canceled: [], failed: [] };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(
@@ -39,7 +40,9 @@ export async function expireOverduePayments(now: Date, who: Actor): Promise<Expi
         const result = await expirePayment(String(item.orderId), now, who);
         if (result.changed) sweep.canceled.push(result.order.orderId);
       } catch (error) {
+        // One stuck order must not stop the sweep; it is reported so it can be looked at (and alarmed on).
         if (!(error instanceof DomainError)) throw error;
+        sweep.failed.push({ orderId: String(item.orderId), code: error.code, message: error.message });
       }
     }
     startKey = page.LastEvaluatedKey;
@@ -81,13 +84,13 @@ async function scanEntity(entity: string, attributes: string[]): Promise<Record<
 /**
  * Recomputes each SKU's `reserved` as the sum of the quantities of orders whose reservation is still HELD and
  * reports every SKU where the counter differs. With `fix`, a drifted counter is set to the recomputed value,
- * conditional on it not having moved since it was read (a concurrent checkout or release makes that SKU's fix
- * skip, reported as not corrected; run again). This is an admin job: it scans the table, which is fine at the volumes it is meant for.
+ * conditional on the SKU's `stockVersion` being the one read (any reservation, release or stock change since,
+ * even ones that cancel out, makes that SKU's fix skip, reported as not corrected; run again). This is an admin job: it scans the table, which is fine at the volumes it is meant for.
  */
 export async function reconcileReservations(options: { fix?: boolean } = {}): Promise<ReservationDrift[]> {
   // SKUs first, then orders: a reservation that commits or is released between the two reads changes the SKU's
   // counter, so the conditional fix below skips that SKU instead of undoing the change.
-  const skus = await scanEntity(Entity.Sku, ["skuId", "reserved", "onHand"]);
+  const skus = await scanEntity(Entity.Sku, ["skuId", "reserved", "onHand", "stockVersion"]);
   const orders = await scanEntity(Entity.Order, ["orderId", "reservationStatus", "items"]);
   const expected = new Map<string, number>();
   for (const order of orders) {
@@ -108,9 +111,13 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
           new UpdateCommand({
             TableName: tableName,
             Key: keys.sku(skuId),
-            UpdateExpression: "SET reserved = :want, available = onHand - :want",
-            ConditionExpression: "reserved = :recorded",
-            ExpressionAttributeValues: { ":want": want, ":recorded": recorded },
+            UpdateExpression: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
+            ConditionExpression: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
+            ExpressionAttributeValues: {
+              ":want": want,
+              ":one": 1,
+              ...(sku.stockVersion === undefined ? { ":recorded": recorded } : { ":version": sku.stockVersion }),
+            },
           }),
         );
         corrected = true;

@@ -118,10 +118,10 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
               Key: keys.sku(item.skuId),
               UpdateExpression:
                 planned.reservation === "release"
-                  ? "SET reserved = reserved - :qty, available = available + :qty"
-                  : "SET reserved = reserved - :qty, onHand = onHand - :qty",
+                  ? "SET reserved = reserved - :qty, available = available + :qty ADD stockVersion :one"
+                  : "SET reserved = reserved - :qty, onHand = onHand - :qty ADD stockVersion :one",
               ConditionExpression: "reserved >= :qty",
-              ExpressionAttributeValues: { ":qty": item.qty },
+              ExpressionAttributeValues: { ":qty": item.qty, ":one": 1 },
             },
           }));
 

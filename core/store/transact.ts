@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { TransactionCanceledException, type CancellationReason } from "@aws-sdk/client-dynamodb";
 import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
@@ -40,7 +41,9 @@ export async function transactWrite(items: TransactItem[]): Promise<void> {
   const { doc } = db();
   for (let attempt = 1; ; attempt++) {
     try {
-      await doc.send(new TransactWriteCommand({ TransactItems: items }));
+      // The token makes the SDK's own retry of a call whose response was lost idempotent (10 minutes), instead
+      // of re-running it into our own conditions (a checkout would then look like a replay).
+      await doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }));
       return;
     } catch (error) {
       const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons : undefined;

@@ -66,6 +66,11 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
     } catch (error) {
       if (error instanceof DomainError && error.code === "INVALID_TRANSITION") {
         count("order_event_rejected_total", { source, reason: error.code });
+        if (command === "PAYMENT_SUCCEEDED" && error.details.currentStatus === "CANCELED") {
+          // The customer paid for an order that is already cancelled (e.g. after its payment window): alarmed.
+          count("order_paid_after_cancel_total");
+          logger.error("payment succeeded for a cancelled order: refund needed", { ...fields, order_id: orderId, payment_id: externalId });
+        }
         logger.warn("upstream event rejected", { ...fields, order_id: orderId, code: error.code, detail: error.message });
         return { outcome: "rejected" };
       }

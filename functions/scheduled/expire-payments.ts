@@ -9,6 +9,8 @@ export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">,
   const sweep = await Order.expireOverduePayments(new Date(), { actor: "payment-timeout", requestId: event.id });
   for (const orderId of sweep.canceled) logger.info("order payment timed out", { order_id: orderId, status_transition: "PAYMENT_PENDING->CANCELED" });
   if (sweep.canceled.length > 0) count("order_cancel_total", { status: "payment_timeout" }, sweep.canceled.length);
+  for (const failure of sweep.failed) logger.error("order payment timeout failed", { order_id: failure.orderId, code: failure.code, detail: failure.message });
+  if (sweep.failed.length > 0) count("order_expiry_failed_total", {}, sweep.failed.length);
   return sweep;
 }
 

@@ -28,6 +28,10 @@ function eventOf(record: DynamoDBRecord): OutboundEvent | undefined {
   return toOutboundEvent(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
 }
 
+function sequenceOf(record: DynamoDBRecord): bigint {
+  return BigInt(record.dynamodb?.SequenceNumber ?? "0");
+}
+
 /**
  * Publishes the batch's events, then settles each record. Records of one order (or relay) are published in
  * stream order: once one fails, every later record with the same stream key is held back and failed too, so the
@@ -37,7 +41,10 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
   const outcome = new Map<DynamoDBRecord, Error | undefined>();
   const events: OutboundEvent[] = [];
   const owners: DynamoDBRecord[] = [];
+  /** The sequence number of the first poison record of each partition in this batch. */
+  const poisoned = new Map<string, bigint>();
   for (const record of records) {
+    const partition = record.dynamodb?.Keys?.pk?.S ?? "";
     try {
       const event = eventOf(record);
       if (event) {
@@ -46,11 +53,21 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
       }
       outcome.set(record, undefined);
     } catch (error) {
-      // A record that cannot be mapped will never succeed: fail it alone so retries end in the on-failure queue.
+      // A record that cannot be mapped will never succeed: it is failed, so the mapping's retries end in the
+      // on-failure queue where it can be inspected, and the later records of its order are held back with it.
       count("stream_poison_record_total");
-      logger.error("poison stream record", { sequence: record.dynamodb?.SequenceNumber, error: error as Error });
+      logger.error("poison stream record", { sequence: record.dynamodb?.SequenceNumber, partition, error: error as Error });
       outcome.set(record, error as Error);
+      if (!poisoned.has(partition)) poisoned.set(partition, sequenceOf(record));
     }
+  }
+  // Records after a poisoned one of the same partition wait for it (the stream delivers a partition in order).
+  for (let i = events.length - 1; i >= 0; i--) {
+    const poison = poisoned.get(events[i]!.streamKey);
+    if (poison === undefined || sequenceOf(owners[i]!) < poison) continue;
+    outcome.set(owners[i]!, new Error(`held back behind a poison record of ${events[i]!.streamKey}`));
+    events.splice(i, 1);
+    owners.splice(i, 1);
   }
   if (events.length === 0) return outcome;
   const { client: eb, busName } = eventBridge();

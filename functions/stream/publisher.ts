@@ -73,6 +73,7 @@ export async function publishEvents(client: EventBridgeClient, busName: string, 
   }));
   const queues = new Map<string, number[]>();
   events.forEach((event, i) => queues.set(event.streamKey, [...(queues.get(event.streamKey) ?? []), i]));
+  for (const queue of queues.values()) queue.sort((a, b) => (events[a]!.position < events[b]!.position ? -1 : 1));
   const failed = new Set<number>();
   while (queues.size > 0) {
     const round = [...queues.values()].map((queue) => queue.shift()!);

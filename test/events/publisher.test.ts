@@ -1,6 +1,6 @@
 import { EventBridgeClient, type PutEventsCommandInput, type PutEventsCommandOutput } from "@aws-sdk/client-eventbridge";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Order } from "../../core/order/index.js";
@@ -32,6 +32,8 @@ function fakeEventBridge(answer: (entries: Entry[], call: number) => PutEventsCo
   );
   return { client, calls };
 }
+
+const unmarshalled = (record: DynamoDBRecord) => unmarshall(record.dynamodb!.NewImage as never) as Record<string, unknown>;
 
 const ok = (entries: Entry[]) => entries.map((_, i) => ({ EventId: `ev-${i}` }));
 
@@ -165,6 +167,37 @@ describe("stream publisher", () => {
     const response = await run([poison, ...good]);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison.dynamodb!.SequenceNumber }]);
     expect(fake.calls.flat()).toHaveLength(3);
+  });
+
+  it("holds back the later records of an order behind its poison record, without sending them", async () => {
+    const [a0, , a2] = await orderRecords();
+    const pk = a0!.dynamodb!.NewImage!.pk!.S!;
+    const poison = recordOf({ pk, sk: "EVENT#00000002", entity: "OrderEvent", orderId: pk.slice(6), type: "BROKEN" });
+    const later = recordOf(JSON.parse(JSON.stringify(unmarshalled(a2!))));
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    const response = await run([a0!, poison, later]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([poison.dynamodb!.SequenceNumber, later.dynamodb!.SequenceNumber]);
+    expect(fake.calls.flat().map((e) => e.DetailType)).toEqual(["ORDER_CREATED"]);
+  });
+
+  it("publishes an order's events in seq order even when the stream delivers them interleaved", async () => {
+    const [a0, a1, a2] = await orderRecords();
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    expect((await run([a2!, a0!, a1!])).batchItemFailures).toEqual([]);
+    expect(fake.calls.flat().map((e) => JSON.parse(e.Detail!).seq)).toEqual([1, 2, 3]);
+  });
+
+  it("publishes an event whose detail would exceed the PutEvents limit with its payload cut, never not at all", async () => {
+    const [a0] = await orderRecords();
+    const item = unmarshalled(a0!);
+    const oversized = recordOf({ ...item, payload: { note: "x".repeat(300 * 1024) } });
+    const fake = fakeEventBridge(ok);
+    setEventBridgeClient(fake.client);
+    expect((await run([oversized])).batchItemFailures).toEqual([]);
+    const detail = JSON.parse(fake.calls.flat()[0]!.Detail!);
+    expect(detail).toMatchObject({ payload: {}, payloadTruncated: true, eventId: item.eventId });
   });
 
   it("throws when the whole batch fails, so the mapping bisects and retries it", async () => {

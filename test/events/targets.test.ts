@@ -1,6 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { EventBridgeEvent } from "aws-lambda";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { metrics } from "../../functions/powertools.js";
 import { Catalog } from "../../core/catalog/index.js";
 import { Order } from "../../core/order/index.js";
 import { db } from "../../core/store/client.js";
@@ -40,6 +41,23 @@ describe("payment and shipment targets", () => {
     expect(events.map((e) => e.type)).toEqual(["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED", "PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED", "DELIVERED"]);
     expect(events[4]?.payload).toMatchObject({ source: "shipments", shipmentId: "s-1", externalId: "s-1" });
     expect(events[3]?.actor).toBe("payments");
+  });
+
+  it("flags a payment that succeeds for an already cancelled order (refund needed), changing nothing", async () => {
+    const { order } = await placeOrder();
+    await Order.cancel(order.orderId, {}, who);
+    const names: string[] = [];
+    const single = vi.spyOn(metrics, "singleMetric").mockImplementation(() => {
+      const fake = { addDimension: () => fake, addMetric: (name: string) => void names.push(name) };
+      return fake as never;
+    });
+    try {
+      expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: "late-pay" }))).toEqual({ outcome: "rejected" });
+    } finally {
+      single.mockRestore();
+    }
+    expect(names).toContain("order_paid_after_cancel_total");
+    expect((await Order.get(order.orderId)).status).toBe("CANCELED");
   });
 
   it("compensates Payment Failed by cancelling and releasing stock once", async () => {

@@ -366,7 +366,7 @@ describe("Ops: alarms and dashboard", () => {
     expect(all.find(({ props }) => metricNamesOf(props).includes("5xx"))!.props.Metrics.some((m: any) => /errors \/ requests/.test(m.Expression ?? ""))).toBe(true);
     expect(withMetric("IteratorAge")).toHaveLength(1);
     expect(withMetric("Errors")).toHaveLength(1);
-    for (const metric of ["relay_dispatch_failed_total", "relay_attempts_exceeded_total"]) {
+    for (const metric of ["relay_dispatch_failed_total", "relay_attempts_exceeded_total", "order_paid_after_cancel_total", "order_expiry_failed_total"]) {
       const [alarm, ...rest] = withMetric(metric);
       expect(rest, metric).toHaveLength(0);
       expect(alarm!.props).toMatchObject({ Namespace: "Orderline", Dimensions: [{ Name: "service", Value: "orderline" }] });

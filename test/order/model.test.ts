@@ -38,7 +38,8 @@ class CheckoutCommand implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real) {
     const key = `${real.run}-k${this.key}`;
-    const signature = JSON.stringify(this.lines);
+    // The service compares requests by content, whatever the line order.
+    const signature = JSON.stringify([...this.lines].sort(([a], [b]) => a - b));
     const input = {
       userId: "model-user",
       idempotencyKey: key,
