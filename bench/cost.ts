@@ -2,8 +2,8 @@ import type { Actor } from "../core/schema.js";
 import { buildOrder, checkoutActions, requestHash, CheckoutInput } from "../core/order/checkout.js";
 import { eventPuts } from "../core/order/history.js";
 import { plan } from "../core/order/status.js";
-import { keys, Entity } from "../core/store/table.js";
-import { consistentReadUnits, itemSize, transactionalWriteUnits } from "./item-size.js";
+import { keys, Entity, tableDefinition } from "../core/store/table.js";
+import { consistentReadUnits, itemSize, standardWriteUnits, transactionalWriteUnits } from "./item-size.js";
 
 const who: Actor = { actor: "bench", requestId: "01JBENCHREQUESTID0000000000" };
 
@@ -35,22 +35,39 @@ export function checkoutCost(n: number): CheckoutCost {
   for (const action of actions) {
     if (action.Update) writeUnits += transactionalWriteUnits(itemSize(skuItem(String((action.Update.Key as { pk: string }).pk).slice(4))));
     if (action.Put) {
-      const size = itemSize(action.Put.Item as Record<string, unknown>);
-      writeUnits += transactionalWriteUnits(size);
-      storedBytes += size + 100; // + 100 bytes of per-item index overhead
-      if ((action.Put.Item as { entity?: string }).entity === Entity.Order) orderBytes = size;
+      const item = action.Put.Item as Record<string, unknown>;
+      const size = itemSize(item);
+      const indexes = indexesOf(item);
+      // The table write (transactional), plus one standard write per GSI the item appears in (projection ALL).
+      writeUnits += transactionalWriteUnits(size) + indexes * standardWriteUnits(size);
+      storedBytes += (1 + indexes) * (size + 100); // + 100 bytes of per-item overhead, in the table and each index
+      if (item.entity === Entity.Order) orderBytes = size;
     }
   }
   return { lines: n, writeUnits, orderBytes, storedBytes, readUnitsGet: consistentReadUnits(orderBytes) };
 }
 
-/** Write units of one status transition without stock effect (e.g. PAYMENT_SUCCEEDED): order update + event. */
-export function transitionCost(): number {
+/** GSIs an item is written to (both project ALL): those whose partition key attribute it carries. */
+function indexesOf(item: Record<string, unknown>): number {
+  return Object.values(tableDefinition.globalIndexes).filter((index) => item[index.partitionKey] !== undefined).length;
+}
+
+/**
+ * Write units of one status transition without stock effect: the order update (transactional) and its event, plus
+ * the order's index entries — gsi1 rewritten, and on leaving PAYMENT_PENDING the gsi2 (deadline) entry deleted.
+ */
+export function transitionCost(leavesPaymentPending: boolean): number {
   const lines = [{ skuId: "sku-bench-0", qty: 1, offerId: "off-sku-bench-0", unitPrice: 12000 }];
   const input = CheckoutInput.parse({ userId: "user-1234", idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55", items: lines, currency: "KRW", shippingAddressId: "addr-1", paymentMethod: "CARD" });
   const order = buildOrder(input, lines, new Date());
   const planned = plan("PAYMENT_PENDING", "PAYMENT_SUCCEEDED", true)!;
   const [event] = eventPuts("orderline", order, 4, planned.events, { externalId: "pay-0001" }, who, order.createdAt);
   const orderItem = { ...keys.order(order.orderId), entity: Entity.Order, ...order, appliedExternalEvents: ["PAYMENT_SUCCEEDED#pay-0001"] };
-  return transactionalWriteUnits(itemSize(orderItem)) + transactionalWriteUnits(itemSize(event!.Put!.Item as Record<string, unknown>));
+  const size = itemSize(orderItem);
+  return transactionalWriteUnits(size) + transactionalWriteUnits(itemSize(event!.Put!.Item as Record<string, unknown>)) + standardWriteUnits(size) * (leavesPaymentPending ? 2 : 1);
+}
+
+/** Write units of a SKU stock update inside a transition's transaction (release or consume). */
+export function stockUpdateCost(): number {
+  return transactionalWriteUnits(itemSize(skuItem("sku-bench-0")));
 }

@@ -22,5 +22,7 @@ export function itemSize(item: Record<string, unknown>): number {
 
 /** Write units of one item in a transaction: 2 per started KB (standard writes: 1 per KB). */
 export const transactionalWriteUnits = (bytes: number) => 2 * Math.max(1, Math.ceil(bytes / 1024));
+/** Write units of a standard (non-transactional) write, e.g. a GSI entry: 1 per started KB. */
+export const standardWriteUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 /** Read units of a strongly consistent read: 1 per started 4 KB. */
 export const consistentReadUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096));
