@@ -21,7 +21,11 @@ console.log(
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C while stopping: leave now (DynamoDB Local is our child and goes with us).
+    console.log(`[orderline] ${signal} again: exiting`);
+    process.exit(130);
+  }
   stopping = true;
   console.log(`[orderline] ${signal}: stopping`);
   await runtime.stop();
