@@ -22,7 +22,7 @@ console.log(
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
-    // A second Ctrl-C while stopping: leave now (DynamoDB Local is our child and goes with us).
+    // A second Ctrl-C while stopping: leave now (Ctrl-C reaches DynamoDB Local too: same process group).
     console.log(`[orderline] ${signal} again: exiting`);
     process.exit(130);
   }
