@@ -228,7 +228,7 @@ describe("GET /_local/events", () => {
     expect(page.body.nextCursor === null).toBe(bus.events().length <= 20);
   });
 
-  it.each(["limit=0", "limit=101", "limit=abc", "limit=2.5", "cursor=not-a-cursor"])("rejects %s with a problem", async (query) => {
+  it.each(["limit=0", "limit=101", "limit=abc", "limit=2.5", "cursor=not-a-cursor", "detail_type=ORDER_CREATED"])("rejects %s with a problem", async (query) => {
     const response = await listEvents(`?${query}`);
     expect(response.status).toBe(400);
     expect(response.contentType).toBe("application/problem+json");

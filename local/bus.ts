@@ -285,6 +285,9 @@ export class LocalBus {
     if (url.pathname !== "/_local/events" || req.method !== "GET") return undefined;
     const invalid = (path: string, message: string) => ({ status: 400, body: problem("VALIDATION_ERROR", message, { errors: [{ path, message }] }) });
     const q = url.searchParams;
+    // Like every list of the API, an unknown parameter (a typo such as `detail_type`) is refused, not ignored.
+    const unknown = [...q.keys()].find((key) => !["limit", "cursor", "source", "detailType", "detail-type"].includes(key));
+    if (unknown !== undefined) return invalid(unknown, `unknown query parameter ${unknown}`);
     const limitText = q.get("limit");
     const limit = limitText === null ? 20 : Number(limitText);
     if (!/^\d+$/.test(limitText ?? "20") || !Number.isInteger(limit) || limit < 1 || limit > 100) return invalid("limit", "limit must be an integer from 1 to 100");
