@@ -1,9 +1,10 @@
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { validate } from "../validate.js";
 import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
 
 export const OrderLineInput = z.strictObject({
@@ -45,10 +46,9 @@ export async function putCart(cartId: string, input: unknown): Promise<Cart> {
 
 export async function getCart(cartId: string): Promise<Cart> {
   const id = validate(Id, cartId);
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.cart(id), ConsistentRead: true }));
-  if (!result.Item) throw new NotFoundError("cart", id, "CART_NOT_FOUND");
-  return cartFromItem(result.Item);
+  const item = await getItem(keys.cart(id));
+  if (!item) throw new NotFoundError("cart", id, "CART_NOT_FOUND");
+  return cartFromItem(item);
 }
 
 export function cartFromItem(item: Record<string, unknown>): Cart {

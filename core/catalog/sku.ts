@@ -1,10 +1,11 @@
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { validate } from "../validate.js";
 import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
 
 /**
@@ -73,9 +74,7 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
 }
 
 export async function getSku(skuId: string): Promise<SkuState | undefined> {
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.sku(skuId), ConsistentRead: true }));
-  return result.Item as SkuState | undefined;
+  return (await getItem(keys.sku(skuId))) as SkuState | undefined;
 }
 
 export async function getOffer(skuId: string): Promise<Offer> {

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
 import { cartFromItem, OrderLines, type OrderLineInput } from "../catalog/cart.js";
@@ -17,6 +16,7 @@ import {
 } from "../errors.js";
 import { type Actor, Currency, Id } from "../schema.js";
 import { db } from "../store/client.js";
+import { getItem, getItems } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
@@ -205,16 +205,9 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
 
 /** The cart and the idempotency item of a cart checkout, in one round trip. */
 async function readCartAndKey(input: CheckoutInput): Promise<{ cart: Record<string, unknown> | undefined; idempotency: Record<string, unknown> | undefined }> {
-  const { doc, tableName } = db();
   const cartKey = keys.cart(input.cartId as string);
   const idempotencyKey = keys.idempotency(input.idempotencyKey);
-  let pending: Record<string, unknown>[] = [cartKey, idempotencyKey];
-  const found: Record<string, unknown>[] = [];
-  while (pending.length > 0) {
-    const result = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
-    found.push(...(result.Responses?.[tableName] ?? []));
-    pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-  }
+  const found = await getItems([cartKey, idempotencyKey]);
   return { cart: found.find((i) => i.pk === cartKey.pk), idempotency: found.find((i) => i.pk === idempotencyKey.pk) };
 }
 
@@ -230,10 +223,9 @@ function linesOfCart(input: CheckoutInput, item: Record<string, unknown> | undef
 
 async function replay(previous: Record<string, unknown> | undefined, hash: string): Promise<CheckoutResult> {
   if (!previous || previous.requestHash !== hash) throw new IdempotencyKeyReusedError();
-  const { doc, tableName } = db();
-  const stored = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(String(previous.orderId)), ConsistentRead: true }));
-  if (!stored.Item) throw new ConcurrencyError(`order ${String(previous.orderId)} of this idempotency key is missing`);
-  return { order: orderFromItem(stored.Item), replayed: true };
+  const stored = await getItem(keys.order(String(previous.orderId)));
+  if (!stored) throw new ConcurrencyError(`order ${String(previous.orderId)} of this idempotency key is missing`);
+  return { order: orderFromItem(stored), replayed: true };
 }
 
 /**
@@ -272,15 +264,6 @@ async function explainRejection(lines: OrderLineInput[], currency: string): Prom
 }
 
 async function readSkus(skuIds: string[]): Promise<Map<string, SkuState>> {
-  const { doc, tableName } = db();
-  const found = new Map<string, SkuState>();
-  let pending: Record<string, unknown>[] = skuIds.map((id) => keys.sku(id));
-  while (pending.length > 0) {
-    const result = await doc.send(
-      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
-    );
-    for (const item of result.Responses?.[tableName] ?? []) found.set(String(item.skuId), item as SkuState);
-    pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-  }
-  return found;
+  const items = await getItems(skuIds.map((id) => keys.sku(id)));
+  return new Map(items.map((item) => [String(item.skuId), item as unknown as SkuState]));
 }

@@ -1,8 +1,7 @@
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
-import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { childPage, queryPage, type Page } from "../store/page.js";
 import { keys, tableDefinition } from "../store/table.js";
 import { validate } from "../validate.js";
@@ -13,10 +12,9 @@ export const ListEventsInput = z.strictObject({ limit: Limit, cursor: Cursor });
 
 export async function get(orderId: string): Promise<Order> {
   const id = validate(Id, orderId);
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(id), ConsistentRead: true }));
-  if (!result.Item) throw new NotFoundError("order", id);
-  return orderFromItem(result.Item);
+  const item = await getItem(keys.order(id));
+  if (!item) throw new NotFoundError("order", id);
+  return orderFromItem(item);
 }
 
 /** A user's orders, newest first (order ids are ULIDs, so they sort by creation time). */

@@ -1,8 +1,8 @@
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
 import { type Actor, FreeFormObject, Id } from "../schema.js";
 import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
@@ -41,10 +41,9 @@ export interface TransitionResult {
 const MAX_ATTEMPTS = 10;
 
 async function readOrder(orderId: string): Promise<{ order: Order; applied: string[] }> {
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.order(orderId), ConsistentRead: true }));
-  if (!result.Item) throw new NotFoundError("order", orderId);
-  return { order: orderFromItem(result.Item), applied: (result.Item.appliedExternalEvents as string[] | undefined) ?? [] };
+  const item = await getItem(keys.order(orderId));
+  if (!item) throw new NotFoundError("order", orderId);
+  return { order: orderFromItem(item), applied: (item.appliedExternalEvents as string[] | undefined) ?? [] };
 }
 
 interface Change {

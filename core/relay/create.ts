@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
 import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
@@ -178,10 +178,8 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
 async function existing(oldItem: Record<string, unknown> | undefined, action: TransactItem): Promise<Relay> {
   let relayId = typeof oldItem?.relayId === "string" ? oldItem.relayId : undefined;
   if (!relayId) {
-    const { doc, tableName } = db();
-    const key = { pk: action.Put?.Item?.pk, sk: action.Put?.Item?.sk };
-    const unique = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-    relayId = unique.Item?.relayId as string | undefined;
+    const unique = await getItem({ pk: String(action.Put?.Item?.pk), sk: String(action.Put?.Item?.sk) });
+    relayId = unique?.relayId as string | undefined;
   }
   const item = relayId ? await readRelayItem(relayId) : undefined;
   if (!item) throw new ConcurrencyError("the existing relay for this order could not be read; retry the request");

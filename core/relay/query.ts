@@ -1,8 +1,7 @@
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
-import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { childPage, queryPage, type Page } from "../store/page.js";
 import { keys, tableDefinition } from "../store/table.js";
 import { validate } from "../validate.js";
@@ -19,9 +18,7 @@ export const ListAuditInput = z.strictObject({ limit: Limit, cursor: Cursor });
 
 /** The stored relay item (with its internal attributes), or undefined. */
 export async function readRelayItem(relayId: string): Promise<Record<string, unknown> | undefined> {
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.relay(relayId), ConsistentRead: true }));
-  return result.Item;
+  return getItem(keys.relay(relayId));
 }
 
 export async function get(relayId: string): Promise<Relay> {

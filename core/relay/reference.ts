@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
 import { validate } from "../validate.js";
 
@@ -48,9 +49,8 @@ export async function putListing(listingId: string, input: unknown): Promise<Lis
 
 /** The listing, or undefined when it does not exist. */
 export async function findListing(listingId: string): Promise<Listing | undefined> {
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.listing(listingId), ConsistentRead: true }));
-  return result.Item ? (stripLayout(result.Item) as Listing) : undefined;
+  const item = await getItem(keys.listing(listingId));
+  return item ? (stripLayout(item) as unknown as Listing) : undefined;
 }
 
 export async function getListing(listingId: string): Promise<Listing> {
@@ -69,9 +69,8 @@ export async function putSupplier(supplierId: string, input: unknown): Promise<S
 }
 
 export async function findSupplier(supplierId: string): Promise<Supplier | undefined> {
-  const { doc, tableName } = db();
-  const result = await doc.send(new GetCommand({ TableName: tableName, Key: keys.supplier(supplierId), ConsistentRead: true }));
-  return result.Item ? (stripLayout(result.Item) as Supplier) : undefined;
+  const item = await getItem(keys.supplier(supplierId));
+  return item ? (stripLayout(item) as unknown as Supplier) : undefined;
 }
 
 export async function getSupplier(supplierId: string): Promise<Supplier> {
