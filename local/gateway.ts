@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
 import { routeGroups, routeKey, routes, type Route, type RouteGroupName } from "../functions/routes.js";
+import { responseRequestId } from "../functions/http/api.js";
 import { problem } from "../functions/http/problem.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -165,8 +166,7 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
       const url = new URL(req.url ?? "/", "http://localhost");
       // API Gateway's own request id; the handlers prefer a sane caller-supplied x-request-id over it.
       const requestId = ulid();
-      const given = req.headers["x-request-id"];
-      const idHeader = { "x-request-id": typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : requestId };
+      const idHeader = { "x-request-id": responseRequestId(req.headers["x-request-id"], requestId) };
       try {
         for (const local of localRoutes) {
           const answer = await local(req, url);

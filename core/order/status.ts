@@ -63,11 +63,6 @@ export function next(status: OrderStatus, command: OrderCommand): OrderStatus | 
   return transitions[status][command];
 }
 
-/** Statuses from which `command` is legal; used as the condition of the write. */
-export function sourcesOf(command: OrderCommand): OrderStatus[] {
-  return OrderStatus.filter((s) => transitions[s][command] !== undefined);
-}
-
 export interface PlannedEvent {
   type: OrderEventType;
   fromStatus: OrderStatus | null;

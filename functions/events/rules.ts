@@ -40,8 +40,6 @@ export const eventRules: readonly EventRule[] = [
 
 import { Entity } from "../../core/store/table.js";
 
-export { PublishedSource as publishedSources } from "../../core/events/outbox.js";
-
 /**
  * The stream publisher and the filter of its event source mapping (Lambda event-filter syntax): only inserted
  * event and audit items reach it. Read by stacks/Events.ts and by the local stream poller.

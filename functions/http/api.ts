@@ -28,11 +28,13 @@ export interface HttpResponse {
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
-/** The request id: the caller's `x-request-id` when it is sane, else a new one. */
+/** The request id of a response: the caller's `x-request-id` when it is sane (printable, short), else `fallback`. */
+export function responseRequestId(given: string | string[] | undefined, fallback: string): string {
+  return typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : fallback;
+}
+
 function requestIdOf(headers: Record<string, string>, event: APIGatewayProxyEventV2): string {
-  const given = headers["x-request-id"];
-  if (given && /^[\x21-\x7e]{1,128}$/.test(given)) return given;
-  return event.requestContext?.requestId || ulid();
+  return responseRequestId(headers["x-request-id"], event.requestContext?.requestId || ulid());
 }
 
 function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>): string {
