@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ulid } from "ulid";
-import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
+import { ConcurrencyError, DomainError } from "../errors.js";
 import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
@@ -11,7 +11,7 @@ import { auditPuts } from "./audit.js";
 import { assertNoForbiddenData } from "./forbidden.js";
 import { CreateRelayInput, relayFromItem, relayTotal, type Relay } from "./model.js";
 import { readRelayItem } from "./query.js";
-import { findListing, type Listing } from "./reference.js";
+import { getListing, type Listing } from "./reference.js";
 
 export interface CreateResult {
   relay: Relay;
@@ -114,8 +114,7 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
   const { tableName } = db();
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const listing = await findListing(input.listingId);
-    if (!listing) throw new NotFoundError("listing", input.listingId, "LISTING_NOT_FOUND");
+    const listing = await getListing(input.listingId);
     const relay = buildRelay(input, listing, new Date());
 
     const actions: TransactItem[] = [

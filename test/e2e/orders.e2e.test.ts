@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
-import { client, startTestRuntime } from "../support/runtime.js";
+import { client, expectProblem, startTestRuntime } from "../support/runtime.js";
 
 let runtime: LocalRuntime;
 let call: ReturnType<typeof client>;
@@ -24,16 +24,6 @@ function body(sku: { skuId: string; offerId: string; unitPrice: number }, extra:
     paymentMethod: "CARD",
     ...extra,
   };
-}
-
-function expectProblem(response: { status: number; headers: Headers; body: any }, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toBe("application/problem+json");
-  expect(response.body).toMatchObject({ status, code });
-  expect(typeof response.body.type).toBe("string");
-  expect(typeof response.body.title).toBe("string");
-  expect(typeof response.body.detail).toBe("string");
-  expect(JSON.stringify(response.body)).not.toMatch(/\n\s+at /);
 }
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ulid } from "ulid";
 import { Order } from "../../core/order/index.js";
 import { Relay } from "../../core/relay/index.js";
-import { guardedWrite, readStored } from "../../core/relay/change.js";
+import { dispatchInFlight, guardedWrite, readStored } from "../../core/relay/change.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
@@ -141,6 +141,8 @@ describe("dispatch lease", () => {
     expect((await Relay.dispatch(relay.relayId, who, { trigger: "retry", reason: "r" })).skipped).toBe("in_flight");
     await setLease(new Date(Date.now() - 1));
     expect((await readStored(relay.relayId)).relay.status).toBe("pending");
+    // the expired lease no longer counts as a dispatch in flight
+    expect(dispatchInFlight(await readStored(relay.relayId), new Date())).toBe(false);
     const result = await Relay.dispatch(relay.relayId, who, { trigger: "retry", reason: "after crash" });
     expect(result).toMatchObject({ outcome: "relayed", attempt: 2 });
   });

@@ -17,12 +17,7 @@ export function relayTestEnv(): void {
 
 type Call = ReturnType<typeof client>;
 
-export function expectProblem(response: JsonResponse, status: number, code: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(response.headers.get("content-type")).toBe("application/problem+json");
-  expect(response.body).toMatchObject({ status, code });
-  expect(JSON.stringify(response.body)).not.toMatch(/\n\s+at /);
-}
+export { expectProblem } from "../support/runtime.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,4 +1,4 @@
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { ulid } from "ulid";
 import { setDb } from "../../core/store/client.js";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
@@ -26,4 +26,15 @@ export function client(baseUrl: string) {
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   };
+}
+
+/** A 4xx/5xx answer in the contract's shape: problem+json with type, title, status, detail, code, and no stack. */
+export function expectProblem(response: JsonResponse, status: number, code: string) {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers.get("content-type")).toBe("application/problem+json");
+  expect(response.body).toMatchObject({ status, code });
+  expect(typeof response.body.type).toBe("string");
+  expect(typeof response.body.title).toBe("string");
+  expect(typeof response.body.detail).toBe("string");
+  expect(JSON.stringify(response.body)).not.toMatch(/\n\s+at /);
 }
