@@ -7,22 +7,7 @@ import { expectProblem, useRelaySuite } from "./support.js";
 
 const suite = useRelaySuite();
 
-/** An order of the order domain (Ecommerce Core's EcommerceOrder in DS-4.1 terms), through the public API. */
-async function placeOrder(): Promise<string> {
-  const skuId = suite.kit.unique("sku");
-  expect((await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 15000, currency: "KRW" })).status).toBe(200);
-  expect((await suite.call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
-  const order = await suite.call("POST", "/api/v1/orders", {
-    userId: "u-relay",
-    idempotencyKey: suite.kit.unique("k"),
-    items: [{ skuId, qty: 1, offerId: "off-1", unitPrice: 15000 }],
-    currency: "KRW",
-    shippingAddressId: "addr-1",
-    paymentMethod: "CARD",
-  });
-  expect(order.status).toBe(201);
-  return order.body.orderId as string;
-}
+const placeOrder = () => suite.kit.placeOrder(15000);
 
 const relayItems = async () => (await scanTable()).filter((i) => i.entity === "Relay");
 

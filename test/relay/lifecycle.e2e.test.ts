@@ -9,22 +9,7 @@ const suite = useRelaySuite();
 
 const isoTime = (value: unknown) => typeof value === "string" && new Date(value).toISOString() === value;
 
-/** An order of the order domain to link relays to. */
-async function placeOrder(): Promise<string> {
-  const skuId = suite.kit.unique("sku");
-  await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 1000, currency: "KRW" });
-  await suite.call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 });
-  const order = await suite.call("POST", "/api/v1/orders", {
-    userId: "u-relay",
-    idempotencyKey: suite.kit.unique("k"),
-    items: [{ skuId, qty: 1, offerId: "off-1", unitPrice: 1000 }],
-    currency: "KRW",
-    shippingAddressId: "addr-1",
-    paymentMethod: "CARD",
-  });
-  expect(order.status).toBe(201);
-  return order.body.orderId as string;
-}
+const placeOrder = () => suite.kit.placeOrder(1000);
 
 describe("state machine", () => {
   it("walks pending -> relayed -> confirmed -> shipped -> delivered -> refunded, stamping each step", async () => {

@@ -138,7 +138,24 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
     return final;
   }
 
-  return { unique, newSupplier, newListing, relayBody, create, get, audit, waitFor, attemptDone, firstDispatch, relayAfterFirstDispatch, event, relayIn };
+  /** An order of the order domain (Ecommerce Core's EcommerceOrder in DS-4.1 terms), placed through the public API. */
+  async function placeOrder(unitPrice = 15000): Promise<string> {
+    const skuId = unique("sku");
+    expect((await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice, currency: "KRW" })).status).toBe(200);
+    expect((await call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
+    const order = await call("POST", "/api/v1/orders", {
+      userId: "u-relay",
+      idempotencyKey: unique("k"),
+      items: [{ skuId, qty: 1, offerId: "off-1", unitPrice }],
+      currency: "KRW",
+      shippingAddressId: "addr-1",
+      paymentMethod: "CARD",
+    });
+    expect(order.status).toBe(201);
+    return order.body.orderId as string;
+  }
+
+  return { unique, newSupplier, newListing, relayBody, create, get, audit, waitFor, attemptDone, firstDispatch, relayAfterFirstDispatch, event, relayIn, placeOrder };
 }
 
 export interface RelaySuite {
