@@ -5,7 +5,7 @@ import { ulid } from "ulid";
 import { Catalog } from "../core/catalog/index.js";
 import { buildOrder, checkoutActions, CheckoutInput, requestHash } from "../core/order/checkout.js";
 import { db } from "../core/store/client.js";
-import { lambdaContext } from "../local/gateway.js";
+import { lambdaContext } from "../local/lambda.js";
 import { startLocalRuntime } from "../local/runtime.js";
 import { barChart } from "./chart.js";
 import { checkoutCost, PRICES, stockUpdateCost, transitionCost } from "./cost.js";

@@ -37,7 +37,9 @@ export async function coldStart() {
   const rows = [];
   for (const dir of readdirSync(DIST).filter((d) => d.startsWith("asset."))) {
     const path = join(DIST, dir);
-    if (!statSync(path).isDirectory()) continue;
+    const hash = dir.slice("asset.".length);
+    // Skip leftovers of earlier builds, non-function assets and SST's own custom-resource handler.
+    if (!names.get(hash)?.includes("(functions/") || !statSync(path).isDirectory()) continue;
     const files = filesUnder(path);
     const entry = files.find((f) => /\.(mjs|js)$/.test(f) && !f.endsWith(".map"));
     if (!entry) continue;
@@ -48,9 +50,6 @@ export async function coldStart() {
       encoding: "utf8",
     });
     const importMs = performance.now() - started;
-    const hash = dir.slice("asset.".length);
-    // Skip leftovers of earlier builds, non-function assets and SST's own custom-resource handler.
-    if (!names.get(hash)?.includes("(functions/")) continue;
     rows.push({ function: names.get(hash)!, kb: Math.round(bytes / 102.4) / 10, importMs: Math.round(importMs), ok: child.status === 0, withinGoal: bytes <= 500 * 1024 });
   }
   return rows;

@@ -223,9 +223,15 @@ describe("GET /_local/events", () => {
   });
 
   it("defaults to 20 items", async () => {
-    const page = await listEvents("");
-    expect(page.body.items.length).toBe(Math.min(20, bus.events().length));
-    expect(page.body.nextCursor === null).toBe(bus.events().length <= 20);
+    // Enough events of one source that the default limit, and not the number stored, decides the page size.
+    for (let i = 0; i < 3; i++)
+      await eventBridge.send(new PutEventsCommand({ Entries: Array.from({ length: 10 }, (_, j) => entry("test.default-limit", "Tick", { i: i * 10 + j })) }));
+    const page = await listEvents("?source=test.default-limit");
+    expect(page.body.items.map((e: BusEvent) => e.detail.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(page.body.nextCursor).not.toBeNull();
+    const unfiltered = await listEvents("");
+    expect(unfiltered.body.items.length).toBe(Math.min(20, bus.events().length));
+    expect(unfiltered.body.nextCursor === null).toBe(bus.events().length <= 20);
   });
 
   it.each(["limit=0", "limit=101", "limit=abc", "limit=2.5", "cursor=not-a-cursor", "detail_type=ORDER_CREATED"])("rejects %s with a problem", async (query) => {

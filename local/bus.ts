@@ -1,15 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { eventRules } from "../functions/events/rules.js";
 import { problem } from "../functions/http/problem.js";
-import { lambdaContext, type LocalRoute } from "./gateway.js";
+import type { LocalRoute } from "./gateway.js";
+import { importHandler, lambdaContext } from "./lambda.js";
 import { compilePattern, matches, type CompiledPattern } from "./pattern.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const LOCAL_ACCOUNT = "000000000000";
 export const LOCAL_REGION = "local";
@@ -96,28 +94,6 @@ const MAX_ENTRIES = 10;
 const MAX_REQUEST_BYTES = 256 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
 
-const modules = new Map<string, Promise<unknown>>();
-
-/**
- * Imports a handler by its SST handler string the way Lambda (and the local gateway) loads it:
- * "functions/events/payments.handler" -> export `handler` of `<root>/functions/events/payments.ts`.
- */
-export function importHandler<F = (...args: never[]) => unknown>(spec: string): Promise<F> {
-  let loaded = modules.get(spec);
-  if (!loaded) {
-    const match = /^(.+)\.([A-Za-z_$][\w$]*)$/.exec(spec);
-    if (!match) return Promise.reject(new Error(`handler ${JSON.stringify(spec)} is not "path/to/file.exportName"`));
-    const [, file, exportName] = match as unknown as [string, string, string];
-    loaded = import(pathToFileURL(join(root, `${file}.ts`)).href).then((m: Record<string, unknown>) => {
-      const fn = m[exportName];
-      if (typeof fn !== "function") throw new Error(`${file}.ts has no function export ${exportName}`);
-      return fn;
-    });
-    loaded.catch(() => modules.delete(spec));
-    modules.set(spec, loaded);
-  }
-  return loaded as Promise<F>;
-}
 
 /** ISO 8601 without milliseconds, as EventBridge writes `time`. */
 function eventTime(date: Date): string {

@@ -72,34 +72,37 @@ export async function startDynamoLocal(options: { port?: number } = {}): Promise
 /** Creates the table exactly as stacks/Data.ts declares it (same keys, GSIs, stream, TTL attribute). */
 export async function createTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
-  const { partitionKey, sortKey, globalIndexes, stream, timeToLiveAttribute } = tableDefinition;
-  const attributes = new Set<string>([partitionKey, sortKey]);
-  for (const index of Object.values(globalIndexes)) {
-    attributes.add(index.partitionKey);
-    attributes.add(index.sortKey);
-  }
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: "S" })),
-      KeySchema: [
-        { AttributeName: partitionKey, KeyType: "HASH" },
-        { AttributeName: sortKey, KeyType: "RANGE" },
-      ],
-      GlobalSecondaryIndexes: Object.entries(globalIndexes).map(([name, index]) => ({
-        IndexName: name,
+  try {
+    const { partitionKey, sortKey, globalIndexes, stream, timeToLiveAttribute } = tableDefinition;
+    const attributes = new Set<string>([partitionKey, sortKey]);
+    for (const index of Object.values(globalIndexes)) {
+      attributes.add(index.partitionKey);
+      attributes.add(index.sortKey);
+    }
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: "S" })),
         KeySchema: [
-          { AttributeName: index.partitionKey, KeyType: "HASH" },
-          { AttributeName: index.sortKey, KeyType: "RANGE" },
+          { AttributeName: partitionKey, KeyType: "HASH" },
+          { AttributeName: sortKey, KeyType: "RANGE" },
         ],
-        Projection: { ProjectionType: "ALL" },
-      })),
-      StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
-    }),
-  );
-  await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true } }),
-  );
-  client.destroy();
+        GlobalSecondaryIndexes: Object.entries(globalIndexes).map(([name, index]) => ({
+          IndexName: name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: "HASH" },
+            { AttributeName: index.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        })),
+        StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
+      }),
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true } }),
+    );
+  } finally {
+    client.destroy();
+  }
 }

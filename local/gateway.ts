@@ -1,14 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { pathToFileURL } from "node:url";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
 import { routeGroups, routeKey, routes, type Route, type RouteGroupName } from "../functions/routes.js";
 import { responseRequestId } from "../functions/http/api.js";
 import { problem } from "../functions/http/problem.js";
+import { importHandler, lambdaContext } from "./lambda.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** API Gateway's own payload limit; the handlers enforce the service's smaller one (256 KB). */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -31,39 +28,7 @@ function compile(route: Route): CompiledRoute {
 }
 
 const compiled = routes.map(compile);
-const modules = new Map<RouteGroupName, Promise<LambdaHandler>>();
 
-/** Imports a group's handler module the way Lambda would load it (the same file SST bundles). */
-export function loadHandler(group: RouteGroupName): Promise<LambdaHandler> {
-  let loaded = modules.get(group);
-  if (!loaded) {
-    const [file, exportName] = routeGroups[group].handler.split(/\.(?=[^.]+$)/) as [string, string];
-    loaded = import(pathToFileURL(join(root, `${file}.ts`)).href).then((m: Record<string, LambdaHandler>) => {
-      const fn = m[exportName];
-      if (!fn) throw new Error(`${file} has no export ${exportName}`);
-      return fn;
-    });
-    modules.set(group, loaded);
-  }
-  return loaded;
-}
-
-export function lambdaContext(functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: "1024",
-    awsRequestId: ulid(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 function match(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
   for (const candidate of compiled) {
@@ -179,7 +144,7 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
         }
         const body = await readBody(req);
         if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);
-        const handler = await loadHandler(found.route.group);
+        const handler = await importHandler<LambdaHandler>(routeGroups[found.route.group].handler);
         const event = toApiGatewayEvent(req, url, found.route, found.params, body, requestId);
         const result = await handler(event, lambdaContext(`orderline-${found.route.group}`));
         res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);

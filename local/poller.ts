@@ -11,8 +11,7 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { streamPublisher } from "../functions/events/rules.js";
-import { importHandler } from "./bus.js";
-import { lambdaContext } from "./gateway.js";
+import { importHandler, lambdaContext } from "./lambda.js";
 import { compilePattern, type CompiledPattern } from "./pattern.js";
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void | undefined | null>;

@@ -2,9 +2,10 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { scheduledJobs, streamPublisher } from "../functions/events/rules.js";
-import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, importHandler, type BusEvent } from "./bus.js";
+import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, type BusEvent } from "./bus.js";
 import { createTable, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
-import { createGateway, lambdaContext, type LocalRoute } from "./gateway.js";
+import { createGateway, type LocalRoute } from "./gateway.js";
+import { importHandler, lambdaContext } from "./lambda.js";
 import { StreamPoller } from "./poller.js";
 
 /** The bus name the handlers publish to on the local runtime (`ORDERLINE_EVENT_BUS`). */
@@ -164,8 +165,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           ? { status: 200, body: { status: "ok", eventBusEndpoint } }
           : { status: 503, body: { status: "starting", eventBusEndpoint } }
         : undefined;
+    // Built on first request (loading zod-openapi is not worth delaying start-up), then served as is.
+    let openApiDocument: unknown;
     const openApi: LocalRoute = async (req, url) =>
-      req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (await import("../functions/openapi-document.js")).document() } : undefined;
+      req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (openApiDocument ??= (await import("../functions/openapi-document.js")).document()) } : undefined;
     const server: Server = createGateway([health, openApi, bus.route]);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

@@ -48,7 +48,6 @@ export function Events(ctx: StackContext) {
 
   /** Every DLQ by a readable name; Ops alarms on each of them. */
   const deadLetterQueues: Record<string, sqs.IQueue> = {};
-  const ruleTargets: Record<string, Function> = {};
 
   for (const rule of eventRules) {
     const fn = orderlineFunction(ctx, `${rule.name}Target`, supplierSigningSecret, {
@@ -67,7 +66,6 @@ export function Events(ctx: StackContext) {
       targets: [new targets.LambdaFunction(fn, { ...RULE_DELIVERY, deadLetterQueue: dlq })],
     });
     deadLetterQueues[rule.name] = dlq;
-    ruleTargets[rule.name] = fn;
   }
 
   // The outbox relay. Only committed OrderEvent/RelayAudit inserts are events; the filter keeps every other
@@ -129,5 +127,5 @@ export function Events(ctx: StackContext) {
     EventBusName: bus.eventBusName,
     ...Object.fromEntries(Object.entries(admin).map(([name, fn]) => [`${name}FunctionName`, fn.functionName])),
   });
-  return { bus, publisher, deadLetterQueues, ruleTargets };
+  return { bus, publisher, deadLetterQueues };
 }

@@ -3,7 +3,7 @@ import { verify } from "../../core/relay/signing.js";
 import { retryRelays } from "../../functions/admin/relay-retry.js";
 import { metrics } from "../../functions/powertools.js";
 import { dispatchRelayCreated } from "../../functions/relay/dispatch.js";
-import { lambdaContext } from "../../local/gateway.js";
+import { lambdaContext } from "../../local/lambda.js";
 import { scanTable } from "../support/fixtures.js";
 import { expectProblem, SECRET, useRelaySuite } from "./support.js";
 
