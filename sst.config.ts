@@ -1,7 +1,9 @@
+import { Stack } from "aws-cdk-lib";
 import type { SSTConfig } from "sst";
 import { Api } from "./stacks/Api.js";
 import { Data } from "./stacks/Data.js";
 import { Events } from "./stacks/Events.js";
+import { manageLogGroups } from "./stacks/functions.js";
 import { tableName } from "./stacks/naming.js";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "./stacks/observability.js";
 import { Ops } from "./stacks/Ops.js";
@@ -28,5 +30,7 @@ export default {
       nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"] } },
     });
     app.stack(Data).stack(Api).stack(Events).stack(Ops);
+    // After every stack exists: covers each function, SST's own per-stack handler and the API access log.
+    for (const stack of app.node.children) if (Stack.isStack(stack)) manageLogGroups(stack, app.stage);
   },
 } satisfies SSTConfig;

@@ -83,3 +83,18 @@ export class ConcurrencyError extends DomainError {
     super("CONCURRENT_MODIFICATION", message);
   }
 }
+
+/**
+ * DynamoDB kept throttling after bounded retries: a capacity answer, never a business one. The same request (same
+ * idempotency key included) is safe to send again after `retryAfterSeconds`.
+ */
+export class CapacityExceededError extends DomainError {
+  constructor(message = "the order store is at capacity; retry shortly", retryAfterSeconds = 1) {
+    super("CAPACITY_EXCEEDED", message, { retryAfterSeconds });
+  }
+}
+
+/** Errors that a later delivery of the same work may not meet again: retry, never treat as a business answer. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof DomainError && (error.code === "CAPACITY_EXCEEDED" || error.code === "CONCURRENT_MODIFICATION");
+}

@@ -43,15 +43,76 @@ function storableValues(value: unknown): boolean {
   return (Array.isArray(value) ? value : Object.values(value)).every(storableValues);
 }
 
-/** Serialized size a free-form payload may take: it travels inside an event item and a 256 KB EventBridge entry. */
-export const MAX_FREE_FORM_BYTES = 16 * 1024;
+/**
+ * Serialized size (UTF-8 bytes of its JSON) each free-form object may take. Together they keep any order, relay or
+ * audit entry (which holds a relay's objects before and after a change) far below DynamoDB's 400 KB item limit and
+ * any published event below EventBridge's 256 KB entry limit.
+ */
+export const FREE_FORM_MAX_BYTES = {
+  shippingAddress: 2 * 1024,
+  customerInfo: 2 * 1024,
+  shippingInfo: 4 * 1024,
+  metadata: 4 * 1024,
+  /** An order event's `payload`. */
+  payload: 4 * 1024,
+} as const;
+
+/** The largest of {@link FREE_FORM_MAX_BYTES}: no free-form object is larger. */
+export const MAX_FREE_FORM_BYTES = Math.max(...Object.values(FREE_FORM_MAX_BYTES));
 
 /**
- * A free-form JSON object a caller may attach (event payloads): at most 8 levels deep, at most 16 KB serialized,
- * every value storable.
+ * A key of a free-form object. DynamoDB refuses an empty attribute name at any depth ("Empty attribute name"): the
+ * document states it here, and {@link freeForm} enforces it at every depth with an issue naming the field (a record's
+ * own key check would name it `field.`, with the empty key appended).
  */
-export const FreeFormObject = z
-  .record(z.string().max(128), z.unknown())
-  .refine((value) => depthOf(value) <= 8, "is nested too deeply (at most 8 levels)")
-  .refine(storableValues, "holds a number out of range or a string over 2000 characters")
-  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_FREE_FORM_BYTES, `is larger than ${MAX_FREE_FORM_BYTES} bytes`);
+export const FreeFormKey = z.string().meta({ minLength: 1 });
+
+/** Path (below the object) of the first map at any depth that has an empty key; undefined when there is none. */
+function emptyKeyAt(value: unknown, path: (string | number)[] = [], depth = 0): (string | number)[] | undefined {
+  if (value === null || typeof value !== "object" || depth > 64) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = emptyKeyAt(value[i], [...path, i], depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "") return path;
+    const found = emptyKeyAt(child, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The rules every free-form object shares, added to its shape: no empty key at any depth, and at most `maxBytes`
+ * serialized. Issues name the field (and the nested map holding an empty key), so the answer is a 400
+ * VALIDATION_ERROR naming it, never a DynamoDB error.
+ */
+export function freeForm<S extends z.ZodType<Record<string, unknown>>>(schema: S, maxBytes: number): S {
+  return schema.superRefine((value, ctx) => {
+    const at = emptyKeyAt(value);
+    if (at) ctx.addIssue({ code: "custom", path: at, message: 'has an empty key (""); every key needs at least one character' });
+    const size = Buffer.byteLength(JSON.stringify(value), "utf8");
+    if (size > maxBytes) ctx.addIssue({ code: "custom", message: `is ${size} bytes serialized; at most ${maxBytes} bytes are allowed` });
+  }) as unknown as S;
+}
+
+/**
+ * A free-form JSON object a caller may attach (an order event's `payload`): non-empty keys, at most 8 levels deep,
+ * every value storable, at most {@link FREE_FORM_MAX_BYTES}.payload serialized.
+ */
+export const FreeFormObject = freeForm(
+  z
+    .record(FreeFormKey.max(128), z.unknown())
+    .refine((value) => depthOf(value) <= 8, "is nested too deeply (at most 8 levels)")
+    .refine(storableValues, "holds a number out of range or a string over 2000 characters"),
+  FREE_FORM_MAX_BYTES.payload,
+);
+
+/**
+ * A checkout's `shippingAddress` snapshot: named strings (`{ "line1": "...", "city": "..." }`), non-empty keys, at
+ * most {@link FREE_FORM_MAX_BYTES}.shippingAddress serialized.
+ */
+export const ShippingAddressObject = freeForm(z.record(FreeFormKey.max(64), z.string().max(512)), FREE_FORM_MAX_BYTES.shippingAddress);

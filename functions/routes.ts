@@ -61,3 +61,50 @@ export const routes: readonly Route[] = [
 ];
 
 export const routeKey = (route: Pick<Route, "method" | "path">) => `${route.method} ${route.path}`;
+
+/**
+ * The catch-all: the HTTP API's `$default` route in AWS, and every request the local gateway matches to no route.
+ * It answers 404, or 405 with `Allow` for a known path, as problem+json. It reads nothing from the table.
+ */
+export const fallbackHandler = "functions/api/fallback.handler";
+
+interface CompiledRoute {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+}
+
+const compiled: CompiledRoute[] = routes.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  return { route, pattern: new RegExp(`^${source}$`), names };
+});
+
+/**
+ * The route `method path` matches, with its decoded path parameters, as API Gateway matches it; undefined when
+ * none does (a parameter that is not valid percent-encoding matches nothing).
+ */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
+  for (const candidate of compiled) {
+    if (candidate.route.method !== method) continue;
+    const m = candidate.pattern.exec(path);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    try {
+      candidate.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? "")));
+    } catch {
+      return undefined;
+    }
+    return { route: candidate.route, params };
+  }
+  return undefined;
+}
+
+/** The methods the route table serves on `path` (the `Allow` of a 405), in table order; empty for an unknown path. */
+export function allowedMethods(path: string): Route["method"][] {
+  const methods = compiled.filter((c) => c.pattern.test(path)).map((c) => c.route.method);
+  return [...new Set(methods)];
+}

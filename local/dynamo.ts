@@ -1,8 +1,8 @@
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import type { ChildProcess } from "node:child_process";
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
-import { tableDefinition } from "../core/store/table.js";
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand, type Projection } from "@aws-sdk/client-dynamodb";
+import { tableDefinition, type IndexProjection } from "../core/store/table.js";
 
 const require = createRequire(import.meta.url);
 
@@ -69,6 +69,12 @@ export async function startDynamoLocal(options: { port?: number } = {}): Promise
   };
 }
 
+/** The DynamoDB `Projection` of an index definition (the same mapping stacks/table.ts makes for CloudFormation). */
+function projectionOf(projection: IndexProjection): Projection {
+  if (projection === "KEYS_ONLY" || projection === "ALL") return { ProjectionType: projection };
+  return { ProjectionType: "INCLUDE", NonKeyAttributes: [...projection.include] };
+}
+
 /** Creates the table exactly as stacks/Data.ts declares it (same keys, GSIs, stream, TTL attribute). */
 export async function createTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
@@ -94,7 +100,7 @@ export async function createTable(endpoint: string, tableName: string): Promise<
             { AttributeName: index.partitionKey, KeyType: "HASH" },
             { AttributeName: index.sortKey, KeyType: "RANGE" },
           ],
-          Projection: { ProjectionType: "ALL" },
+          Projection: projectionOf(index.projection),
         })),
         StreamSpecification: { StreamEnabled: true, StreamViewType: stream },
       }),

@@ -1,56 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
-import { routeGroups, routeKey, routes, type Route, type RouteGroupName } from "../functions/routes.js";
+import type { Socket } from "node:net";
+import { fallbackHandler, matchRoute, routeGroups, routeKey, type Route } from "../functions/routes.js";
 import { responseRequestId } from "../functions/http/api.js";
-import { problem } from "../functions/http/problem.js";
+import { problem, titleOf } from "../functions/http/problem.js";
 import { importHandler, lambdaContext } from "./lambda.js";
-
 
 /** API Gateway's own payload limit; the handlers enforce the service's smaller one (256 KB). */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-interface CompiledRoute {
-  route: Route;
-  pattern: RegExp;
-  names: string[];
-}
-
-function compile(route: Route): CompiledRoute {
-  const names: string[] = [];
-  const source = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    names.push(name);
-    return "([^/]+)";
-  });
-  return { route, pattern: new RegExp(`^${source}$`), names };
-}
-
-const compiled = routes.map(compile);
-
-
-function match(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
-  for (const candidate of compiled) {
-    if (candidate.route.method !== method) continue;
-    const m = candidate.pattern.exec(path);
-    if (!m) continue;
-    const params: Record<string, string> = {};
-    try {
-      candidate.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? "")));
-    } catch {
-      return undefined;
-    }
-    return { route: candidate.route, params };
-  }
-  return undefined;
-}
-
-/** The API Gateway v2 (HTTP API, payload 2.0) event the deployed API would send for this request. */
+/**
+ * The API Gateway v2 (HTTP API, payload 2.0) event the deployed API would send for this request: to the route's
+ * function, or with `route` undefined to the `$default` (catch-all) function.
+ */
 export function toApiGatewayEvent(
   req: IncomingMessage,
   url: URL,
-  route: Route,
+  route: Route | undefined,
   params: Record<string, string>,
   body: Buffer,
   requestId: string = ulid(),
@@ -62,7 +31,7 @@ export function toApiGatewayEvent(
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
   const now = new Date();
-  const key = routeKey(route);
+  const key = route ? routeKey(route) : "$default";
   return {
     version: "2.0",
     routeKey: key,
@@ -122,11 +91,44 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 export type LocalRoute = (req: IncomingMessage, url: URL) => Promise<{ status: number; body: unknown } | undefined>;
 
 /**
+ * Node's answer to a request it could not parse, as problem+json like every other answer: a request line and
+ * headers over the server's `maxHeaderSize` (16 KB by default; API Gateway has its own limits), a malformed request,
+ * a request that did not arrive in time. Node would otherwise send a bare status line.
+ */
+function answerClientError(error: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [code, detail] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? ["REQUEST_HEADER_FIELDS_TOO_LARGE", "the request line and headers are too large; send a shorter URL and fewer or smaller headers"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "HPE_REQUEST_TIMEOUT"
+        ? ["REQUEST_TIMEOUT", "the request did not arrive in time"]
+        : ["VALIDATION_ERROR", "the request is not valid HTTP/1.1"];
+  const requestId = ulid();
+  const body = JSON.stringify(problem(code, detail, { requestId }));
+  const status = problem(code, detail).status;
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${titleOf(status)}`,
+      "content-type: application/problem+json",
+      `content-length: ${Buffer.byteLength(body)}`,
+      `x-request-id: ${requestId}`,
+      "connection: close",
+      "",
+      body,
+    ].join("\r\n"),
+  );
+}
+
+/**
  * The local HTTP gateway: matches a request against the route table, builds the API Gateway v2 event and calls
- * the same Lambda handler the deployed API calls.
+ * the same Lambda handler the deployed API calls; a request no route matches goes to the same catch-all function
+ * as the deployed API's `$default` route (404, or 405 with `Allow`).
  */
 export function createGateway(localRoutes: LocalRoute[] = []): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://localhost");
       // API Gateway's own request id; the handlers prefer a sane caller-supplied x-request-id over it.
@@ -137,16 +139,19 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
           const answer = await local(req, url);
           if (answer) return send(res, answer.status, answer.body, idHeader);
         }
-        const found = match(req.method ?? "GET", url.pathname);
+        const found = matchRoute(req.method ?? "GET", url.pathname);
+        let result: APIGatewayProxyStructuredResultV2;
         if (!found) {
           req.resume();
-          return send(res, 404, problem("NOT_FOUND", `no route ${req.method} ${url.pathname}`), idHeader);
+          const handler = await importHandler<LambdaHandler>(fallbackHandler);
+          result = await handler(toApiGatewayEvent(req, url, undefined, {}, Buffer.alloc(0), requestId), lambdaContext("orderline-fallback"));
+        } else {
+          const body = await readBody(req);
+          if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);
+          const handler = await importHandler<LambdaHandler>(routeGroups[found.route.group].handler);
+          const event = toApiGatewayEvent(req, url, found.route, found.params, body, requestId);
+          result = await handler(event, lambdaContext(`orderline-${found.route.group}`));
         }
-        const body = await readBody(req);
-        if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);
-        const handler = await importHandler<LambdaHandler>(routeGroups[found.route.group].handler);
-        const event = toApiGatewayEvent(req, url, found.route, found.params, body, requestId);
-        const result = await handler(event, lambdaContext(`orderline-${found.route.group}`));
         res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         res.end(result.body ?? "");
       } catch (error) {
@@ -156,4 +161,6 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
       }
     })();
   });
+  server.on("clientError", answerClientError);
+  return server;
 }

@@ -1,11 +1,13 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
+import { db, setDb } from "../core/store/client.js";
 import { scheduledJobs, streamPublisher } from "../functions/events/rules.js";
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, type BusEvent } from "./bus.js";
-import { createTable, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
+import { createTable, localClient, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
 import { createGateway, type LocalRoute } from "./gateway.js";
 import { importHandler, lambdaContext } from "./lambda.js";
+import { PartitionLimiter, partitionWcuFromEnv } from "./partition-limit.js";
 import { StreamPoller } from "./poller.js";
 
 /** The bus name the handlers publish to on the local runtime (`ORDERLINE_EVENT_BUS`). */
@@ -23,6 +25,11 @@ export interface LocalRuntimeOptions {
   scheduleIntervalMs?: number;
   /** Stream poll interval; default 100 ms. */
   pollIntervalMs?: number;
+  /**
+   * Throttle any partition key of the table or of an index past this many write units a second, as DynamoDB does
+   * at 1,000 (local/partition-limit.ts); default `ORDERLINE_LOCAL_PARTITION_WCU`, else no limit.
+   */
+  partitionWcu?: number;
   log?: (line: string) => void;
 }
 
@@ -36,6 +43,8 @@ export interface LocalRuntime {
   bus: LocalBus;
   /** The stream poller: `poller.drained()`, `poller.onFailure`. */
   poller: StreamPoller;
+  /** The partition limit on the handlers' DynamoDB client, when one is set (`stats()`). */
+  partitionLimit: PartitionLimiter | undefined;
   /** Runs a scheduled job now (as its EventBridge schedule would) and resolves with its result. */
   runScheduledJob(name: (typeof scheduledJobs)[number]["name"]): Promise<unknown>;
   stop(): Promise<void>;
@@ -138,6 +147,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       process.env.AWS_SECRET_ACCESS_KEY = "local";
     }
 
+    let partitionLimit: PartitionLimiter | undefined;
+    const partitionWcu = options.partitionWcu ?? partitionWcuFromEnv(warn);
+    if (partitionWcu !== undefined) {
+      // The handlers' client, built now for this runtime's table and endpoint, carries the limit.
+      setDb(undefined);
+      const limiter = new PartitionLimiter({ wcu: partitionWcu, reader: localClient(dynamoEndpoint) });
+      limiter.install(db().client);
+      partitionLimit = limiter;
+      cleanup.push(() => limiter.close());
+      (options.log ?? ((line: string) => console.log(`[orderline] ${line}`)))(
+        `partition limit on: any table or index partition key past ${partitionWcu} write units/s is throttled (ORDERLINE_LOCAL_PARTITION_WCU)`,
+      );
+    }
+
     const bus = new LocalBus({ busNames: [LOCAL_EVENT_BUS], log: (line) => warn(`event bus: ${line}`) });
     const eventBusEndpoint = await listenBus(bus, options.eventBusPort);
     previousBusPort = Number(new URL(eventBusEndpoint).port);
@@ -216,6 +239,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       eventBusEndpoint,
       bus,
       poller,
+      partitionLimit,
       runScheduledJob: runJob,
       stop: stopAll,
     };

@@ -2,7 +2,7 @@
  * `sst build` without AWS: starts the loopback fake (test/infra/fake-aws.ts), points the SDK's STS and
  * CloudFormation endpoints at it with fake credentials, and runs the project's sst CLI with the same Node.
  * The CloudFormation templates land in `.sst/dist/*.template.json` and the bundled functions in
- * `.sst/dist/asset.*`. Usage: `npm run synth -- [stage]` (default stage "test").
+ * `.sst/dist/asset.*`. Usage: `npm run synth -- [stage] [outDir]` (default stage "test", default outDir `.sst/dist`).
  */
 import { spawn } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
@@ -133,10 +133,11 @@ async function runBuild(stage: string, outDir: string, timeoutMs: number): Promi
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const stage = process.argv[2] ?? "test";
-  buildOffline({ stage }).then(
+  const outDir = process.argv[3] ? path.resolve(process.argv[3]) : distDir;
+  buildOffline({ stage, outDir }).then(
     (result) => {
       process.stdout.write(result.output);
-      console.log(`offline sst build (stage ${stage}) took ${(result.durationMs / 1000).toFixed(1)} s; AWS calls: ${result.awsCalls.join(", ")}`);
+      console.log(`offline sst build (stage ${stage}, ${path.relative(projectRoot, outDir)}) took ${(result.durationMs / 1000).toFixed(1)} s; AWS calls: ${result.awsCalls.join(", ")}`);
     },
     (error: unknown) => {
       console.error(error instanceof Error ? error.message : error);

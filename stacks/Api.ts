@@ -1,7 +1,8 @@
 import { Api as HttpApi, use, type ApiRouteProps, type StackContext } from "sst/constructs";
-import { routeGroups, routeKey, routes, type Auth, type Route, type RouteGroupName } from "../functions/routes.js";
+import { fallbackHandler, routeGroups, routeKey, routes, type Auth, type Route, type RouteGroupName } from "../functions/routes.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
+import { stagePolicy } from "./naming.js";
 
 /** Route groups that may call a supplier synchronously (on-demand dispatch, admin retry): up to the HTTP API cap. */
 const SUPPLIER_CALLING_GROUPS: ReadonlySet<RouteGroupName> = new Set(["relays", "admin"]);
@@ -35,11 +36,13 @@ const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 /**
  * The HTTP API, generated from the route table: one Lambda per route group (its module dispatches on the route
- * key), AWS IAM auth on every route (see AUTHORIZER_OF_AUTH).
+ * key), AWS IAM auth on every route (see AUTHORIZER_OF_AUTH), and a `$default` catch-all so an unknown path or
+ * method gets the same problem+json 404/405 as on the local gateway instead of API Gateway's own answer.
  */
 export function Api(ctx: StackContext) {
-  const { stack } = ctx;
+  const { app, stack } = ctx;
   const { supplierSigningSecret } = use(Data);
+  const policy = stagePolicy(app.stage);
 
   const groupFunctions = Object.fromEntries(
     Object.entries(routeGroups).map(([name, group]) => [
@@ -53,15 +56,28 @@ export function Api(ctx: StackContext) {
     ]),
   );
 
+  const fallback = orderlineFunction(ctx, "FallbackRoute", supplierSigningSecret, {
+    handler: fallbackHandler,
+    table: "none",
+    description: "HTTP catch-all ($default): 404 / 405 problem+json for unknown paths and methods",
+  });
+
   const api = new HttpApi(stack, "Api", {
     // Callers are servers (BFF, payment/shipment services, admin tools), never browsers: no CORS.
     cors: false,
-    routes: Object.fromEntries(
-      routes.map((route): [string, ApiRouteProps<never>] => [
-        routeKey(route),
-        { type: "function", function: groupFunctions[route.group]!, authorizer: authorizerOf(route) },
-      ]),
-    ),
+    // Retention here replaces SST's default (never expire); manageLogGroups also sets it and the removal policy.
+    accessLog: { retention: policy.logRetention },
+    defaults: { throttle: policy.apiThrottle },
+    routes: {
+      ...Object.fromEntries(
+        routes.map((route): [string, ApiRouteProps<never>] => [
+          routeKey(route),
+          { type: "function", function: groupFunctions[route.group]!, authorizer: authorizerOf(route) },
+        ]),
+      ),
+      // Signed like every other route: an unsigned request to an unknown path is refused by IAM (403) first.
+      $default: { type: "function", function: fallback, authorizer: "iam" },
+    },
   });
 
   stack.addOutputs({ ApiUrl: api.url });

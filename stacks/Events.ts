@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -9,7 +9,7 @@ import { use, type Function, type StackContext } from "sst/constructs";
 import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../functions/events/rules.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
-import { eventBusName } from "./naming.js";
+import { eventBusName, stagePolicy } from "./naming.js";
 
 /** How long a failed event or record is kept for inspection and redrive (the SQS maximum). */
 const DLQ_RETENTION = Duration.days(14);
@@ -32,8 +32,30 @@ const ADMIN_EXTRA_TABLE_ACTIONS: Record<string, readonly string[]> = {
   ReconcileReservations: ["dynamodb:Scan"],
 };
 
-function deadLetterQueue({ stack }: StackContext, id: string): sqs.Queue {
-  return new sqs.Queue(stack, id, { retentionPeriod: DLQ_RETENTION, enforceSSL: true });
+/**
+ * Reserved concurrency, by handler, where a cap protects something. It is also the most these functions can run
+ * at once, and the account pool loses it (the unreserved pool must stay >= 100: an account needs a concurrency
+ * quota of at least 100 + the sum of these).
+ */
+const RESERVED_CONCURRENCY: Record<string, number> = {
+  // Each invocation calls a supplier: at most 10 calls in flight to suppliers, however fast relays are created.
+  // Events beyond it wait in Lambda's async queue (retried up to RULE_HANDLER_RETRIES.maxEventAge, then the DLQ).
+  "functions/relay/dispatch.handler": 10,
+  // Two runs never overlap: a run still going when the next tick fires makes that tick a throttled no-op.
+  "functions/scheduled/expire-payments.handler": 1,
+  // Two reconciliations at once would each write counters computed from a different snapshot.
+  "functions/admin/reconcile.handler": 1,
+};
+
+function deadLetterQueue({ app, stack }: StackContext, id: string): sqs.Queue {
+  return new sqs.Queue(stack, id, {
+    retentionPeriod: DLQ_RETENTION,
+    enforceSSL: true,
+    // Stated, not left to the account's default: SQS-managed SSE (no key to manage, no KMS calls to pay for).
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    // In a protected stage a DLQ may hold the only copy of an event nobody processed: it outlives the stack.
+    removalPolicy: stagePolicy(app.stage).retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  });
 }
 
 /**
@@ -46,6 +68,14 @@ export function Events(ctx: StackContext) {
 
   const bus = new events.EventBus(stack, "Bus", { eventBusName: eventBusName(app) });
 
+  // Every handler of RESERVED_CONCURRENCY must be met below (checked at the end): a renamed handler fails synth.
+  const reservedSeen = new Set<string>();
+  const reservedConcurrencyOf = (handler: string) => {
+    if (!(handler in RESERVED_CONCURRENCY)) return {};
+    reservedSeen.add(handler);
+    return { reservedConcurrentExecutions: RESERVED_CONCURRENCY[handler] };
+  };
+
   /** Every DLQ by a readable name; Ops alarms on each of them. */
   const deadLetterQueues: Record<string, sqs.IQueue> = {};
 
@@ -55,6 +85,7 @@ export function Events(ctx: StackContext) {
       table: rule.table,
       description: rule.description,
       timeout: "30 seconds",
+      ...reservedConcurrencyOf(rule.handler),
     });
     const dlq = deadLetterQueue(ctx, `${rule.name}Dlq`);
     fn.configureAsyncInvoke({ ...RULE_HANDLER_RETRIES, onFailure: new destinations.SqsDestination(dlq) });
@@ -87,6 +118,9 @@ export function Events(ctx: StackContext) {
       // could not publish, so one bad record never holds back a shard for longer than the retries below.
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
+      // Up to 10 concurrent batches per stream shard. Lambda still delivers the records of one partition key in
+      // order (and an order's events share its partition key), so each order's events stay in order.
+      parallelizationFactor: 10,
       retryAttempts: 5,
       maxRecordAge: Duration.days(1),
       onFailure: new SqsDlq(streamDlq),
@@ -101,10 +135,12 @@ export function Events(ctx: StackContext) {
       table: "readWrite",
       description: job.description,
       timeout: JOB_TIMEOUT,
+      ...reservedConcurrencyOf(job.handler),
     });
-    // A missed or failed tick is harmless (the next one, a minute later, sweeps the same work), so a short event
-    // age, no DLQ and no Lambda retry that would overlap the next tick.
-    fn.configureAsyncInvoke({ retryAttempts: 0 });
+    // A missed or failed tick is harmless (the next one, a minute later, sweeps the same work), so no DLQ, no
+    // Lambda retry, and a tick throttled by the reserved concurrency is dropped after a minute instead of waiting
+    // in Lambda's async queue (6 hours by default) to run after later ticks.
+    fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     new events.Rule(stack, `${job.name}Schedule`, {
       description: job.description,
       schedule: events.Schedule.expression(job.schedule),
@@ -120,8 +156,12 @@ export function Events(ctx: StackContext) {
       extraTableActions: ADMIN_EXTRA_TABLE_ACTIONS[spec.name],
       description: spec.description,
       timeout: ADMIN_TIMEOUT,
+      ...reservedConcurrencyOf(spec.handler),
     });
   }
+
+  const missing = Object.keys(RESERVED_CONCURRENCY).filter((handler) => !reservedSeen.has(handler));
+  if (missing.length > 0) throw new Error(`RESERVED_CONCURRENCY names handlers no function uses: ${missing.join(", ")}`);
 
   stack.addOutputs({
     EventBusName: bus.eventBusName,

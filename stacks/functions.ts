@@ -1,4 +1,8 @@
+import { RemovalPolicy, type Stack } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
 import { Function, type FunctionProps, type StackContext } from "sst/constructs";
+import { stagePolicy } from "./naming.js";
 import { needsSupplierSecret, type SupplierSecret } from "./secrets.js";
 import { tableAccessStatement, type TableAccess } from "./table-access.js";
 
@@ -26,4 +30,30 @@ export function orderlineFunction(
   if (table !== "none") fn.attachPermissions([tableAccessStatement(ctx, table, extraTableActions)]);
   if (needsSupplierSecret(props.handler)) fn.bind([secret]);
   return fn;
+}
+
+/**
+ * Every log group of the stack is created by the stack, with the stage's retention and removal policy, so none
+ * keeps logs forever and a disposable stage leaves none behind. A Lambda writes to `/aws/lambda/<name>`, which
+ * Lambda itself creates on first use (no retention, outside the stack, left behind by `sst remove`) unless the
+ * function names a log group: so each function without one, ours and SST's internal custom-resource handler
+ * alike, gets its own. Call once per stack after all its functions exist (sst.config.ts).
+ */
+export function manageLogGroups(stack: Stack, stage: string): void {
+  const policy = stagePolicy(stage);
+  const retention = logs.RetentionDays[policy.logRetention.toUpperCase() as keyof typeof logs.RetentionDays];
+  const removal = policy.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  for (const fn of stack.node.findAll()) {
+    if (!(fn instanceof lambda.CfnFunction)) continue;
+    const config = (fn.loggingConfig ?? {}) as lambda.CfnFunction.LoggingConfigProperty;
+    if (config.logGroup) continue;
+    // A child of the function's L2 construct, so its logical id starts with the function's.
+    const logGroup = new logs.LogGroup(fn.node.scope!, "Logs", { retention });
+    fn.loggingConfig = { ...config, logGroup: logGroup.logGroupName };
+  }
+  for (const logGroup of stack.node.findAll()) {
+    if (!(logGroup instanceof logs.CfnLogGroup)) continue;
+    logGroup.retentionInDays = retention;
+    logGroup.applyRemovalPolicy(removal);
+  }
 }

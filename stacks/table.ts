@@ -1,11 +1,17 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type { Construct } from "constructs";
-import { tableDefinition } from "../core/store/table.js";
+import { tableDefinition, type IndexProjection } from "../core/store/table.js";
 import { isProtectedStage } from "./naming.js";
 
 /** Every key attribute of the single table holds a string (see the key builders in core/store/table.ts). */
 const stringAttribute = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+
+function projectionOf(projection: IndexProjection): Pick<dynamodb.GlobalSecondaryIndexProps, "projectionType" | "nonKeyAttributes"> {
+  if (projection === "KEYS_ONLY") return { projectionType: dynamodb.ProjectionType.KEYS_ONLY };
+  if (projection === "ALL") return { projectionType: dynamodb.ProjectionType.ALL };
+  return { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...projection.include] };
+}
 
 /**
  * The one table, built from `tableDefinition` (the same definition the local runtime creates its table from).
@@ -31,7 +37,7 @@ export function createOrderlineTable(scope: Construct, id: string, { stage, tabl
       indexName,
       partitionKey: stringAttribute(index.partitionKey),
       sortKey: stringAttribute(index.sortKey),
-      projectionType: dynamodb.ProjectionType.ALL,
+      ...projectionOf(index.projection),
     });
   }
   return table;

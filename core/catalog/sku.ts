@@ -1,18 +1,23 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import * as z from "zod";
-import { DomainError, NotFoundError } from "../errors.js";
+import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { validate } from "../validate.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
+import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { MAX_SHARDS, readSkuShards, rememberShards, spreadStock, totalsOf, type SkuShards, type SkuState } from "./shards.js";
+
+export type { SkuState } from "./shards.js";
 
 /**
  * One item per SKU holds both its current offer (the re-quote source, owned by the catalog domain) and its
  * stock counters. Keeping them together lets checkout assert "offer still as seen AND enough stock" in a single
  * conditional update per line. Invariant: `available = onHand - reserved` and `0 <= reserved <= onHand`;
  * `stockVersion` grows with every change of the counters (reconciliation conditions its fix on it).
+ * A hot SKU spreads its stock over shard items, each with a copy of the offer (see shards.ts).
  */
 export const OfferInput = z.strictObject({
   offerId: Id,
@@ -27,50 +32,69 @@ export interface Offer extends OfferInput {
   updatedAt: string;
 }
 
-export const StockInput = z.strictObject({ onHand: z.int().min(0).max(1_000_000_000) });
+export const StockInput = z.strictObject({
+  onHand: z.int().min(0).max(1_000_000_000),
+  shards: z.int().min(1).max(MAX_SHARDS).optional(),
+});
 
 export interface Stock {
   skuId: string;
   onHand: number;
   reserved: number;
   available: number;
+  shards: number;
 }
 
-/** The stored SKU item as checkout reads it to explain a failed reservation. */
-export interface SkuState {
-  skuId: string;
-  offerId?: string;
-  unitPrice?: number;
-  currency?: string;
-  title?: string;
-  onHand?: number;
-  reserved?: number;
-  available?: number;
+/** Attempts of an offer or stock change that raced a re-shard (or, for stock, a burst of reservations). */
+const MAX_CATALOG_ATTEMPTS = 6;
+
+function offerFields(offer: OfferInput, at: string): Record<string, unknown> {
+  return { ":offerId": offer.offerId, ":unitPrice": offer.unitPrice, ":currency": offer.currency, ":title": offer.title ?? null, ":at": at };
 }
 
+const SET_OFFER = "offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at";
+
+/**
+ * Sets the SKU's offer on its main item and on every stock shard, all at once: a checkout on any shard asserts
+ * the same offer. The write asserts the number of shards it read, so a concurrent re-shard cannot leave a copy
+ * stale (it is then re-read and written again).
+ */
 export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
   const id = validate(Id, skuId);
   const offer = validate(OfferInput, input);
-  const { doc, tableName } = db();
-  const updatedAt = new Date().toISOString();
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.sku(id),
-      UpdateExpression:
-        "SET entity = :entity, skuId = :skuId, offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at",
-      ExpressionAttributeValues: {
-        ":entity": Entity.Sku,
-        ":skuId": id,
-        ":offerId": offer.offerId,
-        ":unitPrice": offer.unitPrice,
-        ":currency": offer.currency,
-        ":title": offer.title ?? null,
-        ":at": updatedAt,
+  const { tableName } = db();
+  for (let attempt = 1; attempt <= MAX_CATALOG_ATTEMPTS; attempt++) {
+    const updatedAt = new Date().toISOString();
+    const slots = (await getSku(id))?.shardSlots ?? 1;
+    const actions: TransactItem[] = [
+      {
+        Update: {
+          TableName: tableName,
+          Key: keys.sku(id),
+          UpdateExpression: `SET entity = :entity, skuId = :skuId, ${SET_OFFER} ADD offerVersion :one`,
+          ConditionExpression: slots === 1 ? "attribute_not_exists(shardSlots) OR shardSlots = :slots" : "shardSlots = :slots",
+          ExpressionAttributeValues: { ":entity": Entity.Sku, ":skuId": id, ":one": 1, ":slots": slots, ...offerFields(offer, updatedAt) },
+        },
       },
-    }),
-  );
-  return { skuId: id, ...offer, updatedAt };
+      ...Array.from({ length: slots - 1 }, (_, i): TransactItem => ({
+        Update: {
+          TableName: tableName,
+          Key: keys.skuShard(id, i + 1),
+          UpdateExpression: `SET ${SET_OFFER}`,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: offerFields(offer, updatedAt),
+        },
+      })),
+    ];
+    try {
+      if (actions.length === 1) await db().doc.send(new UpdateCommand(actions[0]!.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+      else await transactWrite(actions);
+      return { skuId: id, ...offer, updatedAt };
+    } catch (error) {
+      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+  throw new ConcurrencyError(`the shards of SKU ${id} kept changing; retry the request`);
 }
 
 export async function getSku(skuId: string): Promise<SkuState | undefined> {
@@ -90,47 +114,87 @@ export async function getOffer(skuId: string): Promise<Offer> {
   };
 }
 
-export function stockOf(skuId: string, sku: SkuState | undefined): Stock {
-  const onHand = sku?.onHand ?? 0;
-  const reserved = sku?.reserved ?? 0;
-  return { skuId, onHand, reserved, available: Math.max(0, onHand - reserved) };
+export function stockOf(sku: SkuShards): Stock {
+  return { skuId: sku.skuId, ...totalsOf(sku), shards: sku.shards };
+}
+
+function belowReserved(onHand: number, reserved: number): DomainError {
+  return new DomainError("STOCK_BELOW_RESERVED", `onHand ${onHand} is below the ${reserved} units live orders hold`, { reserved });
 }
 
 /**
- * Sets stock on hand. Refused when it would drop below what live orders hold, because `available` must never
- * go negative (those orders would be oversold).
+ * The update of one shard item to hold `target` units on hand. It keeps whatever is reserved there (the
+ * condition refuses to go below it, so `available` never turns negative), and a new shard item gets the offer.
+ */
+function shardUpdate(tableName: string, sku: SkuShards, shard: number, target: number, shards: number, slots: number): TransactItem {
+  const values: Record<string, unknown> = { ":entity": Entity.Sku, ":skuId": sku.skuId, ":shard": shard, ":t": target, ":zero": 0, ":one": 1 };
+  let set = "entity = :entity, skuId = :skuId, #shard = :shard, onHand = :t, reserved = if_not_exists(reserved, :zero), available = :t - if_not_exists(reserved, :zero)";
+  let condition = "attribute_not_exists(reserved) OR reserved <= :t";
+  if (shard === 0) {
+    set += ", shards = :shards, shardSlots = :slots";
+    values[":shards"] = shards;
+    values[":slots"] = slots;
+    // A concurrent offer change asserts the slot count it read; this asserts the offer it copies.
+    condition = `(${condition}) AND ${sku.main?.offerVersion === undefined ? "attribute_not_exists(offerVersion)" : "offerVersion = :offerVersion"}`;
+    if (sku.main?.offerVersion !== undefined) values[":offerVersion"] = sku.main.offerVersion;
+  } else if (sku.main?.offerId !== undefined) {
+    set += `, ${SET_OFFER}`;
+    Object.assign(values, offerFields(sku.main as OfferInput, String((sku.main as { offerUpdatedAt?: string }).offerUpdatedAt ?? "")));
+  }
+  const retire = shard >= shards;
+  if (retire) {
+    set += ", retired = :true";
+    values[":true"] = true;
+  }
+  return {
+    Update: {
+      TableName: tableName,
+      Key: keys.skuShard(sku.skuId, shard),
+      UpdateExpression: `SET ${set} ADD stockVersion :one${retire ? "" : " REMOVE retired"}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { "#shard": "shard" },
+      ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/**
+ * Sets stock on hand and, with `shards`, how many items it is spread over. Refused when it would drop below what
+ * live orders hold, because `available` must never go negative (those orders would be oversold). With several
+ * shards the free stock is split evenly; each shard keeps what it has reserved; shards beyond the new count are
+ * retired (they keep only their reservations). All shards change in one transaction.
  */
 export async function setStock(skuId: string, input: unknown): Promise<Stock> {
   const id = validate(Id, skuId);
-  const { onHand } = validate(StockInput, input);
-  const { doc, tableName } = db();
-  try {
-    const result = await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.sku(id),
-        UpdateExpression:
-          "SET entity = :entity, skuId = :skuId, onHand = :onHand, reserved = if_not_exists(reserved, :zero), available = :onHand - if_not_exists(reserved, :zero) ADD stockVersion :one",
-        ConditionExpression: "attribute_not_exists(reserved) OR reserved <= :onHand",
-        ExpressionAttributeValues: { ":entity": Entity.Sku, ":skuId": id, ":onHand": onHand, ":zero": 0, ":one": 1 },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return stockOf(id, result.Attributes as SkuState);
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      const current = stockOf(id, await getSku(id));
-      throw new DomainError("STOCK_BELOW_RESERVED", `onHand ${onHand} is below the ${current.reserved} units live orders hold`, {
-        reserved: current.reserved,
-      });
+  const { onHand, shards: wanted } = validate(StockInput, input);
+  const { tableName } = db();
+  for (let attempt = 1; attempt <= MAX_CATALOG_ATTEMPTS; attempt++) {
+    const sku = (await readSkuShards([id])).get(id)!;
+    const shards = wanted ?? sku.shards;
+    const slotCount = Math.max(sku.slots.length, shards);
+    const reserved = Array.from({ length: slotCount }, (_, k) => sku.slots[k]?.reserved ?? 0);
+    const totalReserved = reserved.reduce((sum, r) => sum + r, 0);
+    if (onHand < totalReserved) throw belowReserved(onHand, totalReserved);
+    const targets = spreadStock(onHand, reserved, shards);
+    const actions = targets.map((target, k) => shardUpdate(tableName, sku, k, target, shards, slotCount));
+    try {
+      if (actions.length === 1) await db().doc.send(new UpdateCommand(actions[0]!.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+      else await transactWrite(actions);
+      rememberShards(id, shards);
+      return { skuId: id, onHand, reserved: totalReserved, available: onHand - totalReserved, shards };
+    } catch (error) {
+      // A reservation, an offer change or another stock change landed in between: read again and re-spread.
+      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    throw error;
   }
+  const current = stockOf((await readSkuShards([id])).get(id)!);
+  if (onHand < current.reserved) throw belowReserved(onHand, current.reserved);
+  throw new ConcurrencyError(`stock of SKU ${id} kept changing; retry the request`);
 }
 
 export async function getStock(skuId: string): Promise<Stock> {
   const id = validate(Id, skuId);
-  const sku = await getSku(id);
-  if (sku?.onHand === undefined) throw new NotFoundError("stock for SKU", id);
-  return stockOf(id, sku);
+  const sku = (await readSkuShards([id])).get(id)!;
+  if (sku.main?.onHand === undefined) throw new NotFoundError("stock for SKU", id);
+  return stockOf(sku);
 }

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { OrderEventType, OrderStatus } from "../order/status.js";
+import { orderEventsFromItem } from "../order/model.js";
 import { Entity, stripLayout } from "../store/table.js";
 
 /** Sources this service publishes under (contract "Events on EventBridge"). */
@@ -34,12 +35,17 @@ function fitted(detail: Record<string, unknown>): Record<string, unknown> {
 
 export class PoisonRecordError extends Error {}
 
-const OrderEventItem = z.looseObject({
+const OrderEventsItem = z.looseObject({
   entity: z.literal(Entity.OrderEvent),
-  eventId: z.string().min(1),
   orderId: z.string().min(1),
   seq: z.number().int().positive(),
-  type: z.enum(OrderEventType),
+  events: z
+    .array(z.looseObject({ eventId: z.string().min(1), type: z.enum(OrderEventType), fromStatus: z.enum(OrderStatus).nullable(), toStatus: z.enum(OrderStatus) }))
+    .min(1),
+  payload: z.record(z.string(), z.unknown()),
+  actor: z.string(),
+  requestId: z.string(),
+  createdAt: z.string(),
   order: z.looseObject({ orderId: z.string(), userId: z.string(), status: z.enum(OrderStatus), totalAmount: z.number(), currency: z.string() }),
 });
 
@@ -51,35 +57,37 @@ const RelayAuditItem = z.looseObject({
 });
 
 /**
- * Maps an item inserted into the table to the event it stands for, or undefined when the item is not published.
+ * Maps an item inserted into the table to the events it stands for (none when the item is not published).
  * The stored event is the outbox: it was written in the same transaction as the change it describes, so an event
  * is published if and only if its change committed. `eventId` is the stored event's id (stable across retries).
+ * An order's change item holds every event of that change; they go out in `seq` order.
  */
-export function toOutboundEvent(item: Record<string, unknown>): OutboundEvent | undefined {
+export function toOutboundEvents(item: Record<string, unknown>): OutboundEvent[] {
   if (item.entity === Entity.OrderEvent) {
-    const parsed = OrderEventItem.safeParse(item);
+    const parsed = OrderEventsItem.safeParse(item);
     if (!parsed.success) throw new PoisonRecordError(`order event item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-    const { order, ...event } = stripLayout(parsed.data);
-    return {
+    return orderEventsFromItem(parsed.data).map((event, i) => ({
       source: PublishedSource.orders,
-      detailType: parsed.data.type,
-      detail: fitted({ ...event, order }),
+      detailType: event.type,
+      detail: fitted(event),
       streamKey: String(item.pk),
-      position: String(item.sk),
-    };
+      position: `${String(item.sk)}#${i}`,
+    }));
   }
   if (item.entity === Entity.RelayAudit) {
     const parsed = RelayAuditItem.safeParse(item);
     if (!parsed.success) throw new PoisonRecordError(`relay audit item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-    if (!parsed.data.publishAs) return undefined;
+    if (!parsed.data.publishAs) return [];
     const { publishAs, ...audit } = stripLayout(parsed.data);
-    return {
-      source: PublishedSource.relays,
-      detailType: parsed.data.publishAs,
-      detail: fitted({ ...audit, eventId: parsed.data.auditId }),
-      streamKey: String(item.pk),
-      position: String(item.sk),
-    };
+    return [
+      {
+        source: PublishedSource.relays,
+        detailType: parsed.data.publishAs,
+        detail: fitted({ ...audit, eventId: parsed.data.auditId }),
+        streamKey: String(item.pk),
+        position: String(item.sk),
+      },
+    ];
   }
-  return undefined;
+  return [];
 }

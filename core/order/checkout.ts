@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
 import { cartFromItem, OrderLines, type OrderLineInput } from "../catalog/cart.js";
-import type { SkuState } from "../catalog/sku.js";
+import { moveStock, pickShard, readSkuShards, totalsOf, type SkuShards } from "../catalog/shards.js";
 import {
   ConcurrencyError,
   IdempotencyKeyReusedError,
@@ -20,7 +20,7 @@ import { getItem, getItems } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { eventPuts } from "./history.js";
+import { eventPut } from "./history.js";
 import { orderFromItem, ShippingAddress, type Order } from "./model.js";
 import { paymentWindowSeconds } from "./config.js";
 import type { PlannedEvent } from "./status.js";
@@ -59,8 +59,14 @@ const CREATION_EVENTS: PlannedEvent[] = [
   { type: "PAYMENT_REQUESTED", fromStatus: "CREATED", toStatus: "PAYMENT_PENDING" },
 ];
 
-/** Attempts when a condition failed but a fresh read shows nothing to explain it (the state moved back). */
-const MAX_CHECKOUT_ATTEMPTS = 3;
+/**
+ * Attempts when a condition failed but a fresh read shows nothing to explain it: the state moved back, or the
+ * line's stock shard ran short while the SKU as a whole has stock (the next attempt uses a shard that can cover it).
+ */
+const MAX_CHECKOUT_ATTEMPTS = 4;
+
+/** The stock shard each line reserves on, by SKU. */
+export type ShardPlan = Map<string, number>;
 
 /**
  * Sorted, canonical JSON of everything that defines a checkout request, so "same key, same request" is decided
@@ -86,15 +92,20 @@ const nextOrderId = monotonicFactory();
 /** The largest order total accepted, in minor units: far below Number.MAX_SAFE_INTEGER. */
 const MAX_ORDER_TOTAL = 1e15;
 
-export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date): Order {
+export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date, shards: ShardPlan = new Map()): Order {
   const at = now.toISOString();
-  const items = lines.map((line) => ({
-    orderItemId: ulid(),
-    skuId: line.skuId,
-    qty: line.qty,
-    itemTotalAmount: line.qty * line.unitPrice,
-    priceSnapshot: { offerId: line.offerId, unitPrice: line.unitPrice, capturedAt: at },
-  }));
+  const items = lines.map((line) => {
+    const shard = shards.get(line.skuId) ?? 0;
+    return {
+      orderItemId: ulid(),
+      skuId: line.skuId,
+      qty: line.qty,
+      itemTotalAmount: line.qty * line.unitPrice,
+      priceSnapshot: { offerId: line.offerId, unitPrice: line.unitPrice, capturedAt: at },
+      // Only a line on another shard than the main item records it: release and consume go back to it.
+      ...(shard === 0 ? {} : { shard }),
+    };
+  });
   const shippingFee = 0;
   const discountAmount = 0;
   const subtotal = items.reduce((sum, item) => sum + item.itemTotalAmount, 0);
@@ -126,12 +137,13 @@ export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: D
  * the offer the customer saw), the idempotency item, the order, its three creation events.
  */
 export function checkoutActions(tableName: string, order: Order, lines: OrderLineInput[], requestHash: string, who: Actor): TransactItem[] {
-  const reserves: TransactItem[] = lines.map((line) => ({
+  const reserves: TransactItem[] = lines.map((line, i) => ({
     Update: {
       TableName: tableName,
-      Key: keys.sku(line.skuId),
+      Key: keys.skuShard(line.skuId, order.items[i]?.shard ?? 0),
       UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty ADD stockVersion :one",
-      ConditionExpression: "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty",
+      ConditionExpression:
+        "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty AND attribute_not_exists(retired)",
       ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": order.currency, ":one": 1 },
     },
   }));
@@ -151,15 +163,15 @@ export function checkoutActions(tableName: string, order: Order, lines: OrderLin
         entity: Entity.Order,
         gsi1pk: keys.ordersByUser(order.userId),
         gsi1sk: order.orderId,
-        gsi2pk: keys.paymentDeadlines,
+        gsi2pk: keys.paymentDeadline(order.orderId),
         gsi2sk: `${order.paymentDueAt}#${order.orderId}`,
         ...order,
       },
       ConditionExpression: "attribute_not_exists(pk)",
     },
   };
-  const events = eventPuts(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
-  return [...reserves, idempotencyPut, orderPut, ...events];
+  const events = eventPut(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
+  return [...reserves, idempotencyPut, orderPut, events];
 }
 
 /**
@@ -184,8 +196,9 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
   const hash = requestHash(input, lines);
   const { tableName } = db();
 
+  let shards: ShardPlan = new Map(lines.map((l) => [l.skuId, pickShard(l.skuId)]));
   for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
-    const order = buildOrder(input, lines, new Date());
+    const order = buildOrder(input, lines, new Date(), shards);
     const actions = checkoutActions(tableName, order, lines, hash, who);
     const idempotencyIndex = lines.length;
     try {
@@ -197,7 +210,7 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
         const previous = error.actions[idempotencyIndex]?.item;
         return replay(previous, hash);
       }
-      await explainRejection(lines, input.currency);
+      shards = await explainRejection(lines, input.currency, shards);
     }
   }
   throw new ConcurrencyError("stock or offers kept changing during checkout; retry the request");
@@ -229,20 +242,22 @@ async function replay(previous: Record<string, unknown> | undefined, hash: strin
 }
 
 /**
- * Reads the SKUs of a cancelled checkout and throws the 409 that explains it: a missing offer, then changed
- * prices (every changed line), then stock. Returns when nothing explains it, so the caller retries.
+ * Reads the SKUs of a cancelled checkout (every stock shard) and throws the 409 that explains it: a missing offer,
+ * then changed prices (every changed line), then stock the SKU as a whole lacks. When nothing explains it, returns
+ * the shards the next attempt should use: a line whose shard ran short while its SKU still has stock moves to the
+ * active shard with the most, topped up from the others (`moveStock`), so it never fails for where stock sits.
  */
-async function explainRejection(lines: OrderLineInput[], currency: string): Promise<void> {
-  const skus = await readSkus(lines.map((l) => l.skuId));
+async function explainRejection(lines: OrderLineInput[], currency: string, tried: ShardPlan): Promise<ShardPlan> {
+  const skus = await readSkuShards(lines.map((l) => l.skuId));
   const unavailable = lines.filter((l) => {
-    const sku = skus.get(l.skuId);
+    const sku = skus.get(l.skuId)?.main;
     return !sku?.offerId || sku.unitPrice === undefined;
   });
   if (unavailable.length > 0) throw new OfferUnavailableError(unavailable.map((l) => l.skuId));
 
   const changed: PriceChange[] = [];
   for (const line of lines) {
-    const sku = skus.get(line.skuId) as SkuState;
+    const sku = skus.get(line.skuId)!.main!;
     if (sku.offerId !== line.offerId || sku.unitPrice !== line.unitPrice || sku.currency !== currency)
       changed.push({
         skuId: line.skuId,
@@ -257,13 +272,18 @@ async function explainRejection(lines: OrderLineInput[], currency: string): Prom
 
   const short: StockShortage[] = [];
   for (const line of lines) {
-    const available = skus.get(line.skuId)?.available ?? 0;
-    if (available < line.qty) short.push({ skuId: line.skuId, requested: line.qty, available: Math.max(0, available) });
+    const { available } = totalsOf(skus.get(line.skuId)!);
+    if (available < line.qty) short.push({ skuId: line.skuId, requested: line.qty, available });
   }
   if (short.length > 0) throw new OutOfStockError(short);
-}
 
-async function readSkus(skuIds: string[]): Promise<Map<string, SkuState>> {
-  const items = await getItems(skuIds.map((id) => keys.sku(id)));
-  return new Map(items.map((item) => [String(item.skuId), item as unknown as SkuState]));
+  const next: ShardPlan = new Map();
+  const { tableName } = db();
+  for (const line of lines) {
+    const sku: SkuShards = skus.get(line.skuId)!;
+    const current = sku.slots[tried.get(line.skuId) ?? 0];
+    const usable = current && current.shard < sku.shards && !current.retired && current.available >= line.qty;
+    next.set(line.skuId, usable ? current.shard : ((await moveStock(tableName, sku, line.qty)) ?? 0));
+  }
+  return next;
 }

@@ -5,11 +5,17 @@ import type { TransactItem } from "../store/transact.js";
 import { summarize, type Order } from "./model.js";
 import type { PlannedEvent } from "./status.js";
 
+/** The most events one change appends (checkout and a payment failure append three). */
+export const MAX_EVENTS_PER_CHANGE = 4;
+
 /**
- * Puts for the events of one change, numbered from `firstSeq`. Each is conditional on its key being new, so
- * two writers that both believed they held version n cannot both append seq n + 1.
+ * The one Put holding every event of one change, numbered from `firstSeq`. One item per change instead of one per
+ * event: a transactional write costs 2 write units per started KB of each item, and the events of a change share
+ * their payload, actor, request and time, so three events fit in one small item (a checkout costs 2 units for its
+ * history instead of 6). The Put is conditional on its key being new, so two writers that both believed they held
+ * version n cannot both append from seq n + 1.
  */
-export function eventPuts(
+export function eventPut(
   tableName: string,
   order: Order,
   firstSeq: number,
@@ -17,29 +23,24 @@ export function eventPuts(
   payload: Record<string, unknown>,
   who: Actor,
   at: string,
-): TransactItem[] {
-  return planned.map((event, i) => {
-    const seq = firstSeq + i;
-    return {
-      Put: {
-        TableName: tableName,
-        Item: {
-          ...keys.orderEvent(order.orderId, seq),
-          entity: Entity.OrderEvent,
-          eventId: ulid(),
-          orderId: order.orderId,
-          seq,
-          type: event.type,
-          fromStatus: event.fromStatus,
-          toStatus: event.toStatus,
-          payload,
-          actor: who.actor,
-          requestId: who.requestId,
-          createdAt: at,
-          order: summarize({ ...order, status: event.toStatus }),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
+): TransactItem {
+  if (planned.length === 0 || planned.length > MAX_EVENTS_PER_CHANGE) throw new Error(`a change appends 1..${MAX_EVENTS_PER_CHANGE} events`);
+  return {
+    Put: {
+      TableName: tableName,
+      Item: {
+        ...keys.orderEvent(order.orderId, firstSeq),
+        entity: Entity.OrderEvent,
+        orderId: order.orderId,
+        seq: firstSeq,
+        events: planned.map((event) => ({ eventId: ulid(), type: event.type, fromStatus: event.fromStatus, toStatus: event.toStatus })),
+        payload,
+        actor: who.actor,
+        requestId: who.requestId,
+        createdAt: at,
+        order: summarize(order),
       },
-    };
-  });
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
 }

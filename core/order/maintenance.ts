@@ -3,7 +3,8 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DomainError } from "../errors.js";
 import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
-import { Entity, keys, tableDefinition } from "../store/table.js";
+import { acquireLease, inParallel } from "../store/lease.js";
+import { allShards, Entity, keys, ShardCount, tableDefinition } from "../store/table.js";
 import type { OrderItem } from "./model.js";
 import { expirePayment } from "./transition.js";
 
@@ -11,121 +12,177 @@ export interface ExpirySweep {
   examined: number;
   canceled: string[];
   failed: { orderId: string; code: string; message: string }[];
+  /** Another run held the lease: this one did nothing. */
+  skipped: boolean;
+  /** The time budget ran out first; the next run goes on where this one stopped. */
+  unfinished: boolean;
 }
+
+/** Deadline shards read at once, and overdue orders of one shard cancelled at once. */
+const SWEEP_SLICES = 8;
+const SWEEP_ORDERS_PER_SLICE = 4;
+const SWEEP_PAGE = 100;
+/** Without a caller's deadline a sweep stops taking work after this, well inside its 1-minute schedule. */
+const DEFAULT_SWEEP_BUDGET_MS = 45_000;
 
 /**
  * Cancels every order whose payment window closed before `now`. Orders awaiting payment sit on gsi2 under
- * `PAYMENT_DEADLINE`, sorted by deadline, and leave it on any transition; so one Query reads exactly the
- * overdue ones. Each cancellation goes through the guarded transition, so a payment that landed first wins.
+ * `PAYMENT_DUE#<shard>` (64 shards), sorted by deadline, and leave it on any transition; the shards are read in
+ * parallel slices, a page at a time (memory stays bounded however many orders are overdue), until the time budget
+ * (`deadline`, epoch ms) is spent. Each cancellation goes through the guarded transition, so a payment that landed
+ * first wins; an order that fails (throttled included) is reported and the sweep goes on. Two runs never overlap.
  */
-export async function expireOverduePayments(now: Date, who: Actor): Promise<ExpirySweep> {
+export async function expireOverduePayments(now: Date, who: Actor, options: { deadline?: number } = {}): Promise<ExpirySweep> {
+  const deadline = options.deadline ?? Date.now() + DEFAULT_SWEEP_BUDGET_MS;
+  const sweep: ExpirySweep = { examined: 0, canceled: [], failed: [], skipped: false, unfinished: false };
+  const lease = await acquireLease("ExpireUnpaidOrders", Math.max(1_000, deadline - Date.now()) + 5_000);
+  if (!lease) return { ...sweep, skipped: true };
   const { doc, tableName } = db();
   const { gsi2 } = tableDefinition.globalIndexes;
-  const sweep: ExpirySweep = { examined: 0, canceled: [], failed: [] };
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: "gsi2",
-        KeyConditionExpression: "#pk = :pk AND #sk < :now",
-        ExpressionAttributeNames: { "#pk": gsi2.partitionKey, "#sk": gsi2.sortKey },
-        ExpressionAttributeValues: { ":pk": keys.paymentDeadlines, ":now": now.toISOString() },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      sweep.examined++;
-      try {
-        const result = await expirePayment(String(item.orderId), now, who);
-        if (result.changed) sweep.canceled.push(result.order.orderId);
-      } catch (error) {
-        // One stuck order must not stop the sweep; it is reported so it can be looked at (and alarmed on).
-        if (!(error instanceof DomainError)) throw error;
-        sweep.failed.push({ orderId: String(item.orderId), code: error.code, message: error.message });
-      }
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  try {
+    await inParallel(allShards(keys.paymentDeadlinePrefix, ShardCount.paymentDeadlines), SWEEP_SLICES, async (partition) => {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        if (Date.now() > deadline) {
+          sweep.unfinished = true;
+          return;
+        }
+        const page = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: "gsi2",
+            KeyConditionExpression: "#pk = :pk AND #sk < :now",
+            ExpressionAttributeNames: { "#pk": gsi2.partitionKey, "#sk": gsi2.sortKey },
+            ExpressionAttributeValues: { ":pk": partition, ":now": now.toISOString() },
+            ExclusiveStartKey: startKey,
+            Limit: SWEEP_PAGE,
+          }),
+        );
+        await inParallel(page.Items ?? [], SWEEP_ORDERS_PER_SLICE, async (entry) => {
+          const orderId = String(entry.pk).slice(keys.order("").pk.length);
+          sweep.examined++;
+          try {
+            const result = await expirePayment(orderId, now, who);
+            if (result.changed) sweep.canceled.push(result.order.orderId);
+          } catch (error) {
+            // One stuck or throttled order must not stop the sweep; it is reported (and alarmed on), and stays in
+            // the index, so the next run tries it again.
+            if (!(error instanceof DomainError)) throw error;
+            sweep.failed.push({ orderId, code: error.code, message: error.message });
+          }
+        });
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    });
+  } finally {
+    await lease.release();
+  }
   return sweep;
 }
 
 export interface ReservationDrift {
   skuId: string;
+  /** The stock shard (0: the SKU's main item). */
+  shard: number;
   recorded: number;
   expected: number;
   corrected: boolean;
 }
 
-async function scanEntity(entity: string, attributes: string[]): Promise<Record<string, unknown>[]> {
+const SCAN_SEGMENTS = 4;
+
+/**
+ * A parallel Scan of one entity (SCAN_SEGMENTS segments), each page handed to `visit` and dropped: memory holds
+ * what `visit` keeps, never the table.
+ */
+async function scanEntity(entity: string, attributes: string[], visit: (item: Record<string, unknown>) => void): Promise<void> {
   const names: Record<string, string> = { "#entity": "entity" };
   attributes.forEach((name, i) => (names[`#a${i}`] = name));
   const { doc, tableName } = db();
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: "#entity = :entity",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ":entity": entity },
-        ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
-        ExclusiveStartKey: startKey,
-        ConsistentRead: true,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  const segments = Array.from({ length: SCAN_SEGMENTS }, (_, i) => i);
+  await inParallel(segments, SCAN_SEGMENTS, async (segment) => {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: "#entity = :entity",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ":entity": entity },
+          ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+          Segment: segment,
+          TotalSegments: SCAN_SEGMENTS,
+        }),
+      );
+      for (const item of page.Items ?? []) visit(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  });
 }
 
+const shardKey = (skuId: string, shard: number) => `${skuId}\u0000${shard}`;
+
 /**
- * Recomputes each SKU's `reserved` as the sum of the quantities of orders whose reservation is still HELD and
- * reports every SKU where the counter differs. With `fix`, a drifted counter is set to the recomputed value,
- * conditional on the SKU's `stockVersion` being the one read (any reservation, release or stock change since,
- * even ones that cancel out, makes that SKU's fix skip, reported as not corrected; run again). This is an admin job: it scans the table, which is fine at the volumes it is meant for.
+ * Recomputes each stock shard's `reserved` as the sum of the quantities of the order lines held on it (orders whose
+ * reservation is still HELD) and reports every shard where the counter differs (`shard` 0 is the SKU's main item).
+ * With `fix`, a drifted counter is set to the recomputed value, conditional on the shard's `stockVersion` being
+ * the one read (any reservation, release or stock change since, even ones that cancel out, makes that fix skip,
+ * reported as not corrected; run again). Both scans run in parallel segments and keep only per-shard sums, so
+ * memory grows with the number of SKU shards, not of orders. Returns undefined when another run holds the lease.
  */
-export async function reconcileReservations(options: { fix?: boolean } = {}): Promise<ReservationDrift[]> {
-  // SKUs first, then orders: a reservation that commits or is released between the two reads changes the SKU's
-  // counter, so the conditional fix below skips that SKU instead of undoing the change.
-  const skus = await scanEntity(Entity.Sku, ["skuId", "reserved", "onHand", "stockVersion"]);
-  const orders = await scanEntity(Entity.Order, ["orderId", "reservationStatus", "items"]);
-  const expected = new Map<string, number>();
-  for (const order of orders) {
-    if (order.reservationStatus !== "HELD") continue;
-    for (const line of order.items as OrderItem[]) expected.set(line.skuId, (expected.get(line.skuId) ?? 0) + line.qty);
-  }
-  const drifts: ReservationDrift[] = [];
-  const { doc, tableName } = db();
-  for (const sku of skus) {
-    const skuId = String(sku.skuId);
-    const recorded = Number(sku.reserved ?? 0);
-    const want = expected.get(skuId) ?? 0;
-    if (recorded === want) continue;
-    let corrected = false;
-    if (options.fix) {
-      try {
-        await doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.sku(skuId),
-            UpdateExpression: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
-            ConditionExpression: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
-            ExpressionAttributeValues: {
-              ":want": want,
-              ":one": 1,
-              ...(sku.stockVersion === undefined ? { ":recorded": recorded } : { ":version": sku.stockVersion }),
-            },
-          }),
-        );
-        corrected = true;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+export async function reconcileReservations(options: { fix?: boolean } = {}): Promise<ReservationDrift[] | undefined> {
+  const lease = await acquireLease("ReconcileReservations", 15 * 60_000);
+  if (!lease) return undefined;
+  try {
+    // SKUs first, then orders: a reservation that commits or is released between the two reads changes the
+    // shard's counter, so the conditional fix below skips that shard instead of undoing the change.
+    const shards = new Map<string, { skuId: string; shard: number; reserved: number; stockVersion: unknown }>();
+    await scanEntity(Entity.Sku, ["skuId", "shard", "reserved", "stockVersion"], (sku) => {
+      const shard = Number(sku.shard ?? 0);
+      shards.set(shardKey(String(sku.skuId), shard), { skuId: String(sku.skuId), shard, reserved: Number(sku.reserved ?? 0), stockVersion: sku.stockVersion });
+    });
+    const expected = new Map<string, number>();
+    await scanEntity(Entity.Order, ["reservationStatus", "items"], (order) => {
+      if (order.reservationStatus !== "HELD") return;
+      for (const line of order.items as OrderItem[]) {
+        const key = shardKey(line.skuId, line.shard ?? 0);
+        expected.set(key, (expected.get(key) ?? 0) + line.qty);
       }
+    });
+    const drifts: ReservationDrift[] = [];
+    for (const [key, sku] of shards) {
+      const want = expected.get(key) ?? 0;
+      if (sku.reserved === want) continue;
+      const corrected = options.fix ? await fixReserved(sku, want) : false;
+      drifts.push({ skuId: sku.skuId, shard: sku.shard, recorded: sku.reserved, expected: want, corrected });
     }
-    drifts.push({ skuId, recorded, expected: want, corrected });
+    return drifts;
+  } finally {
+    await lease.release();
   }
-  return drifts;
+}
+
+async function fixReserved(sku: { skuId: string; shard: number; reserved: number; stockVersion: unknown }, want: number): Promise<boolean> {
+  const { doc, tableName } = db();
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.skuShard(sku.skuId, sku.shard),
+        UpdateExpression: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
+        ConditionExpression: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
+        ExpressionAttributeValues: {
+          ":want": want,
+          ":one": 1,
+          ...(sku.stockVersion === undefined ? { ":recorded": sku.reserved } : { ":version": sku.stockVersion }),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    return false;
+  }
 }

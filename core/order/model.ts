@@ -16,6 +16,8 @@ export const OrderItem = z.object({
   qty: z.number(),
   itemTotalAmount: z.number(),
   priceSnapshot: PriceSnapshot,
+  /** The stock shard holding this line's reservation, when it is not the SKU's main item (hot SKUs). */
+  shard: z.number().int().min(1).optional(),
 });
 export type OrderItem = z.infer<typeof OrderItem>;
 
@@ -81,9 +83,34 @@ export function orderFromItem(item: Record<string, unknown>): Order {
   return copy as Order;
 }
 
-export function orderEventFromItem(item: Record<string, unknown>): OrderEvent {
-  const { order: _summary, ...event } = stripLayout(item);
-  return event as OrderEvent;
+/** The stored item of one change: the events it appended, from `seq` on, and what they share. */
+export interface OrderEventsItem {
+  orderId: string;
+  seq: number;
+  events: { eventId: string; type: OrderEvent["type"]; fromStatus: OrderEvent["fromStatus"]; toStatus: OrderEvent["toStatus"] }[];
+  payload: Record<string, unknown>;
+  actor: string;
+  requestId: string;
+  createdAt: string;
+  order: OrderSummary;
+}
+
+/** The events of one stored change, each with its own `seq` and the order summary as of that event. */
+export function orderEventsFromItem(item: Record<string, unknown>): (OrderEvent & { order: OrderSummary })[] {
+  const stored = item as unknown as OrderEventsItem;
+  return stored.events.map((event, i) => ({
+    eventId: event.eventId,
+    orderId: stored.orderId,
+    type: event.type,
+    fromStatus: event.fromStatus,
+    toStatus: event.toStatus,
+    payload: stored.payload,
+    actor: stored.actor,
+    requestId: stored.requestId,
+    createdAt: stored.createdAt,
+    seq: stored.seq + i,
+    order: { ...stored.order, status: event.toStatus },
+  }));
 }
 
 export function summarize(order: Pick<Order, "orderId" | "userId" | "status" | "totalAmount" | "currency">): OrderSummary {

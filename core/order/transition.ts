@@ -6,7 +6,7 @@ import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { eventPuts } from "./history.js";
+import { eventPut } from "./history.js";
 import { orderFromItem, type Order } from "./model.js";
 import { plan, type OrderCommand } from "./status.js";
 
@@ -114,7 +114,7 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
         : order.items.map((item) => ({
             Update: {
               TableName: tableName,
-              Key: keys.sku(item.skuId),
+              Key: keys.skuShard(item.skuId, item.shard ?? 0),
               UpdateExpression:
                 planned.reservation === "release"
                   ? "SET reserved = reserved - :qty, available = available + :qty ADD stockVersion :one"
@@ -135,7 +135,7 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
           ExpressionAttributeValues: values,
         },
       },
-      ...eventPuts(tableName, next, order.version + 1, planned.events, c.payload, who, now),
+      eventPut(tableName, next, order.version + 1, planned.events, c.payload, who, now),
       ...stock,
     ];
     try {

@@ -4,10 +4,11 @@ import { ConcurrencyError, DomainError } from "../errors.js";
 import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
-import { Entity, keys } from "../store/table.js";
+import { Entity, keys, type RelayQueue } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
 import { auditPuts } from "./audit.js";
+import { attemptAlarmThreshold } from "./config.js";
 import { assertNoForbiddenData } from "./forbidden.js";
 import { CreateRelayInput, relayFromItem, relayTotal, type Relay } from "./model.js";
 import { readRelayItem } from "./query.js";
@@ -76,15 +77,30 @@ function buildRelay(input: CreateRelayInput, listing: Listing, now: Date): Relay
   };
 }
 
-/** The relay's own item with its index keys: by listing (gsi1) and by status (gsi2). */
+/**
+ * The queue a relay waits in (gsi3): pending after a failed attempt, to `RETRY`; past the attempt threshold, to
+ * `ATTENTION` (listed for a person, never retried blindly); otherwise in none (the index is sparse).
+ */
+export function relayQueueOf(relay: Relay): RelayQueue | undefined {
+  if (relay.status !== "pending" || !relay.metadata.lastError) return undefined;
+  return relay.dispatchAttempts > attemptAlarmThreshold() ? "ATTENTION" : "RETRY";
+}
+
+/**
+ * The relay's own item with its index keys: by listing (gsi1), by status (gsi2), in a failure queue (gsi3), each
+ * spread over shards by relay id. The indexes hold keys only, so rewriting the item costs an index write only when
+ * one of these keys changes.
+ */
 export function relayItem(relay: Relay): Record<string, unknown> {
+  const queue = relayQueueOf(relay);
   return {
     ...keys.relay(relay.relayId),
     entity: Entity.Relay,
-    gsi1pk: keys.relaysByListing(relay.listingId),
+    gsi1pk: keys.relaysByListing(relay.listingId, relay.relayId),
     gsi1sk: relay.relayId,
-    gsi2pk: keys.relaysByStatus(relay.status),
+    gsi2pk: keys.relaysByStatus(relay.status, relay.relayId),
     gsi2sk: relay.relayId,
+    ...(queue ? { gsi3pk: keys.relayQueue(queue, relay.relayId), gsi3sk: relay.relayId } : {}),
     ...relay,
   };
 }

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
-import { type Actor, Id } from "../schema.js";
+import { type Actor, Cursor, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite } from "../store/transact.js";
@@ -13,7 +13,7 @@ import { dispatchInFlight, guardedWrite, moved, readStored, statusAudit } from "
 import { attemptAlarmThreshold, dispatchLeaseMs, QUICK_RETRIES, quickRetryDelayMs, signingSecret, supplierTimeoutMs } from "./config.js";
 import { redactCardNumbers } from "./forbidden.js";
 import type { LastError, Relay } from "./model.js";
-import { failedPending, get } from "./query.js";
+import { get, queuePage } from "./query.js";
 import { findListing, findSupplier } from "./reference.js";
 import { SIGNATURE_HEADER, sign } from "./signing.js";
 
@@ -360,6 +360,8 @@ export const RetryInput = z.strictObject({
    * round of concurrent attempts (well inside API Gateway's 30 s); `more` tells the admin to call again.
    */
   limit: z.int().min(1).max(100).default(RETRY_CONCURRENCY),
+  /** Where the previous call stopped in the retry queue (its `nextCursor`). */
+  cursor: Cursor,
 });
 export type RetryInput = z.input<typeof RetryInput>;
 
@@ -377,6 +379,8 @@ export interface RetryResult {
   results: RetryItemResult[];
   /** More relays were waiting in the retry queue than this call handled. */
   more: boolean;
+  /** Pass it as `cursor` to go on after the relays this call handled; null when the queue was read to its end. */
+  nextCursor: string | null;
 }
 
 /**
@@ -388,12 +392,14 @@ export interface RetryResult {
 export async function retry(rawInput: unknown, who: Actor, onFault: (relayId: string, error: unknown) => void = () => undefined): Promise<RetryResult> {
   const input = validate(RetryInput, rawInput);
   let ids: string[];
-  let more = false;
+  let nextCursor: string | null = null;
   if (input.relayIds) ids = [...new Set(input.relayIds)];
   else {
-    const page = await failedPending({ limit: input.limit });
+    // Following the cursor, successive calls reach every relay in the queue: one that keeps failing stays behind
+    // the cursor instead of in front of the others, and past the threshold it leaves for the attention list.
+    const page = await queuePage("RETRY", { limit: input.limit, cursor: input.cursor });
     ids = page.items.map((r) => r.relayId);
-    more = page.nextCursor !== null;
+    nextCursor = page.nextCursor;
   }
   const results: RetryItemResult[] = new Array(ids.length);
   let cursor = 0;
@@ -427,5 +433,5 @@ export async function retry(rawInput: unknown, who: Actor, onFault: (relayId: st
     }
   };
   await Promise.all(Array.from({ length: Math.min(RETRY_CONCURRENCY, ids.length) }, worker));
-  return { results, more };
+  return { results, more: nextCursor !== null, nextCursor };
 }

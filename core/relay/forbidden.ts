@@ -73,7 +73,7 @@ const CARD_LAYOUTS: readonly (readonly number[])[] = [
   [4, 6, 4],
   [4, 4, 4, 1],
 ];
-const CARD_SEPARATORS = [" ", "-"] as const;
+const CARD_SEPARATORS = [" ", "-", "."] as const;
 
 interface DigitRun {
   digits: string;
@@ -81,19 +81,26 @@ interface DigitRun {
   end: number;
 }
 
+/** Whether the digit run starting at `start` is the fractional part of a decimal number ("37.5665355123451"). */
+function isFraction(text: string, start: number): boolean {
+  return start >= 2 && text[start - 1] === "." && /\d/.test(text[start - 2]!);
+}
+
 /**
  * Where `text` holds payment card numbers, as `[start, end)` spans: a single unbroken run of 13 to 19 digits, or
- * consecutive digit groups in one of the printed card layouts joined by ONE consistent separator (a single space
- * or a single dash throughout: "4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005"); either must
- * pass the Luhn check. Digits joined otherwise (a date next to a phone number, a postcode next to a phone number,
- * mixed or doubled separators, a 20-digit run) are not a card number.
+ * consecutive digit groups in one of the printed card layouts joined by ONE consistent separator (a single space,
+ * dash or dot throughout: "4111 1111 1111 1111", "4111-1111-1111-1111", "4111.1111.1111.1111", "3782 822463 10005");
+ * either must pass the Luhn check. Digits joined otherwise (a date next to a phone number, a postcode next to a phone
+ * number, mixed or doubled separators, a 20-digit run) are not a card number, and neither are the decimals of a
+ * number such as a coordinate ("37.5665355123451": a tenth of all 13-digit fractions pass the Luhn check).
  */
 export function cardNumberSpans(text: string): [number, number][] {
   const runs: DigitRun[] = [];
   for (const match of text.matchAll(/\d+/g)) runs.push({ digits: match[0], start: match.index, end: match.index + match[0].length });
   const spans: [number, number][] = [];
   for (const run of runs)
-    if (run.digits.length >= MIN_PAN && run.digits.length <= MAX_PAN && luhn(run.digits)) spans.push([run.start, run.end]);
+    if (run.digits.length >= MIN_PAN && run.digits.length <= MAX_PAN && !isFraction(text, run.start) && luhn(run.digits))
+      spans.push([run.start, run.end]);
   for (const separator of CARD_SEPARATORS) {
     for (let first = 0; first < runs.length; first++) {
       layouts: for (const layout of CARD_LAYOUTS) {
@@ -119,8 +126,9 @@ export function containsCardNumber(text: string): boolean {
 
 function scalarText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
-  // A card number sent as a JSON number: integers are spelled out in full (no exponent).
-  if (typeof value === "number" && Number.isFinite(value)) return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+  // A card number sent as a JSON number is an integer, spelled out in full (no exponent); a number with a
+  // fractional part (a coordinate, an amount) is never one.
+  if (typeof value === "number") return Number.isInteger(value) ? BigInt(value).toString() : undefined;
   if (typeof value === "bigint") return value.toString();
   return undefined;
 }

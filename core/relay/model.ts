@@ -1,25 +1,32 @@
 import * as z from "zod";
 import { ValidationError } from "../errors.js";
-import { Id, StorableNumber } from "../schema.js";
+import { FREE_FORM_MAX_BYTES, FreeFormKey, freeForm, Id, StorableNumber } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { RelayEventType, RelayStatus } from "./status.js";
 
-const InfoKey = z.string().min(1).max(64);
+const InfoKey = FreeFormKey.max(64);
 const InfoScalar = z.union([z.string().max(1000), StorableNumber, z.boolean(), z.null()]);
 /** A value of customerInfo / shippingInfo / metadata: a scalar or one level of named scalars (e.g. an address). */
 const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
 const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;
+/** What `InfoKey` checks, for objects whose extra keys are not a record's keys (`catchall`). */
+const keysFit = (value: Record<string, unknown>) => Object.keys(value).every((key) => key.length <= 64);
 
 /** Snapshot of the buyer for delivery (DS-4.1 §6.1: a copy; the original belongs to Ecommerce Core). */
-export const CustomerInfo = z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields");
+export const CustomerInfo = freeForm(z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields"), FREE_FORM_MAX_BYTES.customerInfo);
 
 const TrackingValue = z.string().min(1).max(100).nullable();
 
 /** Delivery data; `carrier` and `trackingNumber` freeze once the relay is shipped. */
-export const ShippingInfo = z
-  .object({ carrier: TrackingValue.optional(), trackingNumber: TrackingValue.optional() })
-  .catchall(InfoValue)
-  .refine(maxKeys(30), "at most 30 fields");
+export const ShippingInfo = freeForm(
+  z
+    .object({ carrier: TrackingValue.optional(), trackingNumber: TrackingValue.optional() })
+    .catchall(InfoValue)
+    .meta({ propertyNames: { minLength: 1, maxLength: 64 } })
+    .refine(maxKeys(30), "at most 30 fields")
+    .refine(keysFit, "field names are at most 64 characters"),
+  FREE_FORM_MAX_BYTES.shippingInfo,
+);
 export type ShippingInfo = z.infer<typeof ShippingInfo>;
 
 /** Where a relay came from. `manual` relays may lack order ids; `ecommerce` relays need an `ecommerceOrderId`. */
@@ -28,11 +35,16 @@ export const MANUAL_SOURCE = "manual";
 /** Sources that denote an order taken on this platform: they must go through Ecommerce Core (DS-4.1 §8). */
 export const PLATFORM_SOURCES: readonly string[] = ["ecommerce"];
 
-export const Metadata = z
-  .object({ source: Source.optional() })
-  .catchall(InfoValue)
-  .refine(maxKeys(30), "at most 30 fields")
-  .refine((m) => !("lastError" in m), { message: "lastError is written by the service only", path: ["lastError"] });
+export const Metadata = freeForm(
+  z
+    .object({ source: Source.optional() })
+    .catchall(InfoValue)
+    .meta({ propertyNames: { minLength: 1, maxLength: 64 } })
+    .refine(maxKeys(30), "at most 30 fields")
+    .refine(keysFit, "field names are at most 64 characters")
+    .refine((m) => !("lastError" in m), { message: "lastError is written by the service only", path: ["lastError"] }),
+  FREE_FORM_MAX_BYTES.metadata,
+);
 
 export const Quantity = z.int().min(1).max(9999);
 

@@ -2,8 +2,8 @@ import * as z from "zod";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
 import { getItem } from "../store/items.js";
-import { childPage, queryPage, type Page } from "../store/page.js";
-import { keys, tableDefinition } from "../store/table.js";
+import { childPage, indexPage, type Page, type PageRequest } from "../store/page.js";
+import { allShards, keys, ShardCount, type RelayQueue } from "../store/table.js";
 import { validate } from "../validate.js";
 import { auditFromItem, relayFromItem, type Relay, type RelayAudit } from "./model.js";
 import { RelayStatus } from "./status.js";
@@ -11,6 +11,8 @@ import { RelayStatus } from "./status.js";
 export const ListRelaysInput = z.strictObject({
   listingId: Id.optional(),
   status: z.enum(RelayStatus).optional(),
+  /** `true`: the pending relays whose failed attempts passed the threshold (not retried without naming them). */
+  needsAttention: z.enum(["true"]).transform(() => true).optional(),
   limit: Limit,
   cursor: Cursor,
 });
@@ -29,53 +31,38 @@ export async function get(relayId: string): Promise<Relay> {
 }
 
 /**
- * Relays of a listing (gsi1), in a status (gsi2), or both (the listing's relays filtered by status); newest
- * first. One of `listingId` and `status` is required: there is no unbounded scan.
+ * Relays of a listing (gsi1), in a status (gsi2), or both (the listing's relays filtered by status), or those
+ * needing attention (gsi3: failed past the attempt threshold); newest first. Each list is spread over shards and
+ * read by parallel queries (see `indexPage`). One filter is required: there is no unbounded scan.
  */
 export async function list(rawInput: unknown): Promise<Page<Relay>> {
   const input = validate(ListRelaysInput, rawInput);
-  const { gsi1, gsi2 } = tableDefinition.globalIndexes;
   if (input.listingId) {
-    return queryPage(
+    const status = input.status;
+    return indexPage(
       {
         index: "gsi1",
-        partitionAttr: gsi1.partitionKey,
-        partitionValue: keys.relaysByListing(input.listingId),
+        partitions: allShards(keys.relaysByListingPrefix(input.listingId), ShardCount.relaysByListing),
         newestFirst: true,
-        ...(input.status
-          ? { filter: { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" }, ExpressionAttributeValues: { ":status": input.status } } }
-          : {}),
+        ...(status ? { keep: (item: Record<string, unknown>) => item.status === status } : {}),
       },
       input,
       relayFromItem,
     );
   }
-  if (input.status) {
-    return queryPage(
-      { index: "gsi2", partitionAttr: gsi2.partitionKey, partitionValue: keys.relaysByStatus(input.status), newestFirst: true },
+  if (input.status)
+    return indexPage(
+      { index: "gsi2", partitions: allShards(keys.relaysByStatusPrefix(input.status), ShardCount.relaysByStatus), newestFirst: true },
       input,
       relayFromItem,
     );
-  }
-  throw new ValidationError("give listingId, status or both", [{ path: "listingId", message: "listingId or status is required" }]);
+  if (input.needsAttention) return queuePage("ATTENTION", input);
+  throw new ValidationError("give listingId, status or needsAttention", [{ path: "listingId", message: "listingId, status or needsAttention is required" }]);
 }
 
-/** Pending relays whose last dispatch attempt failed (the admin retry queue), oldest first. */
-export async function failedPending(page: { limit: number; cursor?: string | undefined }): Promise<Page<Relay>> {
-  const { gsi2 } = tableDefinition.globalIndexes;
-  return queryPage(
-    {
-      index: "gsi2",
-      partitionAttr: gsi2.partitionKey,
-      partitionValue: keys.relaysByStatus("pending"),
-      filter: {
-        FilterExpression: "attribute_exists(#metadata.#lastError)",
-        ExpressionAttributeNames: { "#metadata": "metadata", "#lastError": "lastError" },
-      },
-    },
-    page,
-    relayFromItem,
-  );
+/** One page of a failure queue, oldest first. */
+export async function queuePage(queue: RelayQueue, page: PageRequest): Promise<Page<Relay>> {
+  return indexPage({ index: "gsi3", partitions: allShards(keys.relayQueuePrefix(queue), ShardCount.relayRetry) }, page, relayFromItem);
 }
 
 /** A relay's audit log, oldest first. */

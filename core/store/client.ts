@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { capacityExceeded, isThrottling } from "./throttle.js";
 
 /**
  * The table name and the DynamoDB client, resolved once from the environment on first use (so a test can set
@@ -13,6 +14,29 @@ export interface Db {
 
 let current: Db | undefined;
 
+const CAPACITY_MIDDLEWARE = "orderlineCapacityExceeded";
+
+/**
+ * The SDK retries throttled requests itself (jittered backoff, `maxAttempts`); this middleware, outside that retry
+ * loop, turns a throttle that outlived it into CAPACITY_EXCEEDED, so no caller mistakes it for a business answer.
+ */
+function mapThrottling(client: DynamoDBClient): void {
+  try {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          throw isThrottling(error) ? capacityExceeded(error) : error;
+        }
+      },
+      { step: "initialize", name: CAPACITY_MIDDLEWARE },
+    );
+  } catch {
+    // already installed on this client
+  }
+}
+
 export function db(): Db {
   if (current) return current;
   const tableName = process.env.ORDERLINE_TABLE;
@@ -22,6 +46,7 @@ export function db(): Db {
     ...(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local", credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
     maxAttempts: 5,
   });
+  mapThrottling(client);
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   current = { tableName, client, doc };
   return current;
@@ -29,5 +54,6 @@ export function db(): Db {
 
 /** Replace the resolved client (tests that wrap the client, the local runtime). */
 export function setDb(next: Db | undefined): void {
+  if (next) mapThrottling(next.client);
   current = next;
 }

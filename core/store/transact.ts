@@ -4,6 +4,7 @@ import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/l
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ConcurrencyError } from "../errors.js";
 import { db } from "./client.js";
+import { capacityExceeded, isThrottledTransaction } from "./throttle.js";
 
 export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
@@ -25,6 +26,9 @@ export class TransactionCancelled extends Error {
 
 const MAX_ATTEMPTS = 8;
 const BASE_DELAY_MS = 10;
+/** How long throttled transactions are retried before the caller gets CAPACITY_EXCEEDED (well inside a 10 s Lambda). */
+const THROTTLE_BUDGET_MS = 3_000;
+const THROTTLE_BASE_DELAY_MS = 50;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,11 +39,15 @@ function isConflict(error: unknown, reasons: CancellationReason[] | undefined): 
 
 /**
  * One TransactWriteItems. A conflict with another in-flight transaction is retried with full-jitter exponential
- * backoff; a condition failure surfaces as `TransactionCancelled` so the caller can explain it.
+ * backoff; so is throttling (a transaction cancelled for `ThrottlingError`), for at most THROTTLE_BUDGET_MS, after
+ * which it is CAPACITY_EXCEEDED (nothing was written: a cancelled transaction writes nothing). A condition failure
+ * surfaces as `TransactionCancelled` so the caller can explain it.
  */
 export async function transactWrite(items: TransactItem[]): Promise<void> {
   const { doc } = db();
-  for (let attempt = 1; ; attempt++) {
+  const throttleDeadline = Date.now() + THROTTLE_BUDGET_MS;
+  let conflicts = 0;
+  for (let throttles = 0; ; ) {
     try {
       // The token makes the SDK's own retry of a call whose response was lost idempotent (10 minutes), instead
       // of re-running it into our own conditions (a checkout would then look like a replay).
@@ -48,8 +56,14 @@ export async function transactWrite(items: TransactItem[]): Promise<void> {
     } catch (error) {
       const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons : undefined;
       if (isConflict(error, reasons)) {
-        if (attempt >= MAX_ATTEMPTS) throw new ConcurrencyError("too many concurrent writers; retry the request");
-        await sleep(Math.random() * BASE_DELAY_MS * 2 ** attempt);
+        if (++conflicts >= MAX_ATTEMPTS) throw new ConcurrencyError("too many concurrent writers; retry the request");
+        await sleep(Math.random() * BASE_DELAY_MS * 2 ** conflicts);
+        continue;
+      }
+      if (isThrottledTransaction(reasons)) {
+        const delay = Math.random() * THROTTLE_BASE_DELAY_MS * 2 ** Math.min(++throttles, 6);
+        if (Date.now() + delay > throttleDeadline) throw capacityExceeded(error);
+        await sleep(delay);
         continue;
       }
       if (error instanceof TransactionCanceledException) {

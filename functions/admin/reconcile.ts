@@ -12,7 +12,12 @@ const Input = z.strictObject({ fix: z.boolean().default(false) });
 export async function reconcile(event: unknown, _context?: Context) {
   const { fix } = validate(Input, event ?? {});
   const drifts = await Order.reconcileReservations({ fix });
-  for (const drift of drifts) logger.warn("reservation drift", { sku_id: drift.skuId, recorded: drift.recorded, expected: drift.expected, corrected: drift.corrected });
+  if (!drifts) {
+    logger.info("reconciliation skipped: another run holds the lease");
+    return { fix, skipped: true, drifts: [] };
+  }
+  for (const drift of drifts)
+    logger.warn("reservation drift", { sku_id: drift.skuId, shard: drift.shard, recorded: drift.recorded, expected: drift.expected, corrected: drift.corrected });
   count("inventory_reservation_drift_total", {}, drifts.length);
   return { fix, drifts };
 }

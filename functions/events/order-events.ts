@@ -2,7 +2,7 @@ import type { Context, EventBridgeEvent } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import * as z from "zod";
-import { DomainError } from "../../core/errors.js";
+import { DomainError, isRetryable } from "../../core/errors.js";
 import { StorableNumber } from "../../core/schema.js";
 import { Order } from "../../core/order/index.js";
 import type { ExternalOrderEventInput } from "../../core/order/transition.js";
@@ -73,6 +73,13 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
         }
         logger.warn("upstream event rejected", { ...fields, order_id: orderId, code: error.code, detail: error.message });
         return { outcome: "rejected" };
+      }
+      if (isRetryable(error)) {
+        // Throttling or contention is capacity, not a verdict on the event: EventBridge redelivers it (retry
+        // policy), and a payment that lands late still wins over the expiry sweep's guarded cancel.
+        count("order_event_retry_total", { source, reason: (error as DomainError).code });
+        logger.warn("upstream event will be retried", { ...fields, order_id: orderId, code: (error as DomainError).code });
+        throw error;
       }
       if (error instanceof DomainError) {
         count("order_event_rejected_total", { source, reason: error.code });

@@ -3,7 +3,7 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import { ulid } from "ulid";
-import { DomainError } from "../../core/errors.js";
+import { DomainError, ValidationError } from "../../core/errors.js";
 import { logger, tracer } from "../powertools.js";
 import { problem } from "./problem.js";
 
@@ -75,37 +75,71 @@ function json(status: number, body: unknown, headers: Record<string, string>): A
   };
 }
 
+/** Whole seconds a client should wait before sending a request refused with CAPACITY_EXCEEDED again (at least 1). */
+function retryAfterSeconds(details: Record<string, unknown>): number {
+  const given = details.retryAfterSeconds;
+  return typeof given === "number" && Number.isFinite(given) && given > 0 ? Math.ceil(given) : 1;
+}
+
+/** Headers an error answer carries besides its problem document (RFC 9110 `Allow` on 405, `Retry-After` on 503). */
+function errorHeaders(error: DomainError): Record<string, string> {
+  if (error.code === "CAPACITY_EXCEEDED") return { "retry-after": String(retryAfterSeconds(error.details)) };
+  if (error.code === "METHOD_NOT_ALLOWED" && Array.isArray(error.details.allow)) return { allow: error.details.allow.join(", ") };
+  return {};
+}
+
+/** What a handler sees of the request before its body is read. */
+export interface RequestHead {
+  headers: Record<string, string>;
+  requestId: string;
+}
+
 /**
- * Turns an API Gateway v2 event into an HttpRequest, calls the route's handler and maps the result (or a
- * DomainError) to a response. An unexpected error is logged with its cause and answered with a bare 500
- * carrying only the request id: no stack ever leaves the service.
+ * Answers an API Gateway v2 event with what `handle` returns, or maps what it throws: a DomainError to its problem
+ * document (with the headers its code calls for), anything else to a bare 500 carrying only the request id, logged
+ * with its cause: no stack ever leaves the service. Every answer carries `x-request-id`.
  */
-export async function dispatch(routes: Record<string, RouteHandler>, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function respond(
+  event: APIGatewayProxyEventV2,
+  handle: (head: RequestHead) => Promise<HttpResponse>,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const headers = lowerCaseHeaders(event.headers);
   const requestId = requestIdOf(headers, event);
   const responseHeaders = { "x-request-id": requestId };
   try {
-    const route = routes[event.routeKey];
-    if (!route) throw new DomainError("NOT_FOUND", `no route ${event.routeKey}`);
-    const request: HttpRequest = {
-      body: parseBody(event, headers),
-      query: definedValues(event.queryStringParameters),
-      params: definedValues(event.pathParameters),
-      headers,
-      requestId,
-      actor: actorOf(event, headers),
-    };
-    const response = await route(request);
+    const response = await handle({ headers, requestId });
     return json(response.status, response.body, { ...responseHeaders, ...response.headers });
   } catch (error) {
     if (error instanceof DomainError) {
       const body = problem(error.code, error.message, { ...error.details, requestId });
       if (body.status >= 500) logger.error("request failed", { request_id: requestId, route: event.routeKey, code: error.code });
-      return json(body.status, body, responseHeaders);
+      return json(body.status, body, { ...responseHeaders, ...errorHeaders(error) });
     }
     logger.error("unexpected error", { request_id: requestId, route: event.routeKey, error: error as Error });
     return json(500, problem("INTERNAL", "an unexpected error occurred; quote the request id when reporting it", { requestId }), responseHeaders);
   }
+}
+
+/**
+ * Turns an API Gateway v2 event into an HttpRequest and calls the route's handler (see {@link respond} for the
+ * answer). A body, when there is one, is a JSON object on every route: `null`, an array or a scalar is a 400.
+ */
+export function dispatch(routes: Record<string, RouteHandler>, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  return respond(event, async ({ headers, requestId }) => {
+    const route = routes[event.routeKey];
+    if (!route) throw new DomainError("NOT_FOUND", `no route ${event.routeKey}`);
+    const body = parseBody(event, headers);
+    if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body)))
+      throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}` }]);
+    return route({
+      body,
+      query: definedValues(event.queryStringParameters),
+      params: definedValues(event.pathParameters),
+      headers,
+      requestId,
+      actor: actorOf(event, headers),
+    });
+  });
 }
 
 function definedValues(raw: Record<string, string | undefined> | undefined | null): Record<string, string> {
@@ -114,8 +148,12 @@ function definedValues(raw: Record<string, string | undefined> | undefined | nul
   return out;
 }
 
+/** An HTTP Lambda handler wrapped with Powertools (tracing, the invocation's context on every log line). */
+export function httpHandler(plain: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) {
+  return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
+}
+
 /** The Lambda handler of a route group: the plain dispatcher wrapped with Powertools. */
 export function httpApi(routes: Record<string, RouteHandler>) {
-  const plain = (event: APIGatewayProxyEventV2, _context: Context) => dispatch(routes, event);
-  return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
+  return httpHandler((event) => dispatch(routes, event));
 }

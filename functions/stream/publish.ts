@@ -5,7 +5,7 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { PoisonRecordError, toOutboundEvent, type OutboundEvent } from "../../core/events/outbox.js";
+import { toOutboundEvents, type OutboundEvent } from "../../core/events/outbox.js";
 import { count, logger } from "../powertools.js";
 import { publishEvents } from "./publisher.js";
 
@@ -23,9 +23,9 @@ export function setEventBridgeClient(next: EventBridgeClient | undefined): void 
   client = next;
 }
 
-function eventOf(record: DynamoDBRecord): OutboundEvent | undefined {
-  if (record.eventName !== "INSERT" || !record.dynamodb?.NewImage) return undefined;
-  return toOutboundEvent(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
+function eventsOf(record: DynamoDBRecord): OutboundEvent[] {
+  if (record.eventName !== "INSERT" || !record.dynamodb?.NewImage) return [];
+  return toOutboundEvents(unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>));
 }
 
 function sequenceOf(record: DynamoDBRecord): bigint {
@@ -46,8 +46,7 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
   for (const record of records) {
     const partition = record.dynamodb?.Keys?.pk?.S ?? "";
     try {
-      const event = eventOf(record);
-      if (event) {
+      for (const event of eventsOf(record)) {
         events.push(event);
         owners.push(record);
       }

@@ -41,19 +41,22 @@ async function sendWithRetries(client: EventBridgeClient, entries: PutEventsRequ
   let pending = indexes;
   for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
     if (attempt > 0) await sleep(50 * 2 ** attempt * Math.random());
-    const stillFailing: number[] = [];
-    for (const chunk of chunks(pending, entries)) {
-      try {
-        const result = await client.send(new PutEventsCommand({ Entries: chunk.map((i) => entries[i]!) }));
-        if (!result.FailedEntryCount) continue;
-        (result.Entries ?? []).forEach((entry, j) => {
-          if (entry.ErrorCode || !entry.EventId) stillFailing.push(chunk[j]!);
-        });
-      } catch {
-        stillFailing.push(...chunk);
-      }
-    }
-    pending = stillFailing;
+    // The calls of one round carry events of different keys only, so they may run side by side.
+    const outcomes = await Promise.all(
+      chunks(pending, entries).map(async (chunk) => {
+        try {
+          const result = await client.send(new PutEventsCommand({ Entries: chunk.map((i) => entries[i]!) }));
+          if (!result.FailedEntryCount) return [];
+          return chunk.filter((_, j) => {
+            const entry = result.Entries?.[j];
+            return !entry || entry.ErrorCode || !entry.EventId;
+          });
+        } catch {
+          return chunk;
+        }
+      }),
+    );
+    pending = outcomes.flat().sort((a, b) => a - b);
   }
   return pending;
 }

@@ -148,10 +148,10 @@ describe("reservation reconciliation", () => {
     const { doc, tableName } = db();
     await doc.send(new UpdateCommand({ TableName: tableName, Key: keys.sku(sku.skuId), UpdateExpression: "SET reserved = :r", ExpressionAttributeValues: { ":r": 7 } }));
     const report = await reconcile({});
-    expect(report.drifts).toContainEqual({ skuId: sku.skuId, recorded: 7, expected: 2, corrected: false });
+    expect(report.drifts).toContainEqual({ skuId: sku.skuId, shard: 0, recorded: 7, expected: 2, corrected: false });
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(7);
     const fixed = await reconcile({ fix: true });
-    expect(fixed.drifts).toContainEqual({ skuId: sku.skuId, recorded: 7, expected: 2, corrected: true });
+    expect(fixed.drifts).toContainEqual({ skuId: sku.skuId, shard: 0, recorded: 7, expected: 2, corrected: true });
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 2, available: 8 });
     expect((await reconcile({})).drifts.find((d) => d.skuId === sku.skuId)).toBeUndefined();
   });

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Catalog } from "../../core/catalog/index.js";
 import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
+import { orderEventsFromItem } from "../../core/order/model.js";
 import { scanTable, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
@@ -137,7 +138,10 @@ async function assertInvariants(model: Model, real: Real) {
   for (const o of orders) perKey.set(String(o.idempotencyKey), (perKey.get(String(o.idempotencyKey)) ?? 0) + 1);
   expect([...perKey.values()].every((n) => n === 1)).toBe(true);
   for (const o of orders) {
-    const seqs = items.filter((i) => i.entity === "OrderEvent" && i.orderId === o.orderId).map((i) => Number(i.seq)).sort((a, b) => a - b);
+    const seqs = items
+      .filter((i) => i.entity === "OrderEvent" && i.orderId === o.orderId)
+      .flatMap((i) => orderEventsFromItem(i).map((e) => e.seq))
+      .sort((a, b) => a - b);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(seqs.length).toBe(Number(o.version));
   }
