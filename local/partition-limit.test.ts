@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { createTable, localClient } from "./dynamo.js";
-import { attributeSize, itemSize, indexWrites, numberSize, PartitionLimiter, tableSpec, writeCharges, type Item } from "./partition-limit.js";
+import { applySimpleUpdate, attributeSize, itemSize, indexWrites, numberSize, PartitionLimiter, tableSpec, writeCharges, type Item } from "./partition-limit.js";
 
 const S = (s: string): AttributeValue => ({ S: s });
 const spec = tableSpec({
@@ -53,6 +53,27 @@ describe("write units (pure)", () => {
       { index: "gsi1", partitionKey: "U#1", units: 1 },
       { index: "gsi2", partitionKey: "Q#1", units: 1 },
     ]);
+  });
+});
+
+describe("simple update expressions applied in process", () => {
+  const key: Item = { pk: S("SKU#1"), sk: S("SKU") };
+  const sku: Item = { ...key, reserved: { N: "3" }, available: { N: "7" }, title: S("book") };
+  it("applies SET, arithmetic, ADD and REMOVE on top-level attributes", () => {
+    expect(
+      applySimpleUpdate(sku, key, "SET reserved = reserved + :q, #a = available - :q, note = :n ADD stockVersion :one REMOVE title", { "#a": "available" }, {
+        ":q": { N: "2" },
+        ":n": S("x"),
+        ":one": { N: "1" },
+      }),
+    ).toEqual({ ...key, reserved: { N: "5" }, available: { N: "5" }, note: S("x"), stockVersion: { N: "1" } });
+    expect(applySimpleUpdate(undefined, key, "SET a = :a", {}, { ":a": S("new") })).toEqual({ ...key, a: S("new") });
+  });
+  it("leaves everything else to DynamoDB Local", () => {
+    expect(applySimpleUpdate(sku, key, "SET a = if_not_exists(a, :z)", {}, { ":z": { N: "0" } })).toBeUndefined();
+    expect(applySimpleUpdate(sku, key, "SET m.x = :z", {}, { ":z": { N: "0" } })).toBeUndefined();
+    expect(applySimpleUpdate(sku, key, "SET a = missing + :z", {}, { ":z": { N: "1" } })).toBeUndefined();
+    expect(applySimpleUpdate(sku, key, "SET a = reserved + :z", {}, { ":z": { N: "1.5" } })).toBeUndefined();
   });
 });
 
@@ -204,15 +225,48 @@ describe("the partition limiter on DynamoDB Local", () => {
     expect(item).toEqual({ pk: S(other), sk: S("O"), n: { N: "1" } });
   });
 
+  it("sizes complex updates by DynamoDB Local's own evaluation, and a failed condition as a failed write", async () => {
+    const pk = unique("LOG");
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("L"), entries: { L: [] } } }));
+    const big = S("y".repeat(1500));
+    const append = (condition?: string) =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: S(pk), sk: S("L") },
+          UpdateExpression: "SET entries = list_append(entries, :e), seen = if_not_exists(seen, :zero)",
+          ...(condition ? { ConditionExpression: condition } : {}),
+          ExpressionAttributeValues: { ":e": { L: [big] }, ":zero": { N: "0" } },
+        }),
+      );
+    await append(); // 1 (put) + 2 (after: ~1.5 KB) = 3
+    await append(); // after ~3 KB: 3 units -> 6
+    // a failed condition is charged by the item before (3 KB: 3 units) and fails as DynamoDB fails it -> 9
+    await expect(append("attribute_not_exists(pk)")).rejects.toThrow(/conditional/i);
+    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("tiny") } })); // 10
+    await expect(client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("tiny2") } }))).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+    const item = (await plain.send(new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S("L") }, ConsistentRead: true }))).Item!;
+    expect(item.entries?.L).toHaveLength(2);
+  });
+
   it("lets the SDK retry a throttled single write", async () => {
     const retrying = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 3 });
     limiter.install(retrying);
     const hot = unique("RETRY");
     for (let i = 0; i < WCU; i++) await put({ pk: hot, sk: `s${i}` });
     // the window clears while the SDK backs off
-    const timer = setTimeout(() => (clock += 1001), 20);
+    retrying.middlewareStack.addRelativeTo(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          clock += 1001;
+          throw error;
+        }
+      },
+      { relation: "before", toMiddleware: "orderlinePartitionLimit", name: "advanceClockOnThrottle" },
+    );
     const out = await retrying.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(hot), sk: S("retried") } }));
-    clearTimeout(timer);
     expect(out.$metadata.attempts).toBeGreaterThan(1);
     expect(await exists(hot, "retried")).toBe(true);
     retrying.destroy();

@@ -17,13 +17,15 @@
  *   attributes): an entry is put when the item enters the index or a projected attribute changes, deleted when the
  *   item leaves it; a change of the index key is a delete under the old key plus a put under the new one.
  *
- * How a request is sized (the simplest approach that is exact for every update expression the handlers use):
+ * How a request is sized (exact for every update expression, cheap for the common ones):
  * - the item before is read first with a strongly consistent GetItem/BatchGetItem on a plain client;
- * - the item after an UpdateItem (or an Update in a transaction) is computed by DynamoDB Local itself: the item
+ * - the item after an UpdateItem (or an Update in a transaction) whose expression only SETs/REMOVEs/ADDs top-level
+ *   attributes to values, other attributes or integer sums/differences is computed here (`applySimpleUpdate`);
+ *   any other expression (functions, nested paths, sets, decimals) is applied by DynamoDB Local itself: the item
  *   before is copied to a shadow table (`<table>.partition-limit-shadow`, same key schema, under a unique key) and
  *   the same update (expression, names, values, condition) is applied there with ReturnValues ALL_NEW. An update
  *   whose condition fails there is charged as a failed conditional write (the size of the item before, no index
- *   writes), as DynamoDB charges one;
+ *   writes), as DynamoDB charges one (conditions are not evaluated on the in-process path: charged as applied);
  * - a request is admitted, and charged at once, only if every key it touches stays within `n` units in the window;
  *   a key whose window is empty admits even a request larger than `n` (else such a request could never pass).
  *   A throttled request is never sent, so it writes nothing and is charged nothing.
@@ -243,6 +245,66 @@ export function writeCharges(spec: TableSpec, write: WriteSizing): Charge[] {
   const charges: Charge[] = [{ index: TABLE, partitionKey: pk, units: writeUnits(Math.max(itemSize(write.before), itemSize(write.after))) * factor }];
   for (const w of indexWrites(spec, write.before, write.after)) charges.push({ index: w.index, partitionKey: w.partitionKey, units: writeUnits(w.bytes) });
   return charges;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Update expressions simple enough to apply here (the hot paths: counters, status and index key changes)
+
+const isInteger = (v: AttributeValue | undefined): v is { N: string } => typeof (v as { N?: unknown } | undefined)?.N === "string" && /^-?\d+$/.test((v as { N: string }).N);
+
+/**
+ * The item after `expression`, when it only uses `SET a = operand [+|- operand]`, `REMOVE a`, `ADD a :integer` on
+ * top-level attributes (operands: `:value` or an attribute); undefined for anything else (or an operand that is
+ * missing or not an integer where arithmetic needs one), which then goes to DynamoDB Local's own evaluation.
+ */
+export function applySimpleUpdate(before: Item | undefined, key: Item, expression: string, names: Record<string, string> = {}, values: Item = {}): Item | undefined {
+  if (/[()[\].]/.test(expression)) return undefined;
+  const clauses = [...expression.matchAll(/\b(SET|REMOVE|ADD|DELETE)\b/gi)];
+  if (clauses.length === 0) return undefined;
+  const source: Item = before ?? key;
+  const after: Item = { ...source };
+  const name = (token: string) => (token.startsWith("#") ? names[token] : /^[A-Za-z_][\w]*$/.test(token) ? token : undefined);
+  const operand = (token: string): AttributeValue | undefined => {
+    if (token.startsWith(":")) return values[token];
+    const n = name(token);
+    return n === undefined ? undefined : source[n];
+  };
+  for (let c = 0; c < clauses.length; c++) {
+    const verb = clauses[c]![1]!.toUpperCase();
+    const body = expression.slice(clauses[c]!.index! + clauses[c]![0].length, clauses[c + 1]?.index ?? expression.length);
+    for (const action of body.split(",").map((a) => a.trim())) {
+      if (action === "") return undefined;
+      if (verb === "REMOVE") {
+        const n = name(action);
+        if (n === undefined) return undefined;
+        delete after[n];
+        continue;
+      }
+      if (verb === "ADD") {
+        const m = /^(\S+)\s+(:\w+)$/.exec(action);
+        const n = m && name(m[1]!);
+        const add = m ? values[m[2]!] : undefined;
+        const current = n === undefined || n === null ? undefined : source[n];
+        if (!n || !isInteger(add) || (current !== undefined && !isInteger(current))) return undefined;
+        after[n] = { N: (BigInt(current ? current.N : "0") + BigInt(add.N)).toString() };
+        continue;
+      }
+      if (verb !== "SET") return undefined;
+      const m = /^(\S+)\s*=\s*(\S+)(?:\s*([+-])\s*(\S+))?$/.exec(action);
+      const n = m && name(m[1]!);
+      if (!m || !n) return undefined;
+      const left = operand(m[2]!);
+      if (left === undefined) return undefined;
+      if (m[3] === undefined) {
+        after[n] = left;
+        continue;
+      }
+      const right = operand(m[4]!);
+      if (!isInteger(left) || !isInteger(right)) return undefined;
+      after[n] = { N: (m[3] === "+" ? BigInt(left.N) + BigInt(right.N) : BigInt(left.N) - BigInt(right.N)).toString() };
+    }
+  }
+  return after;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -489,6 +551,10 @@ export class PartitionLimiter {
   private async evaluateUpdate(table: string, update: UpdateInput, before: Item | undefined): Promise<Item | undefined> {
     const { partitionKey } = this.spec;
     const realKey = update.Key!;
+    if (update.UpdateExpression) {
+      const simple = applySimpleUpdate(before, realKey, update.UpdateExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues);
+      if (simple) return simple;
+    }
     if (realKey[partitionKey]?.S === undefined) return before; // not this table's layout: size as unchanged
     await this.ensureShadow(table);
     const shadowPk: AttributeValue = { S: `${realKey[partitionKey].S}#shadow#${process.pid}#${++this.shadowSeq}` };

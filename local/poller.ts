@@ -90,7 +90,7 @@ const ATTRIBUTE_TYPES = ["S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOO
  */
 function toLambdaValue(value: StreamAttributeValue): Record<string, unknown> {
   const v = value as unknown as Record<string, unknown>;
-  // DISABLED
+  if (!ATTRIBUTE_TYPES.some((type) => v[type] !== undefined)) return { M: {} };
   if (v.B instanceof Uint8Array) return { B: Buffer.from(v.B).toString("base64") };
   if (Array.isArray(v.BS)) return { BS: (v.BS as Uint8Array[]).map((b) => Buffer.from(b).toString("base64")) };
   if (v.M && typeof v.M === "object") return { M: toLambdaImage(v.M as Record<string, StreamAttributeValue>) };

@@ -31,7 +31,7 @@ describe("capacity model (pure)", () => {
   });
 
   it("turns images into write units per key of the table and each index", () => {
-    const order = (status: string, extra: Record<string, AttributeValue> = {}) => ({ pk: S("ORDER#1"), sk: S("ORDER"), status: S(status), ...extra });
+    const order = (status: string, extra: Record<string, AttributeValue> = {}) => ({ pk: S("ORDER#o-1"), sk: S("ORDER"), status: S(status), ...extra });
     const queued = { gsi2pk: S("DEADLINE#3"), gsi2sk: S("t#1") };
     const byUser = { gsi1pk: S("USER#u1"), gsi1sk: S("1") };
     const rows = unitsByKey(
@@ -44,10 +44,10 @@ describe("capacity model (pure)", () => {
       [{ pk: S("LISTING#9"), sk: S("LISTING") }],
     );
     const units = Object.fromEntries(rows.map((r) => [`${r.index} ${r.key}`, r.units]));
-    expect(units).toEqual({ "table ORDER#1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
+    expect(units).toEqual({ "table ORDER#o-1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
 
     const summary = summarize(rows, 2);
-    expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#1", writeUnitsPerOrder: 3.5 });
+    expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
     expect(summary.ceilingOrdersPerSecond).toBe(285);
     expect(summary.totalWriteUnitsPerOrder).toBe(6);
     expect(summary.perIndex).toEqual({ table: 4.5, gsi1: 0.5, gsi2: 1 });

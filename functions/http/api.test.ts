@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
+import { DomainError } from "../../core/errors.js";
 import { logger } from "../powertools.js";
 import { dispatch } from "./api.js";
 
@@ -69,5 +70,37 @@ describe("HTTP dispatch", () => {
       if (previous === undefined) delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
       else process.env.ORDERLINE_TRUST_ACTOR_HEADER = previous;
     }
+  });
+
+  it("answers CAPACITY_EXCEEDED with 503 problem+json and Retry-After in whole seconds (default 1)", async () => {
+    const logged = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    const throttled = (details?: Record<string, unknown>) => ({
+      "POST /busy": async () => {
+        throw new DomainError("CAPACITY_EXCEEDED", "DynamoDB kept throttling this key; send the same request again", details);
+      },
+    });
+    const response = await dispatch(throttled({ retryAfterSeconds: 2 }), event("POST /busy"));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject({ "content-type": "application/problem+json", "retry-after": "2", "x-request-id": "gw-req-1" });
+    expect(JSON.parse(String(response.body))).toMatchObject({ status: 503, code: "CAPACITY_EXCEEDED", title: "Service Unavailable", retryAfterSeconds: 2 });
+    expect((await dispatch(throttled(), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
+    expect((await dispatch(throttled({ retryAfterSeconds: 0.2 }), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
+    expect((await dispatch(throttled({ retryAfterSeconds: "soon" }), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
+    logged.mockRestore();
+  });
+
+  it("refuses a body that is JSON but not an object (null included) on every route, and passes an absent body as undefined", async () => {
+    const seen: unknown[] = [];
+    const echo = { "POST /echo": async (request: { body: unknown }) => (seen.push(request.body), { status: 200, body: {} }) };
+    const headers = { "content-type": "application/json" };
+    for (const body of ["null", "[]", "1", '"text"', "true"]) {
+      const response = await dispatch(echo, event("POST /echo", { headers, body }));
+      expect(response.statusCode, body).toBe(400);
+      expect(JSON.parse(String(response.body))).toMatchObject({ code: "VALIDATION_ERROR", errors: [{ path: "(body)" }] });
+    }
+    expect(seen).toEqual([]);
+    expect((await dispatch(echo, event("POST /echo"))).statusCode).toBe(200);
+    expect((await dispatch(echo, event("POST /echo", { headers, body: '{"a":1}' }))).statusCode).toBe(200);
+    expect(seen).toEqual([undefined, { a: 1 }]);
   });
 });

@@ -3,11 +3,11 @@ import path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Entity, tableDefinition } from "../../core/store/table.js";
+import { Entity, tableDefinition, type IndexProjection } from "../../core/store/table.js";
 import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../../functions/events/rules.js";
-import { routeGroups, routeKey, routes } from "../../functions/routes.js";
+import { fallbackHandler, routeGroups, routeKey, routes } from "../../functions/routes.js";
 import { buildOffline, projectRoot, type OfflineBuild } from "../../scripts/sst-build-offline.js";
-import { isProtectedStage } from "../../stacks/naming.js";
+import { isProtectedStage, stagePolicy } from "../../stacks/naming.js";
 import { supplierSecretHandlers } from "../../stacks/secrets.js";
 import { createOrderlineTable } from "../../stacks/table.js";
 import { tableActions } from "../../stacks/table-access.js";
@@ -20,6 +20,7 @@ import {
   onlyResource,
   render,
   resourcesOf,
+  STACKS,
   type PolicyStatement,
   type SynthesizedFunction,
   type Synthesized,
@@ -31,12 +32,16 @@ import {
  * event rules. Nothing is deployed; nothing leaves the machine.
  */
 const STAGE = "test";
-/** This run's own output directory: a concurrent `npm run synth` or test run cannot change it under us. */
+/** A protected stage, built too: what differs there (retention, throttle, retained DLQs) is checked on its template. */
+const PROTECTED_STAGE = "prod";
+/** This run's own output directories: a concurrent `npm run synth` or test run cannot change them under us. */
 const OUT_DIR = path.join(projectRoot, ".sst", `dist-infra-test-${process.pid}`);
+const PROTECTED_OUT_DIR = path.join(projectRoot, ".sst", `dist-infra-prod-${process.pid}`);
 const ACCOUNT_REGION = "us-east-1:123456789012";
 
 let build: OfflineBuild;
 let synth: Synthesized;
+let protectedSynth: Synthesized;
 let functions: SynthesizedFunction[];
 let tableName: string;
 
@@ -64,10 +69,14 @@ beforeAll(async () => {
   synth = loadTemplates(OUT_DIR, STAGE);
   functions = functionsOf(synth);
   tableName = onlyResource(synth.json.Data, "AWS::DynamoDB::Table")[1].Properties!.TableName;
+  const protectedBuild = await buildOffline({ stage: PROTECTED_STAGE, outDir: PROTECTED_OUT_DIR });
+  console.log(`offline sst build (${PROTECTED_STAGE}): ${(protectedBuild.durationMs / 1000).toFixed(1)} s`);
+  protectedSynth = loadTemplates(PROTECTED_OUT_DIR, PROTECTED_STAGE);
 }, 480_000);
 
 afterAll(async () => {
   await rm(OUT_DIR, { recursive: true, force: true });
+  await rm(PROTECTED_OUT_DIR, { recursive: true, force: true });
 });
 
 describe("offline synthesis", () => {
@@ -79,8 +88,14 @@ describe("offline synthesis", () => {
   });
 });
 
+/** The CloudFormation `Projection` of an index as tableDefinition declares it. */
+function projectionOf(projection: IndexProjection) {
+  if (typeof projection === "string") return { ProjectionType: projection };
+  return { ProjectionType: "INCLUDE", NonKeyAttributes: [...projection.include] };
+}
+
 describe("Data: the table", () => {
-  it("is built from tableDefinition: keys, GSIs (projection ALL), stream, TTL, PITR, on-demand", () => {
+  it("is built from tableDefinition: keys, GSIs with their projections, stream, TTL, PITR, on-demand", () => {
     const { partitionKey, sortKey, globalIndexes, stream, timeToLiveAttribute } = tableDefinition;
     const key = (hash: string, range: string) => [
       { AttributeName: hash, KeyType: "HASH" },
@@ -96,7 +111,7 @@ describe("Data: the table", () => {
       GlobalSecondaryIndexes: Object.entries(globalIndexes).map(([IndexName, index]) => ({
         IndexName,
         KeySchema: key(index.partitionKey, index.sortKey),
-        Projection: { ProjectionType: "ALL" },
+        Projection: projectionOf(index.projection),
       })),
     });
   });
@@ -126,7 +141,8 @@ describe("Data: the table", () => {
 
 describe("Api: routes from the route table", () => {
   it("has exactly one route per entry of routes, each with AWS IAM auth (public ones too: the BFF signs its calls)", () => {
-    synth.template.Api.resourceCountIs("AWS::ApiGatewayV2::Route", routes.length);
+    // ... plus the `$default` catch-all.
+    synth.template.Api.resourceCountIs("AWS::ApiGatewayV2::Route", routes.length + 1);
     for (const route of routes) {
       synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", {
         RouteKey: routeKey(route),
@@ -140,9 +156,9 @@ describe("Api: routes from the route table", () => {
       routeKey: route.Properties!.RouteKey as string,
       auth: route.Properties!.AuthorizationType as string | undefined,
     }));
-    expect(synthesized).toHaveLength(routes.length);
+    expect(synthesized).toHaveLength(routes.length + 1);
     expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([]);
-    expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]!.startsWith("/api/v1/")).length).toBeGreaterThan(0);
+    expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]?.startsWith("/api/v1/")).length).toBeGreaterThan(0);
   });
 
   it("declares /internal and /admin routes as auth 'iam' in the route table (the BFF-facing API is /api/v1 only)", () => {
@@ -151,23 +167,37 @@ describe("Api: routes from the route table", () => {
     }
   });
 
-  it("sends every route of a group to that group's one function", () => {
+  const functionOfRoute = () => {
     const integrations = Object.fromEntries(resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Integration"));
-    const functionOfRoute = new Map<string, string>();
+    const handlers = new Map<string, string>();
     for (const [, route] of resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route")) {
       const integrationId = render(route.Properties!.Target).replace(/^integrations\/\$\{(.+)\}$/, "$1");
       const target = getAttTarget(integrations[integrationId]!.Properties!.IntegrationUri);
-      functionOfRoute.set(route.Properties!.RouteKey, functionByLogicalId("Api", target).handler);
+      handlers.set(route.Properties!.RouteKey, functionByLogicalId("Api", target).handler);
     }
-    for (const route of routes) expect(functionOfRoute.get(routeKey(route)), routeKey(route)).toBe(routeGroups[route.group].handler);
-    const groupFunctions = projectFunctions().filter((fn) => fn.stack === "Api");
-    expect(groupFunctions.map((fn) => fn.handler).sort()).toEqual(Object.values(routeGroups).map((g) => g.handler).sort());
+    return handlers;
+  };
+
+  it("sends every route of a group to that group's one function", () => {
+    const handlers = functionOfRoute();
+    for (const route of routes) expect(handlers.get(routeKey(route)), routeKey(route)).toBe(routeGroups[route.group].handler);
+    const apiFunctions = projectFunctions().filter((fn) => fn.stack === "Api");
+    expect(apiFunctions.map((fn) => fn.handler).sort()).toEqual([...Object.values(routeGroups).map((g) => g.handler), fallbackHandler].sort());
+  });
+
+  it("answers every other path and method from the $default catch-all, signed like the rest, with no table access", () => {
+    synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default", AuthorizationType: "AWS_IAM" });
+    expect(functionOfRoute().get("$default")).toBe(fallbackHandler);
+    const fallback = functionByHandler(fallbackHandler);
+    expect(dynamoStatements(fallback)).toEqual([]);
+    expect(fallback.environment).not.toHaveProperty("SST_Secret_value_SUPPLIER_SIGNING_SECRET");
   });
 });
 
 describe("functions", () => {
   const projectHandlers = () => [
     ...Object.values(routeGroups).map((g) => g.handler),
+    fallbackHandler,
     ...eventRules.map((r) => r.handler),
     streamPublisher.handler,
     ...scheduledJobs.map((j) => j.handler),
@@ -327,6 +357,8 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
     expect(props).toMatchObject({
       StartingPosition: "TRIM_HORIZON",
       BatchSize: 100,
+      // Concurrent batches per shard; Lambda keeps each partition key (each order) in order.
+      ParallelizationFactor: 10,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 5,
       MaximumRecordAgeInSeconds: 86_400,
@@ -405,6 +437,117 @@ describe("Ops: alarms and dashboard", () => {
     }
     const dlqLines = lines.filter((line) => line[0] === "AWS/SQS" && line[1] === "ApproximateNumberOfMessagesVisible");
     expect(dlqLines).toHaveLength(eventRules.length + 1);
+  });
+});
+
+describe("operations: retention, throttling, concurrency, queues", () => {
+  const both = () =>
+    [
+      { stage: STAGE, synth },
+      { stage: PROTECTED_STAGE, synth: protectedSynth },
+    ] as const;
+
+  it("gives every Lambda (SST's internal handler too) a log group of its own stack, and no log group is unowned", () => {
+    for (const { stage, synth: built } of both()) {
+      for (const stack of STACKS) {
+        const template = built.json[stack];
+        const logGroups = new Set(resourcesOf(template, "AWS::Logs::LogGroup").map(([id]) => id));
+        const owned = new Set<string>();
+        for (const [id, fn] of resourcesOf(template, "AWS::Lambda::Function")) {
+          const logGroup = fn.Properties!.LoggingConfig?.LogGroup as { Ref: string } | undefined;
+          expect(logGroup, `${stage} ${stack}/${id}`).toBeDefined();
+          expect(logGroups.has(logGroup!.Ref), `${stage} ${stack}/${id} -> ${logGroup!.Ref}`).toBe(true);
+          owned.add(logGroup!.Ref);
+        }
+        // The API access log is the one log group that no function writes to.
+        for (const [, stageResource] of resourcesOf(template, "AWS::ApiGatewayV2::Stage")) {
+          owned.add(getAttTarget(stageResource.Properties!.AccessLogSettings.DestinationArn));
+        }
+        expect([...logGroups].filter((id) => !owned.has(id)), `${stage} ${stack}`).toEqual([]);
+      }
+    }
+  });
+
+  it("keeps logs 7 days in a disposable stage and deletes them with it; 30 days and retained in a protected one", () => {
+    expect(isProtectedStage(PROTECTED_STAGE)).toBe(true);
+    const expected = { [STAGE]: { days: 7, policy: "Delete" }, [PROTECTED_STAGE]: { days: 30, policy: "Retain" } };
+    for (const { stage, synth: built } of both()) {
+      const logGroups = STACKS.flatMap((stack) => resourcesOf(built.json[stack], "AWS::Logs::LogGroup").map(([id, r]) => ({ id: `${stack}/${id}`, r })));
+      // One per function of every stack (4 SST handlers included) plus the API access log.
+      expect(logGroups.length, stage).toBe(functionsOf(built).length + 1);
+      for (const { id, r } of logGroups) {
+        expect({ id, days: r.Properties!.RetentionInDays, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({
+          id,
+          days: expected[stage].days,
+          deletion: expected[stage].policy,
+          replace: expected[stage].policy,
+        });
+      }
+    }
+  });
+
+  it("writes the API access log to its own log group", () => {
+    const [, apiStage] = onlyResource(synth.json.Api, "AWS::ApiGatewayV2::Stage");
+    const target = getAttTarget(apiStage.Properties!.AccessLogSettings.DestinationArn);
+    expect(synth.json.Api.Resources[target]!.Type).toBe("AWS::Logs::LogGroup");
+  });
+
+  it("throttles every route of the API's default stage per stage (rate and burst)", () => {
+    for (const { stage, synth: built } of both()) {
+      const [, apiStage] = onlyResource(built.json.Api, "AWS::ApiGatewayV2::Stage");
+      expect(apiStage.Properties!.StageName).toBe("$default");
+      const { rate, burst } = stagePolicy(stage).apiThrottle;
+      expect(rate).toBeGreaterThan(0);
+      expect(burst).toBeGreaterThan(0);
+      expect(apiStage.Properties!.DefaultRouteSettings, stage).toEqual({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
+    }
+    expect(stagePolicy(PROTECTED_STAGE).apiThrottle.rate).toBeGreaterThan(stagePolicy(STAGE).apiThrottle.rate);
+  });
+
+  it("reserves concurrency for the relay dispatcher (10), the payment expiry (1) and the reconciliation (1), and nothing else", () => {
+    const reserved = Object.fromEntries(
+      STACKS.flatMap((stack) =>
+        resourcesOf(synth.json[stack], "AWS::Lambda::Function")
+          .filter(([, fn]) => fn.Properties!.ReservedConcurrentExecutions !== undefined)
+          .map(([, fn]) => [fn.Properties!.Handler as string, fn.Properties!.ReservedConcurrentExecutions as number]),
+      ),
+    );
+    expect(reserved).toEqual({
+      "functions/relay/dispatch.handler": 10,
+      "functions/scheduled/expire-payments.handler": 1,
+      "functions/admin/reconcile.handler": 1,
+    });
+  });
+
+  it("drops a throttled or failed expiry tick after a minute instead of queueing it behind later ticks", () => {
+    const expiry = functionByHandler("functions/scheduled/expire-payments.handler");
+    const config = resourcesOf(synth.json.Events, "AWS::Lambda::EventInvokeConfig")
+      .map(([, r]) => r.Properties!)
+      .find((props) => props.FunctionName.Ref === expiry.logicalId);
+    expect(config).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+  });
+
+  it("states SQS-managed encryption on every queue and enforces TLS on it", () => {
+    for (const { stage, synth: built } of both()) {
+      const queues = STACKS.flatMap((stack) => resourcesOf(built.json[stack], "AWS::SQS::Queue"));
+      expect(queues.length, stage).toBe(eventRules.length + 1);
+      const policies = resourcesOf(built.json.Events, "AWS::SQS::QueuePolicy").map(([, r]) => r.Properties!);
+      for (const [id, queue] of queues) {
+        expect(queue.Properties!.SqsManagedSseEnabled, `${stage} ${id}`).toBe(true);
+        expect(queue.Properties!.KmsMasterKeyId, `${stage} ${id}`).toBeUndefined();
+        const policy = policies.find((p) => asArray(p.Queues as { Ref: string }[]).some((q) => q.Ref === id));
+        expect(render(policy?.PolicyDocument), `${stage} ${id}`).toContain("aws:SecureTransport");
+      }
+    }
+  });
+
+  it("deletes the DLQs with a disposable stage and keeps them (messages and all) when a protected stack is deleted", () => {
+    for (const { stage, synth: built } of both()) {
+      const expected = isProtectedStage(stage) ? "Retain" : "Delete";
+      for (const [id, queue] of resourcesOf(built.json.Events, "AWS::SQS::Queue")) {
+        expect({ id, deletion: queue.DeletionPolicy, replace: queue.UpdateReplacePolicy }).toEqual({ id, deletion: expected, replace: expected });
+      }
+    }
   });
 });
 

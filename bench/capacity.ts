@@ -1,0 +1,661 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { GetItemCommand, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
+import { ulid } from "ulid";
+import { db, setDb } from "../core/store/client.js";
+import { localClient, startDynamoLocal } from "../local/dynamo.js";
+import { keyText, tableSpec, type Item } from "../local/partition-limit.js";
+import { StreamPoller } from "../local/poller.js";
+import { startLocalRuntime, type LocalRuntime } from "../local/runtime.js";
+import { matchTransactional, normalizeImage, summarize, unitsByKey, type CapacitySummary, type ObservedWrite } from "./capacity-model.js";
+
+/**
+ * `npm run bench:capacity`: the capacity model measured from the real write path, and a hot-SKU burst under the
+ * emulated partition limit. Figures are printed and written to bench/capacity.json; nothing here asserts.
+ *
+ * 1. A workload through the local gateway's HTTP routes (real handlers, DynamoDB Local): users, a catalog with
+ *    Zipf-skewed popularity (the hottest SKUs sharded), checkouts of 1..5 lines, payment, shipment and delivery,
+ *    customer cancels, failed payments, payment timeouts (the expiry job), and dropship relays dispatched to a
+ *    real local supplier server with supplier events.
+ * 2. Every write is read back from the table's stream (NEW_AND_OLD_IMAGES). From the images: item sizes, each
+ *    index's entries put and deleted by key (projections from tableDefinition), so write units per partition key.
+ *    The stream does not say whether a write was transactional: a middleware on the handlers' client records, per
+ *    item, which successful writes were TransactWriteItems, matched in order to the item's stream records; it also
+ *    records ConditionChecks (no stream record, but billed as a transactional write of the item checked).
+ *    Not visible this way (so not in the model): writes that change nothing (no stream record), failed conditional
+ *    writes and cancelled transactions, and reads.
+ * 3. Isolated checkouts of 1, 5 and 50 lines on a quiet system: all the stream shows while each runs is its writes.
+ * 4. The burst: one SKU, many concurrent checkouts from distinct users, with ORDERLINE_LOCAL_PARTITION_WCU set
+ *    (small, so the limit binds before this laptop's DynamoDB Local does), with 1 shard and with 8.
+ *
+ * Knobs: CAPACITY_ORDERS (default 500), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_CONCURRENCY (16),
+ * CAPACITY_BURST_WCU (20, or ORDERLINE_LOCAL_PARTITION_WCU when set), CAPACITY_BURST_SECONDS (6),
+ * CAPACITY_BURST_CONCURRENCY (32), CAPACITY_BURST_STOCK (400).
+ */
+const int = (name: string, fallback: number) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const ORDERS = int("CAPACITY_ORDERS", 500);
+const USERS = int("CAPACITY_USERS", 300);
+const SKUS = int("CAPACITY_SKUS", 200);
+const CONCURRENCY = int("CAPACITY_CONCURRENCY", 16);
+const HOT_SHARDED = 3;
+const HOT_SHARDS = 8;
+const LISTINGS = 30;
+const SUPPLIERS = 5;
+const TIMEOUT_SHARE = 0.08;
+const userWcu = process.env.ORDERLINE_LOCAL_PARTITION_WCU;
+const BURST_WCU = int("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 20);
+const BURST_SECONDS = int("CAPACITY_BURST_SECONDS", 6);
+const BURST_CONCURRENCY = int("CAPACITY_BURST_CONCURRENCY", 32);
+const BURST_STOCK = int("CAPACITY_BURST_STOCK", 400);
+/** Longer than the bench: the scheduled jobs run only when the bench runs them (setInterval caps at 2^31-1 ms). */
+const NO_SCHEDULE = 2_000_000_000;
+
+const started = performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+const say = (line: string) => console.log(line);
+
+// The model phase runs without a limit; the burst sets one itself.
+delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
+process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers: HTTP, a worker pool, a seeded random source, Zipf popularity
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+function http(baseUrl: string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: kept as text
+    }
+    return { status: response.status, body: parsed };
+  };
+}
+
+async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) return;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
+
+/** mulberry32: the same workload on every run. */
+function random(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = random(20240601);
+
+/** Ranks 0..n-1 drawn with probability proportional to 1/(rank+1)^s. */
+function zipf(n: number, s: number) {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let k = 0; k < n; k++) cumulative.push((total += 1 / (k + 1) ** s));
+  return () => {
+    const x = rand() * total;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+function pick<T>(weighted: [T, number][]): T {
+  let x = rand() * weighted.reduce((s, [, w]) => s + w, 0);
+  for (const [value, w] of weighted) if ((x -= w) < 0) return value;
+  return weighted[weighted.length - 1]![0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recording: the stream (every write, with its phase) and the client (transactional or not, condition checks)
+
+interface StreamedWrite {
+  phase: string;
+  itemKey: string;
+  record: DynamoDBRecord;
+}
+
+class Recorder {
+  phase = "seed";
+  readonly records: StreamedWrite[] = [];
+  /** Per item, in the order the client saw them succeed: whether each write was transactional. */
+  readonly clientWrites = new Map<string, boolean[]>();
+  readonly conditionChecks: { phase: string; item: Promise<Item | undefined> }[] = [];
+  private poller: StreamPoller | undefined;
+
+  constructor(
+    private readonly tableName: string,
+    private readonly reader: DynamoDBClient,
+  ) {}
+
+  private itemKey(table: string, key: Item | undefined): string {
+    const spec = tableSpec();
+    return `${table}\u0000${keyText(key?.[spec.partitionKey])}\u0000${keyText(spec.sortKey ? key?.[spec.sortKey] : undefined)}`;
+  }
+
+  private wrote(table: string, key: Item | undefined, transactional: boolean): void {
+    if (table !== this.tableName) return;
+    const id = this.itemKey(table, key);
+    const list = this.clientWrites.get(id);
+    if (list) list.push(transactional);
+    else this.clientWrites.set(id, [transactional]);
+  }
+
+  /** Records the handlers' successful writes; "build" sees marshalled input once per request (outside retries). */
+  install(client: DynamoDBClient): void {
+    const spec = tableSpec();
+    const keyOf = (item: Item) => ({ [spec.partitionKey]: item[spec.partitionKey]!, ...(spec.sortKey ? { [spec.sortKey]: item[spec.sortKey]! } : {}) });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as Record<string, any>;
+        switch (context.commandName) {
+          case "PutItemCommand":
+            this.wrote(input.TableName, keyOf(input.Item), false);
+            break;
+          case "UpdateItemCommand":
+          case "DeleteItemCommand":
+            this.wrote(input.TableName, input.Key, false);
+            break;
+          case "BatchWriteItemCommand":
+            for (const [table, writes] of Object.entries(input.RequestItems ?? {}))
+              for (const w of writes as { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[])
+                this.wrote(table, w.PutRequest ? keyOf(w.PutRequest.Item) : w.DeleteRequest?.Key, false);
+            break;
+          case "TransactWriteItemsCommand":
+            for (const action of (input.TransactItems ?? []) as TransactWriteItem[]) {
+              if (action.Put) this.wrote(action.Put.TableName!, keyOf(action.Put.Item!), true);
+              else if (action.Update) this.wrote(action.Update.TableName!, action.Update.Key, true);
+              else if (action.Delete) this.wrote(action.Delete.TableName!, action.Delete.Key, true);
+              else if (action.ConditionCheck && action.ConditionCheck.TableName === this.tableName) {
+                const { TableName, Key } = action.ConditionCheck;
+                this.conditionChecks.push({
+                  phase: this.phase,
+                  item: this.reader.send(new GetItemCommand({ TableName, Key, ConsistentRead: true })).then((out) => out.Item ?? Key),
+                });
+              }
+            }
+            break;
+        }
+        return result;
+      },
+      { step: "build", name: "capacityRecorder" },
+    );
+  }
+
+  async start(endpoint: string): Promise<void> {
+    this.poller = new StreamPoller({
+      endpoint,
+      tableName: this.tableName,
+      startAt: "TRIM_HORIZON",
+      filter: null,
+      intervalMs: 50,
+      batchSize: 1000,
+      functionName: "capacity-recorder",
+      log: (line) => say(`  [recorder] ${line}`),
+      handler: async (event) => {
+        for (const record of event.Records) {
+          const keys = normalizeImage(record.dynamodb?.Keys as Record<string, unknown> | undefined);
+          this.records.push({ phase: this.phase, itemKey: this.itemKey(this.tableName, keys), record });
+        }
+      },
+    });
+    await this.poller.start();
+  }
+
+  /** Everything written so far has been read from the stream. */
+  drained(): Promise<void> {
+    return this.poller!.drained(60_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.poller?.stop();
+  }
+
+  /** The stream's writes of `phase`, each with whether it was transactional. */
+  writes(phase: (p: string) => boolean): ObservedWrite[] {
+    const flags = matchTransactional(this.records, this.clientWrites);
+    return this.records.flatMap((r, i) =>
+      phase(r.phase)
+        ? [
+            {
+              old: normalizeImage(r.record.dynamodb?.OldImage as Record<string, unknown> | undefined),
+              new: normalizeImage(r.record.dynamodb?.NewImage as Record<string, unknown> | undefined),
+              transactional: flags[i]!,
+            },
+          ]
+        : [],
+    );
+  }
+
+  async checks(phase: (p: string) => boolean): Promise<(Item | undefined)[]> {
+    return Promise.all(this.conditionChecks.filter((c) => phase(c.phase)).map((c) => c.item));
+  }
+}
+
+/** A supplier endpoint on 127.0.0.1 that accepts every relay with 200. */
+async function startSupplier(): Promise<{ url: string; received: () => number; stop: () => Promise<void> }> {
+  let received = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received++;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ accepted: true, supplierOrderId: `so-${ulid()}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: () => received,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Printing
+
+const pad = (text: string | number, width: number) => String(text).padEnd(width);
+const lpad = (text: string | number, width: number) => String(text).padStart(width);
+
+function printModel(summary: CapacitySummary): void {
+  say(`\nWrite units per order, by partition-key pattern (${summary.orders} orders; table writes at 2x when transactional, index entries at 1x)`);
+  say(`  ${pad("index", 7)} ${pad("key pattern", 30)} ${lpad("keys", 6)} ${lpad("WCU/order", 10)}   ${pad("hottest key of the pattern", 44)} ${lpad("WCU/order", 10)}`);
+  for (const row of summary.perPattern)
+    say(
+      `  ${pad(row.index, 7)} ${pad(row.pattern, 30)} ${lpad(row.keys, 6)} ${lpad(row.writeUnitsPerOrder.toFixed(3), 10)}   ${pad(row.hottestKey.slice(0, 44), 44)} ${lpad(row.hottestKeyWriteUnitsPerOrder.toFixed(3), 10)}`,
+    );
+  say(`  per index (all keys): ${Object.entries(summary.perIndex).map(([index, units]) => `${index} ${units.toFixed(3)}`).join(", ")}; total ${summary.totalWriteUnitsPerOrder.toFixed(3)} WCU/order`);
+  say(`\nHottest concrete keys (write units per order)`);
+  for (const key of summary.hottestKeys) say(`  ${pad(key.index, 7)} ${pad(key.key.slice(0, 60), 60)} ${lpad(key.writeUnitsPerOrder.toFixed(3), 8)}`);
+  if (summary.hottest)
+    say(
+      `\nModeled ceiling: ${summary.ceilingOrdersPerSecond} orders/s = 1,000 WCU/s / ${summary.hottest.writeUnitsPerOrder} WCU per order on the hottest key (${summary.hottest.index} ${summary.hottest.keyPattern}: ${summary.hottest.key}), before account quotas`,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Model workload
+
+say(`bench:capacity on ${cpus().length} cpus: ${ORDERS} orders, ${USERS} users, ${SKUS} SKUs (Zipf), burst at ${BURST_WCU} WCU/s per key`);
+const dynamo = await startDynamoLocal();
+const supplier = await startSupplier();
+setDb(undefined);
+let runtime: LocalRuntime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-model", scheduleIntervalMs: NO_SCHEDULE });
+const reader = localClient(dynamo.endpoint);
+const recorder = new Recorder(runtime.tableName, reader);
+recorder.install(db().client);
+await recorder.start(dynamo.endpoint);
+let call = http(runtime.url);
+say(`[${elapsed()}] local runtime at ${runtime.url}, supplier at ${supplier.url}`);
+
+const shardNote: string[] = [];
+/** PUT inventory with shards; while shards are not built (400), without them. Returns the shards applied. */
+async function putStock(skuId: string, onHand: number, shards: number): Promise<number> {
+  if (shards > 1) {
+    const sharded = await call("PUT", `/internal/inventory/${skuId}`, { onHand, shards });
+    if (sharded.status === 200) return Number(sharded.body?.shards ?? shards);
+    if (sharded.status !== 400) throw new Error(`PUT inventory ${skuId} answered ${sharded.status}: ${JSON.stringify(sharded.body)}`);
+    if (shardNote.length === 0) shardNote.push(`PUT /internal/inventory {shards} answered 400 (${JSON.stringify(sharded.body?.detail ?? sharded.body)}): stock set without shards`);
+  }
+  const plain = await call("PUT", `/internal/inventory/${skuId}`, { onHand });
+  if (plain.status !== 200) throw new Error(`PUT inventory ${skuId} answered ${plain.status}: ${JSON.stringify(plain.body)}`);
+  return Number(plain.body?.shards ?? 1);
+}
+
+const skuId = (rank: number) => `sku-${String(rank).padStart(3, "0")}`;
+const catalog = Array.from({ length: SKUS }, (_, rank) => ({ skuId: skuId(rank), offerId: `off-${rank}`, unitPrice: 1000 + rank * 10 }));
+await pool(SKUS, CONCURRENCY, async (rank) => {
+  const sku = catalog[rank]!;
+  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, { offerId: sku.offerId, unitPrice: sku.unitPrice, currency: "KRW", title: `Book ${rank}` });
+  if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}: ${JSON.stringify(offer.body)}`);
+  await putStock(sku.skuId, 1_000_000, rank < HOT_SHARDED ? HOT_SHARDS : 1);
+});
+for (let i = 0; i < SUPPLIERS; i++) {
+  const put = await call("PUT", `/internal/suppliers/sup-${i}`, { name: `Supplier ${i}`, endpointUrl: `${supplier.url}/orders` });
+  if (put.status !== 200) throw new Error(`PUT supplier answered ${put.status}: ${JSON.stringify(put.body)}`);
+}
+for (let i = 0; i < LISTINGS; i++) {
+  const put = await call("PUT", `/internal/listings/lst-${i}`, {
+    sellerId: `seller-${i % 7}`,
+    supplierId: `sup-${i % SUPPLIERS}`,
+    supplierOfferId: `offer-${i}`,
+    sellingPrice: 15000 + i * 100,
+    currency: "KRW",
+    channel: "smartstore",
+    active: true,
+  });
+  if (put.status !== 200) throw new Error(`PUT listing answered ${put.status}: ${JSON.stringify(put.body)}`);
+}
+if (shardNote.length) say(`  note: ${shardNote[0]}`);
+await recorder.drained();
+say(`[${elapsed()}] seeded ${SKUS} SKUs (${HOT_SHARDED} hottest with ${HOT_SHARDS} shards), ${SUPPLIERS} suppliers, ${LISTINGS} listings`);
+
+recorder.phase = "workload";
+const skuRank = zipf(SKUS, 1.1);
+const listingRank = zipf(LISTINGS, 1.0);
+const unexpected: string[] = [];
+const note = (what: string, answer: Answer) => {
+  if (unexpected.length < 20) unexpected.push(`${what}: ${answer.status} ${JSON.stringify(answer.body?.code ?? answer.body).slice(0, 160)}`);
+};
+const tally: Record<string, number> = {};
+const count = (what: string) => (tally[what] = (tally[what] ?? 0) + 1);
+
+async function checkout(userId: string, lines: { skuId: string; offerId: string; unitPrice: number; qty: number }[]): Promise<string | undefined> {
+  const answer = await call("POST", "/api/v1/orders", {
+    userId,
+    idempotencyKey: `cap-${ulid()}`,
+    items: lines,
+    currency: "KRW",
+    shippingAddressId: "addr-1",
+    paymentMethod: "CARD",
+  });
+  if (answer.status !== 201) {
+    note("checkout", answer);
+    count(`checkout ${answer.status}`);
+    return undefined;
+  }
+  count("checkout 201");
+  return String(answer.body.orderId);
+}
+
+function randomLines() {
+  const n = pick<number>([
+    [1, 40],
+    [2, 25],
+    [3, 15],
+    [4, 10],
+    [5, 10],
+  ]);
+  const ranks = new Set<number>();
+  while (ranks.size < n) ranks.add(skuRank());
+  return [...ranks].map((rank) => ({ ...catalog[rank]!, qty: rand() < 0.8 ? 1 : 2 }));
+}
+
+async function event(orderId: string, type: string): Promise<boolean> {
+  const answer = await call("POST", `/internal/orders/${orderId}/events`, { type, externalId: `${type}-${orderId}` });
+  if (answer.status !== 200) note(type, answer);
+  count(`${type} ${answer.status}`);
+  return answer.status === 200;
+}
+
+async function relayFor(orderId: string): Promise<void> {
+  const listingId = `lst-${listingRank()}`;
+  const created = await call("POST", "/internal/relays", {
+    listingId,
+    quantity: 1 + Math.floor(rand() * 3),
+    externalOrderId: `ss-${ulid()}`,
+    ecommerceOrderId: orderId,
+    customerInfo: { name: "Kim Minji", phone: "010-1234-5678" },
+    shippingInfo: { address: "1 Sejong-daero, Seoul", carrier: null, trackingNumber: null },
+    metadata: { source: "smartstore" },
+  });
+  count(`relay create ${created.status}`);
+  if (created.status !== 201) return note("relay create", created);
+  const relayId = String(created.body.relayId);
+  // The first dispatch is automatic (stream -> RELAY_CREATED -> dispatcher -> supplier).
+  const deadline = Date.now() + 15_000;
+  let status = String(created.body.status);
+  while (status === "pending" && Date.now() < deadline) {
+    await sleep(100);
+    status = String((await call("GET", `/internal/relays/${relayId}`)).body?.status);
+  }
+  count(`relay ${status}`);
+  if (status !== "relayed") return;
+  const steps: [string, Record<string, unknown>][] = [["SUPPLIER_CONFIRMED", {}]];
+  if (rand() < 0.7) steps.push(["SHIPPED", { shippingInfo: { carrier: "CJ", trackingNumber: `CJ-${ulid()}` } }]);
+  if (steps.length === 2 && rand() < 0.7) steps.push(["DELIVERED", {}]);
+  for (const [type, extra] of steps) {
+    const answer = await call("POST", `/internal/relays/${relayId}/events`, { type, ...extra }, { "x-actor": "supplier-bench" });
+    count(`relay ${type} ${answer.status}`);
+    if (answer.status !== 200) return note(`relay ${type}`, answer);
+  }
+}
+
+// Payment timeouts first: these checkouts get a 1-second window (read per request), the rest an hour.
+const timeoutOrders = Math.round(ORDERS * TIMEOUT_SHARE);
+const userOf = () => `user-${String(Math.floor(rand() * USERS)).padStart(3, "0")}`;
+process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
+const timedOut = (await pool(timeoutOrders, CONCURRENCY, () => checkout(userOf(), randomLines()))).filter((id): id is string => id !== undefined);
+process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
+
+const lifecycle = { created: timedOut.length, paid: 0, delivered: 0, canceled: 0, paymentFailed: 0, relays: 0, timeouts: 0 };
+await pool(ORDERS - timeoutOrders, CONCURRENCY, async () => {
+  const orderId = await checkout(userOf(), randomLines());
+  if (!orderId) return;
+  lifecycle.created++;
+  const fate = rand();
+  if (fate < 0.08) {
+    const answer = await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "changed my mind" });
+    count(`cancel ${answer.status}`);
+    if (answer.status === 200) lifecycle.canceled++;
+    else note("cancel", answer);
+    return;
+  }
+  if (fate < 0.12) {
+    if (await event(orderId, "PAYMENT_FAILED")) lifecycle.paymentFailed++;
+    return;
+  }
+  if (!(await event(orderId, "PAYMENT_SUCCEEDED"))) return;
+  lifecycle.paid++;
+  if (rand() < 0.25) {
+    lifecycle.relays++;
+    await relayFor(orderId);
+  }
+  for (const type of ["READY_TO_SHIP", "SHIPPED", "DELIVERED"]) if (!(await event(orderId, type))) return;
+  lifecycle.delivered++;
+});
+say(`[${elapsed()}] workload: ${JSON.stringify(lifecycle)}`);
+
+// The timed-out orders' windows closed long ago: the expiry job cancels them.
+try {
+  await runtime.runScheduledJob("ExpireUnpaidOrders");
+} catch (error) {
+  say(`  ExpireUnpaidOrders failed: ${(error as Error).message}`);
+}
+const afterSweep = await pool(timedOut.length, CONCURRENCY, async (i) => (await call("GET", `/api/v1/orders/${timedOut[i]}`)).body?.status);
+lifecycle.timeouts = afterSweep.filter((s) => s === "CANCELED").length;
+say(`[${elapsed()}] expiry job: ${lifecycle.timeouts} of ${timedOut.length} unpaid orders canceled (PAYMENT_TIMEOUT)`);
+await runtime.bus.idle();
+await recorder.drained();
+
+const spec = tableSpec();
+const workloadRows = unitsByKey(spec, recorder.writes((p) => p === "workload"), await recorder.checks((p) => p === "workload"));
+const model = summarize(workloadRows, lifecycle.created, 12);
+printModel(model);
+if (Object.keys(tally).length) say(`\nanswers: ${Object.entries(tally).sort().map(([k, v]) => `${k} x${v}`).join(", ")}`);
+if (unexpected.length) say(`unexpected answers (first ${unexpected.length}):\n  ${unexpected.join("\n  ")}`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Isolated checkouts: 1, 5 and 50 lines of cold (unsharded) SKUs, one at a time on a quiet system
+
+const writeUnitsPerCheckout: Record<string, number> = {};
+const checkoutBreakdown: Record<string, Record<string, number>> = {};
+for (const lines of [1, 5, 50]) {
+  const phase = `checkout-${lines}`;
+  await recorder.drained();
+  recorder.phase = phase;
+  const items = Array.from({ length: lines }, (_, j) => ({ ...catalog[(SKUS >> 1) + j]!, qty: 1 }));
+  const orderId = await checkout(`iso-${lines}`, items);
+  await recorder.drained();
+  recorder.phase = "after";
+  const rows = unitsByKey(spec, recorder.writes((p) => p === phase), await recorder.checks((p) => p === phase));
+  writeUnitsPerCheckout[String(lines)] = rows.reduce((sum, r) => sum + r.units, 0);
+  const breakdown: Record<string, number> = {};
+  for (const r of rows) breakdown[`${r.index} ${r.pattern}`] = (breakdown[`${r.index} ${r.pattern}`] ?? 0) + r.units;
+  checkoutBreakdown[String(lines)] = breakdown;
+  if (!orderId) say(`  the ${lines}-line checkout failed`);
+}
+say(`\nwriteUnitsPerCheckout (isolated checkouts, table + index writes):`);
+for (const [lines, units] of Object.entries(writeUnitsPerCheckout))
+  say(`  ${lpad(lines, 2)} line(s): ${lpad(units, 4)} WCU   (${Object.entries(checkoutBreakdown[lines]!).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+
+await recorder.stop();
+await runtime.stop();
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Hot-SKU burst under the emulated partition limit
+
+say(`\n[${elapsed()}] hot-SKU burst: ORDERLINE_LOCAL_PARTITION_WCU=${BURST_WCU}, ${BURST_CONCURRENCY} concurrent checkouts of one SKU for ${BURST_SECONDS} s, stock ${BURST_STOCK}`);
+process.env.ORDERLINE_LOCAL_PARTITION_WCU = String(BURST_WCU);
+setDb(undefined);
+runtime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-burst", scheduleIntervalMs: NO_SCHEDULE });
+call = http(runtime.url);
+
+interface BurstRun {
+  shardsRequested: number;
+  shards: number;
+  requests: number;
+  statuses: Record<string, number>;
+  created: number;
+  createdQty: number;
+  stock: number;
+  reservedAfter: number | undefined;
+  oversold: number;
+  seconds: number;
+  soldOutAfterSeconds: number | undefined;
+  ordersPerSecond: number;
+  throttledRequests: number;
+}
+
+async function burst(shards: number): Promise<BurstRun> {
+  const sku = { skuId: `burst-${shards}`, offerId: `off-burst-${shards}`, unitPrice: 5000 };
+  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, { offerId: sku.offerId, unitPrice: sku.unitPrice, currency: "KRW" });
+  if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}`);
+  const applied = await putStock(sku.skuId, BURST_STOCK, shards);
+  await sleep(1100); // every key's one-second window starts empty
+  const throttledBefore = runtime.partitionLimit?.stats().throttled ?? 0;
+  const statuses: Record<string, number> = {};
+  let created = 0;
+  let createdQty = 0;
+  let lastCreated = 0;
+  let requests = 0;
+  let soldOut: number | undefined;
+  const t0 = performance.now();
+  const stopAt = t0 + BURST_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: BURST_CONCURRENCY }, async () => {
+      while (performance.now() < stopAt) {
+        const i = requests++;
+        const answer = await call("POST", "/api/v1/orders", {
+          userId: `burst-${shards}-${i}`,
+          idempotencyKey: `burst-${ulid()}`,
+          items: [{ ...sku, qty: 1 }],
+          currency: "KRW",
+          shippingAddressId: "addr-1",
+          paymentMethod: "CARD",
+        });
+        const label = answer.status === 409 || answer.status === 503 ? `${answer.status} ${answer.body?.code ?? ""}`.trim() : String(answer.status);
+        statuses[label] = (statuses[label] ?? 0) + 1;
+        if (answer.status === 201) {
+          created++;
+          createdQty += 1;
+          lastCreated = performance.now();
+        } else if (answer.status === 409 && answer.body?.code === "OUT_OF_STOCK" && soldOut === undefined) soldOut = (performance.now() - t0) / 1000;
+        else if (![201, 409, 503].includes(answer.status)) note("burst checkout", answer);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const stock = await call("GET", `/internal/inventory/${sku.skuId}`);
+  const reservedAfter = typeof stock.body?.reserved === "number" ? stock.body.reserved : undefined;
+  // Sold out: the rate while stock lasted (to the last order created), else over the whole burst.
+  const window = soldOut !== undefined && lastCreated > t0 ? (lastCreated - t0) / 1000 : seconds;
+  return {
+    shardsRequested: shards,
+    shards: applied,
+    requests,
+    statuses,
+    created,
+    createdQty,
+    stock: BURST_STOCK,
+    reservedAfter,
+    oversold: Math.max(0, createdQty - BURST_STOCK, (reservedAfter ?? 0) - BURST_STOCK),
+    seconds: Number(seconds.toFixed(2)),
+    soldOutAfterSeconds: soldOut === undefined ? undefined : Number(soldOut.toFixed(2)),
+    ordersPerSecond: Number((created / window).toFixed(1)),
+    throttledRequests: (runtime.partitionLimit?.stats().throttled ?? 0) - throttledBefore,
+  };
+}
+
+const bursts: BurstRun[] = [];
+for (const shards of [1, 8]) {
+  const run = await burst(shards);
+  bursts.push(run);
+  say(
+    `  ${shards} shard(s)${run.shards !== shards ? ` (applied: ${run.shards})` : ""}: ${run.ordersPerSecond} orders/s; ${run.requests} requests in ${run.seconds} s -> ${Object.entries(run.statuses)
+      .map(([s, n]) => `${s} x${n}`)
+      .join(", ")}; created ${run.created} (qty ${run.createdQty}) of stock ${run.stock}, reserved after ${run.reservedAfter ?? "?"}${run.soldOutAfterSeconds !== undefined ? `, sold out after ${run.soldOutAfterSeconds} s` : ""}; oversold ${run.oversold}; ${run.throttledRequests} DynamoDB requests throttled`,
+  );
+}
+const speedup = bursts[0]!.ordersPerSecond > 0 ? Number((bursts[1]!.ordersPerSecond / bursts[0]!.ordersPerSecond).toFixed(2)) : undefined;
+say(`  8 shards vs 1: ${speedup ?? "?"}x the orders/s`);
+if (shardNote.length) say(`  note: ${shardNote[0]}`);
+
+await runtime.stop();
+await supplier.stop();
+reader.destroy();
+await dynamo.stop();
+if (userWcu === undefined) delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
+
+const result = {
+  at: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  workload: { orders: ORDERS, users: USERS, skus: SKUS, hotShardedSkus: HOT_SHARDED, hotShards: HOT_SHARDS, listings: LISTINGS, lifecycle, answers: tally },
+  indexes: spec.indexes,
+  ceilingOrdersPerSecond: model.ceilingOrdersPerSecond,
+  hottest: model.hottest,
+  writeUnitsPerOrder: model.totalWriteUnitsPerOrder,
+  writeUnitsPerOrderByIndex: model.perIndex,
+  writeUnitsPerCheckout,
+  checkoutBreakdown,
+  perKeyPattern: model.perPattern,
+  hottestKeys: model.hottestKeys,
+  burst: { partitionWcu: BURST_WCU, seconds: BURST_SECONDS, concurrency: BURST_CONCURRENCY, runs: bursts, speedup8vs1: speedup },
+  notes: shardNote,
+};
+writeFileSync(new URL("./capacity.json", import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+say(`\n[${elapsed()}] wrote bench/capacity.json`);
+process.exit(0);
