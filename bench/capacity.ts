@@ -32,7 +32,8 @@ import { matchTransactional, normalizeImage, summarize, unitsByKey, type Capacit
  *    (small, so the limit binds before this laptop's DynamoDB Local does), with 1 shard and with 8.
  *
  * Knobs: CAPACITY_ORDERS (default 500), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_CONCURRENCY (16),
- * CAPACITY_BURST_WCU (20, or ORDERLINE_LOCAL_PARTITION_WCU when set), CAPACITY_BURST_SECONDS (6),
+ * CAPACITY_BURST_WCU (or ORDERLINE_LOCAL_PARTITION_WCU when set; default: calibrated so that 8 shards at the limit
+ * ask for about a sixth of what this machine does unthrottled, between 4 and 40), CAPACITY_BURST_SECONDS (6),
  * CAPACITY_BURST_CONCURRENCY (32), CAPACITY_BURST_STOCK (400).
  */
 const int = (name: string, fallback: number) => {
@@ -49,7 +50,8 @@ const LISTINGS = 30;
 const SUPPLIERS = 5;
 const TIMEOUT_SHARE = 0.08;
 const userWcu = process.env.ORDERLINE_LOCAL_PARTITION_WCU;
-const BURST_WCU = int("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 20);
+/** Given (CAPACITY_BURST_WCU, or ORDERLINE_LOCAL_PARTITION_WCU when set), else calibrated to this machine. */
+const GIVEN_BURST_WCU = int("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 0) || undefined;
 const BURST_SECONDS = int("CAPACITY_BURST_SECONDS", 6);
 const BURST_CONCURRENCY = int("CAPACITY_BURST_CONCURRENCY", 32);
 const BURST_STOCK = int("CAPACITY_BURST_STOCK", 400);
@@ -319,7 +321,7 @@ function printModel(summary: CapacitySummary): void {
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Model workload
 
-say(`bench:capacity on ${cpus().length} cpus: ${ORDERS} orders, ${USERS} users, ${SKUS} SKUs (Zipf), burst at ${BURST_WCU} WCU/s per key`);
+say(`bench:capacity on ${cpus().length} cpus: ${ORDERS} orders, ${USERS} users, ${SKUS} SKUs (Zipf)`);
 const dynamo = await startDynamoLocal();
 const supplier = await startSupplier();
 setDb(undefined);
@@ -532,6 +534,17 @@ say(`\nwriteUnitsPerCheckout (isolated checkouts, table + index writes):`);
 for (const [lines, units] of Object.entries(writeUnitsPerCheckout))
   say(`  ${lpad(lines, 2)} line(s): ${lpad(units, 4)} WCU   (${Object.entries(checkoutBreakdown[lines]!).map(([k, v]) => `${k} ${v}`).join(", ")})`);
 
+// Calibration: this machine's unthrottled checkout rate on one 8-shard SKU, to pick a limit that binds first.
+recorder.phase = "calibration";
+const calibrationSku = { skuId: "calibration", offerId: "off-calibration", unitPrice: 5000 };
+await call("PUT", `/internal/offers/${calibrationSku.skuId}`, { offerId: calibrationSku.offerId, unitPrice: calibrationSku.unitPrice, currency: "KRW" });
+await putStock(calibrationSku.skuId, 1_000_000, 8);
+const calibration = await closedLoop(calibrationSku, "calibration", 2);
+const unthrottledPerSecond = calibration.created / calibration.seconds;
+// 8 shards at the limit n ask for 8 x n/2 orders/s (a one-line checkout takes 2 units of its shard key).
+const BURST_WCU = GIVEN_BURST_WCU ?? Math.max(4, Math.min(40, Math.round(unthrottledPerSecond / 6 / 4)));
+say(`\n[${elapsed()}] calibration: ${unthrottledPerSecond.toFixed(1)} one-line checkouts/s unthrottled on one 8-shard SKU -> burst limit ${BURST_WCU} WCU/s per key${GIVEN_BURST_WCU ? " (given)" : ""}`);
+
 await recorder.stop();
 await runtime.stop();
 
@@ -543,6 +556,42 @@ process.env.ORDERLINE_LOCAL_PARTITION_WCU = String(BURST_WCU);
 setDb(undefined);
 runtime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-burst", scheduleIntervalMs: NO_SCHEDULE });
 call = http(runtime.url);
+
+/** `BURST_CONCURRENCY` clients each sending one-line checkouts of `sku` (one new user per request) for `seconds`. */
+async function closedLoop(sku: { skuId: string; offerId: string; unitPrice: number }, users: string, seconds: number) {
+  const statuses: Record<string, number> = {};
+  let created = 0;
+  let createdQty = 0;
+  let lastCreated = 0;
+  let requests = 0;
+  let soldOut: number | undefined;
+  const t0 = performance.now();
+  const stopAt = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: BURST_CONCURRENCY }, async () => {
+      while (performance.now() < stopAt) {
+        const i = requests++;
+        const answer = await call("POST", "/api/v1/orders", {
+          userId: `${users}-${i}`,
+          idempotencyKey: `${users}-${ulid()}`,
+          items: [{ ...sku, qty: 1 }],
+          currency: "KRW",
+          shippingAddressId: "addr-1",
+          paymentMethod: "CARD",
+        });
+        const label = answer.status === 409 || answer.status === 503 ? `${answer.status} ${answer.body?.code ?? ""}`.trim() : String(answer.status);
+        statuses[label] = (statuses[label] ?? 0) + 1;
+        if (answer.status === 201) {
+          created++;
+          createdQty += 1;
+          lastCreated = performance.now();
+        } else if (answer.status === 409 && answer.body?.code === "OUT_OF_STOCK" && soldOut === undefined) soldOut = (performance.now() - t0) / 1000;
+        else if (![201, 409, 503].includes(answer.status)) note(`${users} checkout`, answer);
+      }
+    }),
+  );
+  return { statuses, created, createdQty, lastCreated, requests, soldOut, seconds: (performance.now() - t0) / 1000, t0 };
+}
 
 interface BurstRun {
   shardsRequested: number;
@@ -567,38 +616,7 @@ async function burst(shards: number): Promise<BurstRun> {
   const applied = await putStock(sku.skuId, BURST_STOCK, shards);
   await sleep(1100); // every key's one-second window starts empty
   const throttledBefore = runtime.partitionLimit?.stats().throttled ?? 0;
-  const statuses: Record<string, number> = {};
-  let created = 0;
-  let createdQty = 0;
-  let lastCreated = 0;
-  let requests = 0;
-  let soldOut: number | undefined;
-  const t0 = performance.now();
-  const stopAt = t0 + BURST_SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: BURST_CONCURRENCY }, async () => {
-      while (performance.now() < stopAt) {
-        const i = requests++;
-        const answer = await call("POST", "/api/v1/orders", {
-          userId: `burst-${shards}-${i}`,
-          idempotencyKey: `burst-${ulid()}`,
-          items: [{ ...sku, qty: 1 }],
-          currency: "KRW",
-          shippingAddressId: "addr-1",
-          paymentMethod: "CARD",
-        });
-        const label = answer.status === 409 || answer.status === 503 ? `${answer.status} ${answer.body?.code ?? ""}`.trim() : String(answer.status);
-        statuses[label] = (statuses[label] ?? 0) + 1;
-        if (answer.status === 201) {
-          created++;
-          createdQty += 1;
-          lastCreated = performance.now();
-        } else if (answer.status === 409 && answer.body?.code === "OUT_OF_STOCK" && soldOut === undefined) soldOut = (performance.now() - t0) / 1000;
-        else if (![201, 409, 503].includes(answer.status)) note("burst checkout", answer);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
+  const { statuses, created, createdQty, lastCreated, requests, soldOut, seconds, t0 } = await closedLoop(sku, `burst-${shards}`, BURST_SECONDS);
   const stock = await call("GET", `/internal/inventory/${sku.skuId}`);
   const reservedAfter = typeof stock.body?.reserved === "number" ? stock.body.reserved : undefined;
   // Sold out: the rate while stock lasted (to the last order created), else over the whole burst.
@@ -653,7 +671,7 @@ const result = {
   checkoutBreakdown,
   perKeyPattern: model.perPattern,
   hottestKeys: model.hottestKeys,
-  burst: { partitionWcu: BURST_WCU, seconds: BURST_SECONDS, concurrency: BURST_CONCURRENCY, runs: bursts, speedup8vs1: speedup },
+  burst: { partitionWcu: BURST_WCU, calibratedUnthrottledOrdersPerSecond: Number(unthrottledPerSecond.toFixed(1)), seconds: BURST_SECONDS, concurrency: BURST_CONCURRENCY, runs: bursts, speedup8vs1: speedup },
   notes: shardNote,
 };
 writeFileSync(new URL("./capacity.json", import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

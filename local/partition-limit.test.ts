@@ -255,15 +255,16 @@ describe("the partition limiter on DynamoDB Local", () => {
     const hot = unique("RETRY");
     for (let i = 0; i < WCU; i++) await put({ pk: hot, sk: `s${i}` });
     // the window clears while the SDK backs off
+    const advanceClock = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        clock += 1001;
+        throw error;
+      }
+    };
     retrying.middlewareStack.addRelativeTo(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (error) {
-          clock += 1001;
-          throw error;
-        }
-      },
+      advanceClock as never,
       { relation: "before", toMiddleware: "orderlinePartitionLimit", name: "advanceClockOnThrottle" },
     );
     const out = await retrying.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(hot), sk: S("retried") } }));

@@ -6,11 +6,14 @@ import { describe, expect, it } from "vitest";
 
 interface Run {
   output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once every process writing to its output has gone (npm may exit before the runtime has stopped). */
+  closed: Promise<{ code: number | null }>;
   pid: number;
 }
 
 function startMain(env: Record<string, string>): Run {
+  // Through npm, as `npm run dev` runs it: npm forwards a signal to tsx, whose parent process relays it to the child
+  // running main.ts, so one Ctrl-C to the group reaches main.ts more than once.
   const child = spawn("npx", ["tsx", "local/main.ts"], {
     cwd: process.cwd(),
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: "WARN", ...env },
@@ -20,8 +23,8 @@ function startMain(env: Record<string, string>): Run {
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  return { output: () => output, exited, pid: child.pid! };
+  const closed = new Promise<{ code: number | null }>((resolve) => child.on("close", (code) => resolve({ code })));
+  return { output: () => output, closed, pid: child.pid! };
 }
 
 async function until(run: Run, pattern: RegExp, timeoutMs: number): Promise<void> {
@@ -46,7 +49,7 @@ describe("npm run dev (local/main.ts)", () => {
     try {
       const started = Date.now();
       const run = startMain({ PORT: String(port), HOST: "127.0.0.1" });
-      const { code } = await run.exited;
+      const { code } = await run.closed;
       const output = run.output();
       expect(code, output).not.toBe(0);
       expect(output).toContain(`port ${port}`);
@@ -64,12 +67,12 @@ describe("npm run dev (local/main.ts)", () => {
     try {
       await until(run, /\[orderline\] ready in \d+ ms/, 90_000);
       process.kill(-run.pid, "SIGINT");
-      const { code } = await run.exited;
+      await run.closed;
       const output = run.output();
       expect(output.match(/SIGINT: stopping/g), output).toHaveLength(1);
       expect(output).not.toContain("again");
-      expect(output).toContain("stopped");
-      expect(code, output).toBe(0);
+      // The stop ran to its end (npm's own exit status says nothing about it: npm dies of the SIGINT).
+      expect(output).toMatch(/\[orderline\] stopped\n/);
     } finally {
       try {
         process.kill(-run.pid, "SIGKILL");
