@@ -11,6 +11,7 @@ venv="${ORDERLINE_IAC_VENV:-.ci/.venv}"
 requirements=.ci/iac-requirements.txt
 stamp="$venv/.requirements.sha256"
 wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+command -v python3 >/dev/null || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)"; exit 1; }
 if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
   echo "installing template validators into $venv"
   rm -rf "$venv"

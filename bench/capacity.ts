@@ -31,7 +31,7 @@ import { matchTransactional, normalizeImage, summarize, unitsByKey, type Capacit
  * 4. The burst: one SKU, many concurrent checkouts from distinct users, with ORDERLINE_LOCAL_PARTITION_WCU set
  *    (small, so the limit binds before this laptop's DynamoDB Local does), with 1 shard and with 8.
  *
- * Knobs: CAPACITY_ORDERS (default 500), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_CONCURRENCY (16),
+ * Knobs: CAPACITY_ORDERS (default 300), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_CONCURRENCY (16),
  * CAPACITY_BURST_WCU (or ORDERLINE_LOCAL_PARTITION_WCU when set; default: calibrated so that 8 shards at the limit
  * ask for about a sixth of what this machine does unthrottled, between 4 and 40), CAPACITY_BURST_SECONDS (6),
  * CAPACITY_BURST_CONCURRENCY (32), CAPACITY_BURST_STOCK (400).
@@ -40,7 +40,7 @@ const int = (name: string, fallback: number) => {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
-const ORDERS = int("CAPACITY_ORDERS", 500);
+const ORDERS = int("CAPACITY_ORDERS", 300);
 const USERS = int("CAPACITY_USERS", 300);
 const SKUS = int("CAPACITY_SKUS", 200);
 const CONCURRENCY = int("CAPACITY_CONCURRENCY", 16);
@@ -607,6 +607,8 @@ interface BurstRun {
   soldOutAfterSeconds: number | undefined;
   ordersPerSecond: number;
   throttledRequests: number;
+  /** The keys the limit throttled during the run, most often first. */
+  throttledKeys: Record<string, number>;
 }
 
 async function burst(shards: number): Promise<BurstRun> {
@@ -616,6 +618,7 @@ async function burst(shards: number): Promise<BurstRun> {
   const applied = await putStock(sku.skuId, BURST_STOCK, shards);
   await sleep(1100); // every key's one-second window starts empty
   const throttledBefore = runtime.partitionLimit?.stats().throttled ?? 0;
+  const keysBefore = runtime.partitionLimit?.stats().throttledKeys ?? new Map<string, number>();
   const { statuses, created, createdQty, lastCreated, requests, soldOut, seconds, t0 } = await closedLoop(sku, `burst-${shards}`, BURST_SECONDS);
   const stock = await call("GET", `/internal/inventory/${sku.skuId}`);
   const reservedAfter = typeof stock.body?.reserved === "number" ? stock.body.reserved : undefined;
@@ -635,6 +638,13 @@ async function burst(shards: number): Promise<BurstRun> {
     soldOutAfterSeconds: soldOut === undefined ? undefined : Number(soldOut.toFixed(2)),
     ordersPerSecond: Number((created / window).toFixed(1)),
     throttledRequests: (runtime.partitionLimit?.stats().throttled ?? 0) - throttledBefore,
+    throttledKeys: Object.fromEntries(
+      [...(runtime.partitionLimit?.stats().throttledKeys ?? new Map<string, number>())]
+        .map(([key, n]) => [key, n - (keysBefore.get(key) ?? 0)] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8),
+    ),
   };
 }
 
@@ -645,7 +655,9 @@ for (const shards of [1, 8]) {
   say(
     `  ${shards} shard(s)${run.shards !== shards ? ` (applied: ${run.shards})` : ""}: ${run.ordersPerSecond} orders/s; ${run.requests} requests in ${run.seconds} s -> ${Object.entries(run.statuses)
       .map(([s, n]) => `${s} x${n}`)
-      .join(", ")}; created ${run.created} (qty ${run.createdQty}) of stock ${run.stock}, reserved after ${run.reservedAfter ?? "?"}${run.soldOutAfterSeconds !== undefined ? `, sold out after ${run.soldOutAfterSeconds} s` : ""}; oversold ${run.oversold}; ${run.throttledRequests} DynamoDB requests throttled`,
+      .join(", ")}; created ${run.created} (qty ${run.createdQty}) of stock ${run.stock}, reserved after ${run.reservedAfter ?? "?"}${run.soldOutAfterSeconds !== undefined ? `, sold out after ${run.soldOutAfterSeconds} s` : ""}; oversold ${run.oversold}; ${run.throttledRequests} DynamoDB requests throttled${
+      run.throttledRequests ? ` (${Object.entries(run.throttledKeys).map(([k, n]) => `${k} x${n}`).join(", ")})` : ""
+    }`,
   );
 }
 const speedup = bursts[0]!.ordersPerSecond > 0 ? Number((bursts[1]!.ordersPerSecond / bursts[0]!.ordersPerSecond).toFixed(2)) : undefined;

@@ -134,6 +134,21 @@ function shippingFields(before: Record<string, unknown>, after: Record<string, u
   return [...fields];
 }
 
+/**
+ * The keys of an object that a change touched, before and after: an audit entry records what changed, not two
+ * whole copies, so it stays small however large the object (a key that went away is null after).
+ */
+function changedKeys(before: Record<string, unknown>, after: Record<string, unknown>): [Record<string, unknown>, Record<string, unknown>] {
+  const was: Record<string, unknown> = {};
+  const is: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (isDeepStrictEqual(before[key] ?? null, after[key] ?? null)) continue;
+    was[key] = before[key] ?? null;
+    is[key] = after[key] ?? null;
+  }
+  return [was, is];
+}
+
 function assertMutable(fields: readonly RelayField[], status: RelayStatus): void {
   const frozen = fields.filter((field) => !isMutable(field, status));
   if (frozen.length > 0) throw new FieldImmutableError(frozen, status);
@@ -176,8 +191,7 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
         if (!isDeepStrictEqual(merged, relay.customerInfo)) {
           fields.push("customerInfo");
           nextRelay.customerInfo = merged;
-          before.customerInfo = relay.customerInfo;
-          after.customerInfo = merged;
+          [before.customerInfo, after.customerInfo] = changedKeys(relay.customerInfo, merged);
         }
       }
       if (input.shippingInfo !== undefined) {
@@ -186,8 +200,7 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
         if (changed.length > 0) {
           fields.push(...changed);
           nextRelay.shippingInfo = merged;
-          before.shippingInfo = relay.shippingInfo;
-          after.shippingInfo = merged;
+          [before.shippingInfo, after.shippingInfo] = changedKeys(relay.shippingInfo, merged);
         }
       }
       if (input.ecommerceOrderId !== undefined && input.ecommerceOrderId !== relay.ecommerceOrderId) {
@@ -301,7 +314,8 @@ export async function applyEvent(relayId: string, rawInput: unknown, who: Actor)
           assertMutable(changed, relay.status);
           fields.push(...changed);
           nextRelay.shippingInfo = merged;
-          audits.push({ kind: "DATA_CHANGE", before: { shippingInfo: relay.shippingInfo }, after: { shippingInfo: merged }, reason: command });
+          const [was, is] = changedKeys(relay.shippingInfo, merged);
+          audits.push({ kind: "DATA_CHANGE", before: { shippingInfo: was }, after: { shippingInfo: is }, reason: command });
         }
       }
       return { next: nextRelay, fields, audits };

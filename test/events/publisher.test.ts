@@ -213,6 +213,33 @@ describe("stream publisher", () => {
     expect(detail).toMatchObject({ payload: {}, payloadTruncated: true, eventId: (item.events as { eventId: string }[])[0]!.eventId });
   });
 
+  it("sends the calls of one round side by side while each order's events still go out in seq order", async () => {
+    const perOrder = await Promise.all(Array.from({ length: 30 }, lifecycleRecords));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const client = new EventBridgeClient({ region: "local", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+    const sent: { orderId: string; seq: number }[] = [];
+    client.middlewareStack.add(
+      () => async (args) => {
+        const entries = ((args.input as PutEventsCommandInput).Entries ?? []) as Entry[];
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        sent.push(...entries.map((e) => JSON.parse(e.Detail!) as { orderId: string; seq: number }));
+        return { output: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `ok-${i}` })), $metadata: {} }, response: {} } as never;
+      },
+      { step: "initialize", name: "slow-transport" },
+    );
+    setEventBridgeClient(client);
+    expect((await run(perOrder.flat())).batchItemFailures).toEqual([]);
+    expect(maxInFlight).toBeGreaterThan(1);
+    for (const records of perOrder) {
+      const orderId = String(unmarshalled(records[0]!).orderId);
+      expect(sent.filter((d) => d.orderId === orderId).map((d) => d.seq)).toEqual([1, 2, 3, 4, 5]);
+    }
+  });
+
   it("throws when the whole batch fails, so the mapping bisects and retries it", async () => {
     const records = await orderRecords();
     setEventBridgeClient(fakeEventBridge(() => new Error("network down")).client);

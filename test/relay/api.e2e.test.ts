@@ -258,7 +258,20 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
   });
 
   it("leaves no trace of refused card data or credentials anywhere in the table", async () => {
+    // Sends every refused variant itself (create, PATCH, event), so it proves the same alone as after the others.
+    const listing = await suite.kit.newListing();
+    for (const [, overrides] of variants) {
+      const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId: suite.kit.unique("forbidden") }));
+      expectProblem(response, 400, "FORBIDDEN_DATA");
+    }
+    // An accepted relay: the scan below does see what relays store (its marker), just not what was refused.
+    const kept = await suite.kit.create(listing.listingId, { customerInfo: { name: "trace-marker-kept" } });
+    for (const [, overrides] of variants.filter(([, o]) => "customerInfo" in o || "shippingInfo" in o)) {
+      expectProblem(await suite.call("PATCH", `/internal/relays/${kept.relayId}`, overrides), 400, "FORBIDDEN_DATA");
+    }
+    expectProblem(await suite.kit.event(kept.relayId, "CANCELLED", { reason: `card ${pan}` }), 400, "FORBIDDEN_DATA");
     const everything = JSON.stringify(await scanTable());
+    expect(everything).toContain("trace-marker-kept");
     const digitsOnly = everything.replace(/[ -]/g, "");
     expect(digitsOnly).not.toContain(pan);
     expect(digitsOnly).not.toContain("378282246310005");

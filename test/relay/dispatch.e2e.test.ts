@@ -210,6 +210,10 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
 
   it("raises relay_attempts_exceeded_total once a relay's failed attempts pass the threshold (3 in tests)", async () => {
     const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
+    // The automatic first dispatch records its failure before it counts it: let every delivery in flight (this
+    // relay's, and any earlier test's) finish, so the capture below sees only the three retries.
+    await suite.runtime.poller.drained();
+    await suite.runtime.bus.idle();
     const metricsSeen = captureMetrics();
     try {
       const results = [];
