@@ -74,6 +74,7 @@ const RetryResult = z
       }),
     ),
     more: z.boolean(),
+    nextCursor: z.string().nullable().meta({ description: "pass as `cursor` to go on after these relays; null at the end of the queue" }),
   })
   .meta({ id: "RelayRetryResult" });
 

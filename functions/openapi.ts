@@ -37,7 +37,9 @@ export function pageOf<T extends z.ZodType>(item: T, id: string) {
 
 const OrderSchema = Order.Representation.meta({ id: "Order" });
 const OrderEventSchema = Order.EventRecord.meta({ id: "OrderEvent" });
-const Stock = z.object({ skuId: z.string(), onHand: z.int(), reserved: z.int(), available: z.int() }).meta({ id: "Stock" });
+const Stock = z
+  .object({ skuId: z.string(), onHand: z.int(), reserved: z.int(), available: z.int(), shards: z.int().min(1).max(64) })
+  .meta({ id: "Stock" });
 const Offer = Catalog.OfferInput.extend({ skuId: z.string(), updatedAt: z.string() }).meta({ id: "Offer" });
 const Cart = Catalog.CartInput.extend({ cartId: z.string(), updatedAt: z.string() }).meta({ id: "Cart" });
 const orderPath = z.object({ orderId: Id });

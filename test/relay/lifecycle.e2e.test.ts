@@ -236,21 +236,38 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   });
 
   it("a PATCH racing a status change can never land a frozen field", async () => {
-    const relay = await suite.kit.relayIn("relayed");
-    const responses = await Promise.all([
-      suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED"),
-      suite.call("PATCH", `/internal/relays/${relay.relayId}`, { ecommerceOrderId: await placeOrder() }),
-      suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { phone: "race" } }),
-    ]);
-    const final = await suite.kit.get(relay.relayId);
-    expect(final.status).toBe("confirmed");
-    const linked = responses[1]!.status === 200;
-    // Either the link landed while relayed (before the confirmation), or it was refused as frozen.
-    if (!linked) expect(responses[1]!.body.code).toBe("FIELD_IMMUTABLE");
-    const audit = await suite.kit.audit(relay.relayId);
-    const link = audit.find((a) => a.kind === "DATA_CHANGE" && a.after?.ecommerceOrderId);
-    const confirm = audit.find((a) => a.after?.status === "confirmed");
-    if (link) expect(audit.indexOf(link)).toBeLessThan(audit.indexOf(confirm!));
+    /** Runs `request` and reports when it was sent and when its answer came back. */
+    const timed = async <T>(request: () => Promise<T>) => {
+      const sent = performance.now();
+      const response = await request();
+      return { response, sent, answered: performance.now() };
+    };
+    for (let round = 0; round < 3; round++) {
+      const relay = await suite.kit.relayIn("relayed");
+      const orderId = await placeOrder(); // ready before the race: nothing is awaited between the three requests
+      const [confirm, link, contact] = await Promise.all([
+        timed(() => suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED")),
+        timed(() => suite.call("PATCH", `/internal/relays/${relay.relayId}`, { ecommerceOrderId: orderId })),
+        timed(() => suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { phone: "race" } })),
+      ]);
+      // They did race: every request was sent before any was answered.
+      expect(Math.max(confirm.sent, link.sent, contact.sent)).toBeLessThan(Math.min(confirm.answered, link.answered, contact.answered));
+
+      expect(confirm.response.status).toBe(200);
+      expect(contact.response.status, JSON.stringify(contact.response.body)).toBe(200); // customerInfo is not frozen at confirmed
+      const final = await suite.kit.get(relay.relayId);
+      expect(final.status).toBe("confirmed");
+      expect(final.customerInfo.phone).toBe("race");
+      // Either the link landed while relayed (before the confirmation), or it was refused as frozen.
+      const linked = link.response.status === 200;
+      if (!linked) expect(link.response.body.code, JSON.stringify(link.response.body)).toBe("FIELD_IMMUTABLE");
+      expect(final.ecommerceOrderId).toBe(linked ? orderId : null);
+      const audit = await suite.kit.audit(relay.relayId);
+      const linkEntry = audit.find((a) => a.kind === "DATA_CHANGE" && a.after?.ecommerceOrderId);
+      const confirmEntry = audit.find((a) => a.after?.status === "confirmed");
+      expect(Boolean(linkEntry)).toBe(linked);
+      if (linkEntry) expect(audit.indexOf(linkEntry)).toBeLessThan(audit.indexOf(confirmEntry!));
+    }
   });
 
   it("answers 400 for an empty or unknown PATCH", async () => {
