@@ -84,6 +84,13 @@ export interface PatternRow {
   pattern: string;
   /** Distinct keys of the pattern seen. */
   keys: number;
+  /**
+   * One key per order (or per relay...): the key of one entity, whose load does not grow with the order rate (an
+   * order's key takes its lifecycle's units, whatever the rate), so it is left out of the ceiling.
+   */
+  perEntity: boolean;
+  /** The most units one key of the pattern took in the whole workload (for an entity key: over its life). */
+  hottestKeyWriteUnits: number;
   /** All keys of the pattern together, per order. */
   writeUnitsPerOrder: number;
   hottestKey: string;
@@ -93,6 +100,8 @@ export interface PatternRow {
 
 export interface CapacitySummary {
   orders: number;
+  /** Over every key, entity keys included (meaningful only for a workload of many more orders than an entity's units). */
+  ceilingAllKeys: { ceilingOrdersPerSecond: number | undefined; index: string; key: string; writeUnitsPerOrder: number } | undefined;
   totalWriteUnitsPerOrder: number;
   perIndex: Record<string, number>;
   perPattern: PatternRow[];
@@ -104,7 +113,15 @@ export interface CapacitySummary {
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
-export function summarize(rows: KeyUnits[], orders: number, top = 10): CapacitySummary {
+/**
+ * Per pattern, per index and per key, per order; the hottest shared key and the ceiling it sets. `entityCounts` are
+ * the numbers of entities the workload created (orders, relays): a pattern with about as many keys as one of them
+ * (90-110%) is an entity key pattern.
+ */
+export function summarize(rows: KeyUnits[], orders: number, options: { top?: number; entityCounts?: number[] } = {}): CapacitySummary {
+  const top = options.top ?? 10;
+  const entityCounts = (options.entityCounts ?? [orders]).filter((c) => c > 1);
+  const isEntity = (keys: number) => entityCounts.some((c) => keys >= 0.9 * c && keys <= 1.1 * c);
   const per = (units: number) => (orders > 0 ? units / orders : 0);
   const perIndex: Record<string, number> = {};
   const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits }>();
@@ -124,17 +141,28 @@ export function summarize(rows: KeyUnits[], orders: number, top = 10): CapacityS
       index: p.index,
       pattern: p.pattern,
       keys: p.keys,
+      perEntity: isEntity(p.keys),
+      hottestKeyWriteUnits: p.hottest.units,
       writeUnitsPerOrder: round(per(p.units)),
       hottestKey: p.hottest.key,
       hottestKeyWriteUnitsPerOrder: round(per(p.hottest.units)),
     }))
-    .sort((a, b) => b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder || b.writeUnitsPerOrder - a.writeUnitsPerOrder);
-  const sorted = [...rows].sort((a, b) => b.units - a.units || a.key.localeCompare(b.key));
+    .sort(
+      (a, b) =>
+        Number(a.perEntity) - Number(b.perEntity) || b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder || b.writeUnitsPerOrder - a.writeUnitsPerOrder,
+    );
+  const entityPatterns = new Set(perPattern.filter((p) => p.perEntity).map((p) => `${p.index}\u0000${p.pattern}`));
+  const sortedAll = [...rows].sort((a, b) => b.units - a.units || a.key.localeCompare(b.key));
+  const sorted = sortedAll.filter((r) => !entityPatterns.has(`${r.index}\u0000${r.pattern}`));
   const hottestKeys = sorted.slice(0, top).map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) }));
   const h = sorted[0];
   const hottestPerOrder = h ? per(h.units) : 0;
+  const all = sortedAll[0];
   return {
     orders,
+    ceilingAllKeys: all
+      ? { ceilingOrdersPerSecond: all.units > 0 && orders > 0 ? Math.floor(PARTITION_WCU / per(all.units)) : undefined, index: all.index, key: all.key, writeUnitsPerOrder: round(per(all.units)) }
+      : undefined,
     totalWriteUnitsPerOrder: round(per(rows.reduce((sum, r) => sum + r.units, 0))),
     perIndex: Object.fromEntries(Object.entries(perIndex).map(([index, units]) => [index, round(per(units))])),
     perPattern,

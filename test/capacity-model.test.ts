@@ -46,12 +46,22 @@ describe("capacity model (pure)", () => {
     const units = Object.fromEntries(rows.map((r) => [`${r.index} ${r.key}`, r.units]));
     expect(units).toEqual({ "table ORDER#o-1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
 
-    const summary = summarize(rows, 2);
+    const summary = summarize(rows, 2, { entityCounts: [] });
     expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
     expect(summary.ceilingOrdersPerSecond).toBe(285);
     expect(summary.totalWriteUnitsPerOrder).toBe(6);
     expect(summary.perIndex).toEqual({ table: 4.5, gsi1: 0.5, gsi2: 1 });
     expect(summary.perPattern.find((p) => p.pattern === "DEADLINE#<n>")).toMatchObject({ index: "gsi2", keys: 1, writeUnitsPerOrder: 1 });
+  });
+
+  it("leaves keys of one order (or relay) each out of the ceiling: their load does not grow with the order rate", () => {
+    const orders = Array.from({ length: 10 }, (_, i) => ({ index: "table", key: `ORDER#o-${i}`, pattern: "ORDER#<id>", units: 30, writes: 8 }));
+    const sku = { index: "table", key: "SKU#s-1", pattern: "SKU#<id>", units: 20, writes: 10 };
+    const summary = summarize([...orders, sku], 10, { entityCounts: [10] });
+    expect(summary.hottest).toMatchObject({ key: "SKU#s-1", writeUnitsPerOrder: 2 });
+    expect(summary.ceilingOrdersPerSecond).toBe(500);
+    expect(summary.ceilingAllKeys).toMatchObject({ key: "ORDER#o-0", ceilingOrdersPerSecond: 333 });
+    expect(summary.perPattern.find((p) => p.pattern === "ORDER#<id>")).toMatchObject({ perEntity: true, keys: 10, hottestKeyWriteUnits: 30 });
   });
 
   it("matches the client's transactional flags to stream records per item, in order", () => {

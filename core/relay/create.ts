@@ -118,7 +118,7 @@ function uniquePut(tableName: string, key: Record<string, string>, relay: Relay,
 
 /**
  * Creates a relay for an order of a SellerListing, all or nothing, in one TransactWriteItems:
- * a condition check that the listing still has the selling price copied into the relay; a condition check that
+ * the selling price copied from a consistent read of the listing (no write on the listing item); a condition check that
  * the named ecommerce order exists; uniqueness items for `(listingId, externalOrderId)`, for `ecommerceOrderId`
  * and for the order number; the relay; and its creation audit entry (published as RELAY_CREATED).
  * A repeat of an existing external or ecommerce order returns that relay and writes nothing, however many
@@ -133,16 +133,10 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
     const listing = await getListing(input.listingId);
     const relay = buildRelay(input, listing, new Date());
 
-    const actions: TransactItem[] = [
-      {
-        ConditionCheck: {
-          TableName: tableName,
-          Key: keys.listing(listing.listingId),
-          ConditionExpression: "sellingPrice = :price AND currency = :currency",
-          ExpressionAttributeValues: { ":price": listing.sellingPrice, ":currency": listing.currency },
-        },
-      },
-    ];
+    // No ConditionCheck on the listing: it would be a transactional write on one item per listing, capping a
+    // best-selling listing near 500 relays/s. The price is copied from a consistent read, exactly as if the relay
+    // had been created just before any change that races it; later changes never touch it (DS-4.1 §5.3).
+    const actions: TransactItem[] = [];
     const index = { orderCheck: -1, external: -1, ecommerce: -1, orderNumber: -1 };
     if (relay.ecommerceOrderId) {
       index.orderCheck = actions.length;
@@ -183,10 +177,10 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
         throw new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${relay.ecommerceOrderId} does not exist`, {
           ecommerceOrderId: relay.ecommerceOrderId,
         });
-      // The listing changed (or vanished) under us, or the order number collided: re-read and build anew.
+      // The order number collided: build anew.
     }
   }
-  throw new ConcurrencyError("the listing kept changing while the relay was created; retry the request");
+  throw new ConcurrencyError("the relay could not be created; retry the request");
 }
 
 /** The relay a uniqueness item points at (from the cancelled put's old item, else read). */
