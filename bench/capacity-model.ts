@@ -61,21 +61,40 @@ export interface KeyUnits {
   units: number;
   /** Writes (table) or entry puts + deletes (index) charged to the key. */
   writes: number;
+  /**
+   * The one entity (`relay:<relayId>` or `order:<orderId>` of the items written) every write of the key was for, or
+   * null when the key is shared: items of several entities, or items of none (a SKU, a listing).
+   */
+  owner: string | null;
+}
+
+/** Attributes naming the entity an item belongs to, first match wins. */
+export const OWNER_ATTRIBUTES = ["relayId", "orderId"] as const;
+
+function ownerOf(item: Item | undefined): string | null {
+  for (const name of OWNER_ATTRIBUTES) {
+    const value = (item?.[name] as { S?: string } | undefined)?.S;
+    if (value) return `${name.replace(/Id$/, "")}:${value}`;
+  }
+  return null;
 }
 
 /** Write units per (index, partition key) of `writes`, plus ConditionChecks (2 units per started KB of the item checked). */
 export function unitsByKey(spec: TableSpec, writes: ObservedWrite[], conditionChecks: (Item | undefined)[] = []): KeyUnits[] {
   const byKey = new Map<string, KeyUnits>();
-  const charge = (index: string, key: string, units: number) => {
+  const charge = (index: string, key: string, units: number, owner: string | null) => {
     const id = `${index}\u0000${key}`;
-    const row = byKey.get(id) ?? { index, key, pattern: keyPattern(key), units: 0, writes: 0 };
+    const row = byKey.get(id);
+    if (!row) return byKey.set(id, { index, key, pattern: keyPattern(key), units, writes: 1, owner });
     row.units += units;
     row.writes += 1;
-    byKey.set(id, row);
+    if (row.owner !== owner) row.owner = null;
   };
-  for (const write of writes)
-    for (const c of writeCharges(spec, { before: write.old, after: write.new, transactional: write.transactional })) charge(c.index, c.partitionKey, c.units);
-  for (const item of conditionChecks) if (item) charge(TABLE, keyText(item[spec.partitionKey]), 2 * writeUnits(itemSize(item)));
+  for (const write of writes) {
+    const owner = ownerOf(write.new ?? write.old);
+    for (const c of writeCharges(spec, { before: write.old, after: write.new, transactional: write.transactional })) charge(c.index, c.partitionKey, c.units, owner);
+  }
+  for (const item of conditionChecks) if (item) charge(TABLE, keyText(item[spec.partitionKey]), 2 * writeUnits(itemSize(item)), ownerOf(item));
   return [...byKey.values()];
 }
 
@@ -85,8 +104,8 @@ export interface PatternRow {
   /** Distinct keys of the pattern seen. */
   keys: number;
   /**
-   * One key per order (or per relay...): the key of one entity, whose load does not grow with the order rate (an
-   * order's key takes its lifecycle's units, whatever the rate), so it is left out of the ceiling.
+   * Every key of the pattern belongs to one entity (an order, a relay): its load does not grow with the order rate
+   * (an order's key takes its lifecycle's units, whatever the rate), so it is left out of the ceiling.
    */
   perEntity: boolean;
   /** The most units one key of the pattern took in the whole workload (for an entity key: over its life). */
@@ -114,26 +133,26 @@ export interface CapacitySummary {
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 /**
- * Per pattern, per index and per key, per order; the hottest shared key and the ceiling it sets. `entityCounts` are
- * the numbers of entities the workload created (orders, relays): a pattern with about as many keys as one of them
- * (90-110%) is an entity key pattern.
+ * Per pattern, per index and per key, per order; the hottest shared key (one written for more than one entity, or
+ * for none) and the ceiling it sets. A key of one entity is left out of the ceiling: at this workload's size its
+ * share per order is only 1/orders of that entity's writes, and it does not grow with the order rate.
  */
-export function summarize(rows: KeyUnits[], orders: number, options: { top?: number; entityCounts?: number[] } = {}): CapacitySummary {
+export function summarize(rows: KeyUnits[], orders: number, options: { top?: number } = {}): CapacitySummary {
   const top = options.top ?? 10;
-  const entityCounts = (options.entityCounts ?? [orders]).filter((c) => c > 1);
-  const isEntity = (keys: number) => entityCounts.some((c) => keys >= 0.9 * c && keys <= 1.1 * c);
   const per = (units: number) => (orders > 0 ? units / orders : 0);
   const perIndex: Record<string, number> = {};
-  const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits }>();
+  const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits; hottestShared: KeyUnits | undefined }>();
   for (const row of rows) {
     perIndex[row.index] = (perIndex[row.index] ?? 0) + row.units;
     const id = `${row.index}\u0000${row.pattern}`;
     const p = patterns.get(id);
-    if (!p) patterns.set(id, { index: row.index, pattern: row.pattern, keys: 1, units: row.units, hottest: row });
+    const shared = row.owner === null ? row : undefined;
+    if (!p) patterns.set(id, { index: row.index, pattern: row.pattern, keys: 1, units: row.units, hottest: row, hottestShared: shared });
     else {
       p.keys++;
       p.units += row.units;
       if (row.units > p.hottest.units) p.hottest = row;
+      if (shared && (!p.hottestShared || shared.units > p.hottestShared.units)) p.hottestShared = shared;
     }
   }
   const perPattern = [...patterns.values()]
@@ -141,19 +160,18 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
       index: p.index,
       pattern: p.pattern,
       keys: p.keys,
-      perEntity: isEntity(p.keys),
-      hottestKeyWriteUnits: p.hottest.units,
+      perEntity: p.hottestShared === undefined,
+      hottestKeyWriteUnits: (p.hottestShared ?? p.hottest).units,
       writeUnitsPerOrder: round(per(p.units)),
-      hottestKey: p.hottest.key,
-      hottestKeyWriteUnitsPerOrder: round(per(p.hottest.units)),
+      hottestKey: (p.hottestShared ?? p.hottest).key,
+      hottestKeyWriteUnitsPerOrder: round(per((p.hottestShared ?? p.hottest).units)),
     }))
     .sort(
       (a, b) =>
         Number(a.perEntity) - Number(b.perEntity) || b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder || b.writeUnitsPerOrder - a.writeUnitsPerOrder,
     );
-  const entityPatterns = new Set(perPattern.filter((p) => p.perEntity).map((p) => `${p.index}\u0000${p.pattern}`));
   const sortedAll = [...rows].sort((a, b) => b.units - a.units || a.key.localeCompare(b.key));
-  const sorted = sortedAll.filter((r) => !entityPatterns.has(`${r.index}\u0000${r.pattern}`));
+  const sorted = sortedAll.filter((r) => r.owner === null);
   const hottestKeys = sorted.slice(0, top).map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) }));
   const h = sorted[0];
   const hottestPerOrder = h ? per(h.units) : 0;

@@ -6,6 +6,7 @@ import { GetItemCommand, type DynamoDBClient, type TransactWriteItem } from "@aw
 import type { DynamoDBRecord } from "aws-lambda";
 import { ulid } from "ulid";
 import { db, setDb } from "../core/store/client.js";
+import { logger } from "../functions/powertools.js";
 import { localClient, startDynamoLocal } from "../local/dynamo.js";
 import { keyText, tableSpec, type Item } from "../local/partition-limit.js";
 import { StreamPoller } from "../local/poller.js";
@@ -31,30 +32,33 @@ import { matchTransactional, normalizeImage, summarize, unitsByKey, type Capacit
  * 4. The burst: one SKU, many concurrent checkouts from distinct users, with ORDERLINE_LOCAL_PARTITION_WCU set
  *    (small, so the limit binds before this laptop's DynamoDB Local does), with 1 shard and with 8.
  *
- * Knobs: CAPACITY_ORDERS (default 300), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_CONCURRENCY (16),
+ * Knobs: CAPACITY_ORDERS (default 300), CAPACITY_USERS (300), CAPACITY_SKUS (200), CAPACITY_ZIPF_S (1.1),
+ * CAPACITY_SHARDED_SKUS (16: the SKUs sharded, by popularity), CAPACITY_CONCURRENCY (16),
  * CAPACITY_BURST_WCU (or ORDERLINE_LOCAL_PARTITION_WCU when set; default: calibrated so that 8 shards at the limit
  * ask for about a sixth of what this machine does unthrottled, between 4 and 40), CAPACITY_BURST_SECONDS (6),
  * CAPACITY_BURST_CONCURRENCY (32), CAPACITY_BURST_STOCK (400).
  */
-const int = (name: string, fallback: number) => {
+const num = (name: string, fallback: number) => {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
-const ORDERS = int("CAPACITY_ORDERS", 300);
-const USERS = int("CAPACITY_USERS", 300);
-const SKUS = int("CAPACITY_SKUS", 200);
-const CONCURRENCY = int("CAPACITY_CONCURRENCY", 16);
-const HOT_SHARDED = 3;
-const HOT_SHARDS = 8;
+const ORDERS = num("CAPACITY_ORDERS", 300);
+const USERS = num("CAPACITY_USERS", 300);
+const SKUS = num("CAPACITY_SKUS", 200);
+const CONCURRENCY = num("CAPACITY_CONCURRENCY", 16);
+/** The SKUs ranked below this get shards by popularity: ceil(((HOT + 1) / (rank + 1))^s), at most 64. */
+const HOT_SHARDED = num("CAPACITY_SHARDED_SKUS", 16);
+const ZIPF_S = num("CAPACITY_ZIPF_S", 1.1);
+const shardsOf = (rank: number) => (rank < HOT_SHARDED ? Math.min(64, Math.ceil(((HOT_SHARDED + 1) / (rank + 1)) ** ZIPF_S)) : 1);
 const LISTINGS = 30;
 const SUPPLIERS = 5;
 const TIMEOUT_SHARE = 0.08;
 const userWcu = process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 /** Given (CAPACITY_BURST_WCU, or ORDERLINE_LOCAL_PARTITION_WCU when set), else calibrated to this machine. */
-const GIVEN_BURST_WCU = int("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 0) || undefined;
-const BURST_SECONDS = int("CAPACITY_BURST_SECONDS", 6);
-const BURST_CONCURRENCY = int("CAPACITY_BURST_CONCURRENCY", 32);
-const BURST_STOCK = int("CAPACITY_BURST_STOCK", 400);
+const GIVEN_BURST_WCU = num("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 0) || undefined;
+const BURST_SECONDS = num("CAPACITY_BURST_SECONDS", 6);
+const BURST_CONCURRENCY = num("CAPACITY_BURST_CONCURRENCY", 32);
+const BURST_STOCK = num("CAPACITY_BURST_STOCK", 400);
 /** Longer than the bench: the scheduled jobs run only when the bench runs them (setInterval caps at 2^31-1 ms). */
 const NO_SCHEDULE = 2_000_000_000;
 
@@ -307,14 +311,20 @@ function printModel(summary: CapacitySummary): void {
   say(`  ${pad("index", 7)} ${pad("key pattern", 30)} ${lpad("keys", 6)} ${lpad("WCU/order", 10)}   ${pad("hottest key of the pattern", 44)} ${lpad("WCU/order", 10)}`);
   for (const row of summary.perPattern)
     say(
-      `  ${pad(row.index, 7)} ${pad(row.pattern, 30)} ${lpad(row.keys, 6)} ${lpad(row.writeUnitsPerOrder.toFixed(3), 10)}   ${pad(row.hottestKey.slice(0, 44), 44)} ${lpad(row.hottestKeyWriteUnitsPerOrder.toFixed(3), 10)}`,
+      `  ${pad(row.index, 7)} ${pad(row.pattern, 30)} ${lpad(row.keys, 6)} ${lpad(row.writeUnitsPerOrder.toFixed(3), 10)}   ${pad(row.hottestKey.slice(0, 44), 44)} ${
+        row.perEntity ? `  (each key one order's/relay's: at most ${row.hottestKeyWriteUnits} WCU over its life)` : lpad(row.hottestKeyWriteUnitsPerOrder.toFixed(3), 10)
+      }`,
     );
   say(`  per index (all keys): ${Object.entries(summary.perIndex).map(([index, units]) => `${index} ${units.toFixed(3)}`).join(", ")}; total ${summary.totalWriteUnitsPerOrder.toFixed(3)} WCU/order`);
-  say(`\nHottest concrete keys (write units per order)`);
+  say(`\nHottest shared keys (write units per order; entity keys left out: their load does not grow with the order rate)`);
   for (const key of summary.hottestKeys) say(`  ${pad(key.index, 7)} ${pad(key.key.slice(0, 60), 60)} ${lpad(key.writeUnitsPerOrder.toFixed(3), 8)}`);
   if (summary.hottest)
     say(
       `\nModeled ceiling: ${summary.ceilingOrdersPerSecond} orders/s = 1,000 WCU/s / ${summary.hottest.writeUnitsPerOrder} WCU per order on the hottest key (${summary.hottest.index} ${summary.hottest.keyPattern}: ${summary.hottest.key}), before account quotas`,
+    );
+  if (summary.ceilingAllKeys && summary.ceilingAllKeys.key !== summary.hottest?.key)
+    say(
+      `  (counting entity keys as if shared, at this workload's size: ${summary.ceilingAllKeys.ceilingOrdersPerSecond} orders/s on ${summary.ceilingAllKeys.index} ${summary.ceilingAllKeys.key}, ${summary.ceilingAllKeys.writeUnitsPerOrder} WCU/order)`,
     );
 }
 
@@ -353,7 +363,7 @@ await pool(SKUS, CONCURRENCY, async (rank) => {
   const sku = catalog[rank]!;
   const offer = await call("PUT", `/internal/offers/${sku.skuId}`, { offerId: sku.offerId, unitPrice: sku.unitPrice, currency: "KRW", title: `Book ${rank}` });
   if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}: ${JSON.stringify(offer.body)}`);
-  await putStock(sku.skuId, 1_000_000, rank < HOT_SHARDED ? HOT_SHARDS : 1);
+  await putStock(sku.skuId, 1_000_000, shardsOf(rank));
 });
 for (let i = 0; i < SUPPLIERS; i++) {
   const put = await call("PUT", `/internal/suppliers/sup-${i}`, { name: `Supplier ${i}`, endpointUrl: `${supplier.url}/orders` });
@@ -373,10 +383,12 @@ for (let i = 0; i < LISTINGS; i++) {
 }
 if (shardNote.length) say(`  note: ${shardNote[0]}`);
 await recorder.drained();
-say(`[${elapsed()}] seeded ${SKUS} SKUs (${HOT_SHARDED} hottest with ${HOT_SHARDS} shards), ${SUPPLIERS} suppliers, ${LISTINGS} listings`);
+say(
+  `[${elapsed()}] seeded ${SKUS} SKUs (Zipf s=${ZIPF_S}; the ${HOT_SHARDED} hottest sharded: ${Array.from({ length: HOT_SHARDED }, (_, r) => shardsOf(r)).join(",")} shards), ${SUPPLIERS} suppliers, ${LISTINGS} listings`,
+);
 
 recorder.phase = "workload";
-const skuRank = zipf(SKUS, 1.1);
+const skuRank = zipf(SKUS, ZIPF_S);
 const listingRank = zipf(LISTINGS, 1.0);
 const unexpected: string[] = [];
 const note = (what: string, answer: Answer) => {
@@ -505,7 +517,8 @@ await recorder.drained();
 
 const spec = tableSpec();
 const workloadRows = unitsByKey(spec, recorder.writes((p) => p === "workload"), await recorder.checks((p) => p === "workload"));
-const model = summarize(workloadRows, lifecycle.created, 12);
+const relaysCreated = tally["relay create 201"] ?? 0;
+const model = summarize(workloadRows, lifecycle.created, { top: 12 });
 printModel(model);
 if (Object.keys(tally).length) say(`\nanswers: ${Object.entries(tally).sort().map(([k, v]) => `${k} x${v}`).join(", ")}`);
 if (unexpected.length) say(`unexpected answers (first ${unexpected.length}):\n  ${unexpected.join("\n  ")}`);
@@ -553,6 +566,8 @@ await runtime.stop();
 
 say(`\n[${elapsed()}] hot-SKU burst: ORDERLINE_LOCAL_PARTITION_WCU=${BURST_WCU}, ${BURST_CONCURRENCY} concurrent checkouts of one SKU for ${BURST_SECONDS} s, stock ${BURST_STOCK}`);
 process.env.ORDERLINE_LOCAL_PARTITION_WCU = String(BURST_WCU);
+// 503 CAPACITY_EXCEEDED is what the burst is about: its per-request error logs would bury the figures.
+logger.setLogLevel("CRITICAL");
 setDb(undefined);
 runtime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-burst", scheduleIntervalMs: NO_SCHEDULE });
 call = http(runtime.url);
@@ -673,10 +688,21 @@ if (userWcu === undefined) delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 const result = {
   at: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-  workload: { orders: ORDERS, users: USERS, skus: SKUS, hotShardedSkus: HOT_SHARDED, hotShards: HOT_SHARDS, listings: LISTINGS, lifecycle, answers: tally },
+  workload: {
+    orders: ORDERS,
+    users: USERS,
+    skus: SKUS,
+    zipfS: ZIPF_S,
+    shardsOfHottestSkus: Array.from({ length: HOT_SHARDED }, (_, r) => shardsOf(r)),
+    listings: LISTINGS,
+    lifecycle,
+    relaysCreated,
+    answers: tally,
+  },
   indexes: spec.indexes,
   ceilingOrdersPerSecond: model.ceilingOrdersPerSecond,
   hottest: model.hottest,
+  ceilingAllKeys: model.ceilingAllKeys,
   writeUnitsPerOrder: model.totalWriteUnitsPerOrder,
   writeUnitsPerOrderByIndex: model.perIndex,
   writeUnitsPerCheckout,

@@ -46,7 +46,7 @@ describe("capacity model (pure)", () => {
     const units = Object.fromEntries(rows.map((r) => [`${r.index} ${r.key}`, r.units]));
     expect(units).toEqual({ "table ORDER#o-1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
 
-    const summary = summarize(rows, 2, { entityCounts: [] });
+    const summary = summarize(rows, 2);
     expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
     expect(summary.ceilingOrdersPerSecond).toBe(285);
     expect(summary.totalWriteUnitsPerOrder).toBe(6);
@@ -55,9 +55,19 @@ describe("capacity model (pure)", () => {
   });
 
   it("leaves keys of one order (or relay) each out of the ceiling: their load does not grow with the order rate", () => {
-    const orders = Array.from({ length: 10 }, (_, i) => ({ index: "table", key: `ORDER#o-${i}`, pattern: "ORDER#<id>", units: 30, writes: 8 }));
-    const sku = { index: "table", key: "SKU#s-1", pattern: "SKU#<id>", units: 20, writes: 10 };
-    const summary = summarize([...orders, sku], 10, { entityCounts: [10] });
+    const ordered = (id: string, extra: Record<string, AttributeValue> = {}) => ({ pk: S(`ORDER#${id}`), sk: S("ORDER"), orderId: S(id), ...extra });
+    const rows = unitsByKey(spec, [
+      // one order's key, written twice for it; its gsi2 entry goes to a queue shard shared with another order
+      { old: undefined, new: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a") }), transactional: true },
+      { old: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a") }), new: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a"), x: S("y") }), transactional: true },
+      { old: undefined, new: ordered("o-2", { gsi2pk: S("DUE#1"), gsi2sk: S("b") }), transactional: true },
+      // a SKU names no entity: shared
+      { old: undefined, new: { pk: S("SKU#s-1"), sk: S("SKU") }, transactional: true },
+    ]);
+    expect(Object.fromEntries(rows.map((r) => [r.key, r.owner]))).toEqual({ "ORDER#o-1": "order:o-1", "ORDER#o-2": "order:o-2", "DUE#1": null, "SKU#s-1": null });
+    const orders = Array.from({ length: 10 }, (_, i) => ({ index: "table", key: `ORDER#o-${i}`, pattern: "ORDER#<id>", units: 30, writes: 8, owner: `order:o-${i}` }));
+    const sku = { index: "table", key: "SKU#s-1", pattern: "SKU#<id>", units: 20, writes: 10, owner: null };
+    const summary = summarize([...orders, sku], 10);
     expect(summary.hottest).toMatchObject({ key: "SKU#s-1", writeUnitsPerOrder: 2 });
     expect(summary.ceilingOrdersPerSecond).toBe(500);
     expect(summary.ceilingAllKeys).toMatchObject({ key: "ORDER#o-0", ceilingOrdersPerSecond: 333 });

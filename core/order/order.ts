@@ -4,3 +4,4 @@ export { get, listByUser, events, ListOrdersInput, ListEventsInput } from "./que
 export { Order as Representation, OrderEvent as EventRecord, summarize } from "./model.js";
 export { OrderStatus, OrderEventType, next, plan, transitions, terminalStatuses } from "./status.js";
 export { expireOverduePayments, reconcileReservations, type ReservationDrift, type ExpirySweep } from "./maintenance.js";
+export { syncOrderWithRelay, SUPPLIER_CANCELLED, type SyncResult } from "./relay-sync.js";

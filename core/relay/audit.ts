@@ -32,7 +32,7 @@ export interface AuditEntry {
 export function auditPuts(tableName: string, relay: Relay, entries: AuditEntry[], who: Actor, at: string, suffix = ""): TransactItem[] {
   return entries.map((entry, index) => {
     const key = keys.relayAudit(relay.relayId, relay.version, `${suffix}${index}`);
-    const record: RelayAudit & { publishAs?: PublishAs } = {
+    const record: RelayAudit & { publishAs?: PublishAs; ecommerceOrderId?: string } = {
       auditId: ulid(),
       relayId: relay.relayId,
       listingId: relay.listingId,
@@ -53,6 +53,8 @@ export function auditPuts(tableName: string, relay: Relay, entries: AuditEntry[]
       requestId: who.requestId,
       createdAt: at,
       ...(entry.publishAs ? { publishAs: entry.publishAs } : {}),
+      // Published entries name the ecommerce order, so the status-sync rule can match on it (`exists`).
+      ...(entry.publishAs && relay.ecommerceOrderId ? { ecommerceOrderId: relay.ecommerceOrderId } : {}),
     };
     return {
       Put: {

@@ -288,7 +288,12 @@ export function moved(relay: Relay, to: RelayStatus, now: Date, reason: string |
  * `shippingInfo` sent along (e.g. carrier and tracking number with SHIPPED) is merged under the immutability
  * rules of the status the relay is leaving. Status, data and their audit entries are one transaction.
  */
-export async function applyEvent(relayId: string, rawInput: unknown, who: Actor): Promise<ChangeResult> {
+export async function applyEvent(
+  relayId: string,
+  rawInput: unknown,
+  who: Actor,
+  more: Pick<Plan, "extra" | "explainExtra"> & { audits?: AuditEntry[]; check?: (relay: Relay) => void } = {},
+): Promise<ChangeResult> {
   const id = validate(Id, relayId);
   assertNoForbiddenData(rawInput);
   const input = validate(RelayEventInput, rawInput);
@@ -296,6 +301,7 @@ export async function applyEvent(relayId: string, rawInput: unknown, who: Actor)
   return change(
     id,
     (relay, now) => {
+      more.check?.(relay);
       const to = next(relay.status, command);
       if (!to)
         throw new InvalidTransitionError(`${command} is not allowed when the relay is ${relay.status}`, {
@@ -318,7 +324,7 @@ export async function applyEvent(relayId: string, rawInput: unknown, who: Actor)
           audits.push({ kind: "DATA_CHANGE", before: { shippingInfo: was }, after: { shippingInfo: is }, reason: command });
         }
       }
-      return { next: nextRelay, fields, audits };
+      return { next: nextRelay, fields, audits: [...(more.audits ?? []), ...audits], extra: more.extra, explainExtra: more.explainExtra };
     },
     who,
   );

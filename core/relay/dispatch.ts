@@ -15,6 +15,7 @@ import { redactCardNumbers } from "./forbidden.js";
 import type { LastError, Relay } from "./model.js";
 import { get, queuePage } from "./query.js";
 import { findListing, findSupplier } from "./reference.js";
+import { secretsOf, signedHeaders } from "./secrets.js";
 import { SIGNATURE_HEADER, sign } from "./signing.js";
 
 /** What started a dispatch: the RELAY_CREATED event, `POST .../dispatch`, or an admin retry. */
@@ -129,12 +130,20 @@ function networkCause(error: unknown): string {
  * (a timeout is an unknown outcome; the supplier deduplicates), and retry quickly at most QUICK_RETRIES times
  * after a network error, timeout, 408, 429 or 5xx (DS-4.1 §7.1 allows limited automatic retry for these only).
  */
-async function post(url: string, payload: SupplierPayload, secret: string): Promise<{ result: SendResult; tries: TryRecord[]; request: Record<string, unknown> }> {
+async function post(
+  url: string,
+  payload: SupplierPayload,
+  secret: string,
+  supplierKey: Buffer | undefined,
+): Promise<{ result: SendResult; tries: TryRecord[]; request: Record<string, unknown> }> {
   const body = JSON.stringify(payload);
+  // Standard Webhooks headers with the supplier's own secret (id, timestamp, signature: a captured request cannot be
+  // replayed later); the legacy whole-stage signature stays for suppliers that have not been issued a secret yet.
   const headers = {
     "content-type": "application/json",
     "idempotency-key": payload.relayId,
     [SIGNATURE_HEADER.toLowerCase()]: sign(body, secret),
+    ...(supplierKey ? signedHeaders(supplierKey, `relay_${payload.relayId}`, body) : {}),
   };
   const timeoutMs = supplierTimeoutMs();
   const tries: TryRecord[] = [];
@@ -252,7 +261,7 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
       customerInfo: relay.customerInfo,
       shippingInfo: relay.shippingInfo,
     };
-    const sent = await post(supplier.endpointUrl, payload, secret);
+    const sent = await post(supplier.endpointUrl, payload, secret, (await secretsOf(supplier.supplierId))?.signing);
     result = sent.result;
     tries = sent.tries;
     request = { ...sent.request, supplierId: supplier.supplierId };

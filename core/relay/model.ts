@@ -196,6 +196,7 @@ export function relayFromItem(item: Record<string, unknown>): Relay {
 export function auditFromItem(item: Record<string, unknown>): RelayAudit {
   const copy: Record<string, unknown> = stripLayout(item);
   delete copy.publishAs;
+  delete copy.ecommerceOrderId;
   return copy as unknown as RelayAudit;
 }
 

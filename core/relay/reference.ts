@@ -1,10 +1,11 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
+import { transactWrite, type TransactItem } from "../store/transact.js";
 import { validate } from "../validate.js";
 
 /**
@@ -20,6 +21,8 @@ export const ListingInput = z.strictObject({
   currency: Currency,
   channel: z.string().min(1).max(64),
   active: z.boolean(),
+  /** The order-domain SKU this listing sells: a paid order of it gets a relay (contract "move together"). */
+  skuId: Id.optional(),
 });
 export type ListingInput = z.infer<typeof ListingInput>;
 
@@ -39,12 +42,30 @@ export interface Supplier extends SupplierInput {
   updatedAt: string;
 }
 
+/**
+ * Stores a listing; one naming a `skuId` also points the SKU at it (`LISTING_SKU#<skuId>`), in the same
+ * transaction. The pointer is only a hint: a reader checks that the listing it names still sells that SKU and is
+ * active, so a listing that moved to another SKU leaves no wrong relay behind.
+ */
 export async function putListing(listingId: string, input: unknown): Promise<Listing> {
   const id = validate(Id, listingId);
   const listing: Listing = { listingId: id, ...validate(ListingInput, input), updatedAt: new Date().toISOString() };
-  const { doc, tableName } = db();
-  await doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.listing(id), entity: Entity.Listing, ...listing } }));
+  const { tableName } = db();
+  const actions: TransactItem[] = [{ Put: { TableName: tableName, Item: { ...keys.listing(id), entity: Entity.Listing, ...listing } } }];
+  if (listing.skuId)
+    actions.push({
+      Put: { TableName: tableName, Item: { ...keys.listingOfSku(listing.skuId), entity: Entity.ListingOfSku, skuId: listing.skuId, listingId: id, updatedAt: listing.updatedAt } },
+    });
+  await transactWrite(actions);
   return listing;
+}
+
+/** The active listing that sells `skuId`, if any. */
+export async function listingOfSku(skuId: string): Promise<Listing | undefined> {
+  const pointer = await getItem(keys.listingOfSku(skuId));
+  if (!pointer) return undefined;
+  const listing = await findListing(String(pointer.listingId));
+  return listing && listing.skuId === skuId && listing.active ? listing : undefined;
 }
 
 /** The listing, or undefined when it does not exist. */
@@ -60,17 +81,32 @@ export async function getListing(listingId: string): Promise<Listing> {
   return listing;
 }
 
+/** Stores a supplier's name and endpoint; its secret versions (see secrets.ts) are kept as they are. */
 export async function putSupplier(supplierId: string, input: unknown): Promise<Supplier> {
   const id = validate(Id, supplierId);
   const supplier: Supplier = { supplierId: id, ...validate(SupplierInput, input), updatedAt: new Date().toISOString() };
   const { doc, tableName } = db();
-  await doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.supplier(id), entity: Entity.Supplier, ...supplier } }));
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.supplier(id),
+      UpdateExpression: "SET entity = :entity, supplierId = :id, #name = :name, endpointUrl = :url, updatedAt = :at",
+      ExpressionAttributeNames: { "#name": "name" },
+      ExpressionAttributeValues: { ":entity": Entity.Supplier, ":id": id, ":name": supplier.name, ":url": supplier.endpointUrl, ":at": supplier.updatedAt },
+    }),
+  );
   return supplier;
 }
 
+/** Attributes of the stored supplier that are not part of its representation. */
+const SECRET_ATTRIBUTES = ["secretVersion", "secretIssuedAt", "previousSecretVersion", "previousSecretValidUntil"];
+
 export async function findSupplier(supplierId: string): Promise<Supplier | undefined> {
   const item = await getItem(keys.supplier(supplierId));
-  return item ? (stripLayout(item) as unknown as Supplier) : undefined;
+  if (!item) return undefined;
+  const supplier: Record<string, unknown> = stripLayout(item);
+  for (const attr of SECRET_ATTRIBUTES) delete supplier[attr];
+  return supplier as unknown as Supplier;
 }
 
 export async function getSupplier(supplierId: string): Promise<Supplier> {

@@ -5,3 +5,6 @@ export { get, list, audit, ListRelaysInput, ListAuditInput } from "./query.js";
 export { putListing, getListing, putSupplier, getSupplier, ListingInput, SupplierInput } from "./reference.js";
 export { CreateRelayInput, PatchRelayInput, RelayEventInput } from "./model.js";
 export { RelayStatus } from "./status.js";
+export { listingOfSku } from "./reference.js";
+export { issueSecret, parseSecret, signedHeaders, verifySignature } from "./secrets.js";
+export { receiveSupplierWebhook, InvalidSignatureError, SupplierWebhookBody, type WebhookResult } from "./webhook.js";

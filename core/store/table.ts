@@ -52,6 +52,8 @@ export const Entity = {
   RelayAudit: "RelayAudit",
   RelayUnique: "RelayUnique",
   JobLease: "JobLease",
+  ListingOfSku: "ListingOfSku",
+  SupplierWebhook: "SupplierWebhook",
 } as const;
 
 /**
@@ -99,7 +101,11 @@ export const keys = {
   paymentDeadlinePrefix: "PAYMENT_DUE",
   paymentDeadline: (orderId: string) => `PAYMENT_DUE#${shardOf(orderId, ShardCount.paymentDeadlines)}`,
   listing: (listingId: string) => ({ pk: `LISTING#${listingId}`, sk: "LISTING" }),
+  /** The active listing that sells a SKU by dropship (a pointer maintained by the listing's PUT). */
+  listingOfSku: (skuId: string) => ({ pk: `LISTING_SKU#${skuId}`, sk: "LISTING_SKU" }),
   supplier: (supplierId: string) => ({ pk: `SUPPLIER#${supplierId}`, sk: "SUPPLIER" }),
+  /** A supplier webhook already applied (deduplication by `webhook-id`, kept 7 days by TTL). */
+  supplierWebhook: (supplierId: string, webhookId: string) => ({ pk: `WEBHOOK#${supplierId}#${webhookId}`, sk: "WEBHOOK" }),
   relay: (relayId: string) => ({ pk: `RELAY#${relayId}`, sk: "RELAY" }),
   /** A relay's audit entries sort by the relay version they belong to (oldest first), then by their index. */
   relayAudit: (relayId: string, version: number, index: number | string) => ({

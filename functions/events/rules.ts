@@ -36,6 +36,20 @@ export const eventRules: readonly EventRule[] = [
     handler: "functions/relay/dispatch.handler",
     table: "readWrite",
   },
+  {
+    name: "RelayOrderSync",
+    description: "a relay of an ecommerce order changed status: the order follows (READY_TO_SHIP, SHIPPED, DELIVERED, REFUND_PENDING)",
+    pattern: { source: ["orderline.relays"], "detail-type": ["RELAY_STATUS_CHANGED"], detail: { ecommerceOrderId: [{ exists: true }] } },
+    handler: "functions/events/relay-sync.handler",
+    table: "readWrite",
+  },
+  {
+    name: "PaidOrderRelay",
+    description: "a paid order with a dropship SKU gets its relay (one per order), dispatched like any relay",
+    pattern: { source: ["orderline.orders"], "detail-type": ["PAYMENT_SUCCEEDED"] },
+    handler: "functions/events/paid-orders.handler",
+    table: "readWrite",
+  },
 ];
 
 import { Entity } from "../../core/store/table.js";

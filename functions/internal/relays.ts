@@ -81,6 +81,12 @@ export const routes: Record<string, RouteHandler> = {
   "GET /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.getListing(r.params.listingId ?? "") }),
   "PUT /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.putSupplier(r.params.supplierId ?? "", r.body) }),
   "GET /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.getSupplier(r.params.supplierId ?? "") }),
+  // Shown once: the response must not be cached anywhere on the way.
+  "POST /internal/suppliers/{supplierId}/secret": async (r) => ({
+    status: 200,
+    body: await Relay.issueSecret(r.params.supplierId ?? ""),
+    headers: { "cache-control": "no-store" },
+  }),
   "POST /internal/relays": create,
   "GET /internal/relays": async (r) => ({ status: 200, body: await Relay.list(r.query) }),
   "GET /internal/relays/{relayId}": async (r) => ({ status: 200, body: await Relay.get(id(r)) }),

@@ -64,7 +64,7 @@ describe("order API over HTTP", () => {
     expect(events.body.items[0].requestId).toBe("req-abc");
     const canceled = await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "test" });
     expect(canceled.body.status).toBe("CANCELED");
-    expect((await call("GET", `/internal/inventory/${sku.skuId}`)).body).toEqual({ skuId: sku.skuId, onHand: 5, reserved: 0, available: 5 });
+    expect((await call("GET", `/internal/inventory/${sku.skuId}`)).body).toEqual({ skuId: sku.skuId, onHand: 5, reserved: 0, available: 5, shards: 1 });
     expect((await call("POST", `/api/v1/orders/${orderId}/cancel`)).status).toBe(200);
   });
 

@@ -16,7 +16,7 @@ describe("audit entries store what changed", () => {
     });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(patched.body.customerInfo).toMatchObject({ name: "Kim Minji", phone: "010-9999-0000" });
-    const entry = (await suite.kit.audit(relay.relayId as string)).find((a: { kind: string }) => a.kind === "DATA_CHANGE");
+    const entry = (await suite.kit.audit(relay.relayId as string)).find((a) => a.kind === "DATA_CHANGE")!;
     expect(entry.before).toEqual({ customerInfo: { phone: "010-1234-5678" }, shippingInfo: { address: "1 Sejong-daero, Seoul" } });
     expect(entry.after).toEqual({ customerInfo: { phone: "010-9999-0000" }, shippingInfo: { address: "2 Sejong-daero, Seoul" } });
   });

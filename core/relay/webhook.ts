@@ -1,0 +1,143 @@
+import * as z from "zod";
+import { DomainError, NotFoundError, ValidationError } from "../errors.js";
+import { type Actor, Id } from "../schema.js";
+import { db } from "../store/client.js";
+import { getItem } from "../store/items.js";
+import { Entity, keys } from "../store/table.js";
+import { validate } from "../validate.js";
+import type { AuditEntry } from "./audit.js";
+import { applyEvent } from "./change.js";
+import { assertNoForbiddenData } from "./forbidden.js";
+import { ShippingInfo } from "./model.js";
+import { get } from "./query.js";
+import { findListing } from "./reference.js";
+import { secretsOf, verifySignature, type SignatureVerdict } from "./secrets.js";
+import type { RelayEventType } from "./status.js";
+
+/** What a supplier reports about a relay it received (contract "Suppliers call back"). */
+export const SupplierWebhookType = z.enum(["relay.accepted", "relay.rejected", "relay.shipped", "relay.delivered", "relay.cancelled"]);
+
+export const SupplierWebhookBody = z.strictObject({
+  type: SupplierWebhookType,
+  relayId: Id,
+  reason: z.string().min(1).max(500).optional(),
+  shippingInfo: ShippingInfo.optional(),
+});
+export type SupplierWebhookBody = z.infer<typeof SupplierWebhookBody>;
+
+const commandOf: Record<z.infer<typeof SupplierWebhookType>, RelayEventType> = {
+  "relay.accepted": "SUPPLIER_CONFIRMED",
+  "relay.rejected": "CANCELLED",
+  "relay.cancelled": "CANCELLED",
+  "relay.shipped": "SHIPPED",
+  "relay.delivered": "DELIVERED",
+};
+
+/** How long a `webhook-id` is remembered: a redelivery within it is answered 200 and changes nothing. */
+export const WEBHOOK_DEDUP_SECONDS = 7 * 24 * 60 * 60;
+
+export class InvalidSignatureError extends DomainError {
+  constructor(readonly verdict: Exclude<SignatureVerdict, "ok">) {
+    super("INVALID_SIGNATURE", verdict === "stale" ? "the webhook timestamp is more than 5 minutes away" : "the webhook signature is missing or wrong");
+  }
+}
+
+class AlreadyApplied extends Error {}
+
+export interface WebhookResult {
+  relayId: string;
+  status: string;
+  /** The same `webhook-id` was applied before: nothing changed. */
+  duplicate: boolean;
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ValidationError("the body is not valid JSON", [{ path: "(body)", message: "malformed JSON" }]);
+  }
+}
+
+/**
+ * A supplier's signed callback, verified before anything is read from its body: Standard Webhooks signature over the
+ * exact raw body with the supplier's current (or, for 24 h, previous) secret, timestamp within 5 minutes. Then the
+ * relay must be one this supplier was sent (else 404), and the event goes through the relay's guarded transition
+ * with the actor `supplier:<id>`, an inbound EXTERNAL_CALL audit entry, and the `webhook-id` remembered, all in one
+ * transaction: a redelivery (same id) is 200 with nothing changed, however many race.
+ */
+export async function receiveSupplierWebhook(
+  supplierId: string,
+  rawBody: string,
+  headers: Record<string, string | undefined>,
+  requestId: string,
+  now = new Date(),
+): Promise<WebhookResult> {
+  const id = validate(Id, supplierId);
+  const secrets = await secretsOf(id, now);
+  const verdict = secrets ? verifySignature(secrets.verifying, headers, rawBody, now) : "mismatch";
+  if (verdict !== "ok") throw new InvalidSignatureError(verdict);
+  const webhookId = headers["webhook-id"]!.slice(0, 200);
+  const body = parseJson(rawBody);
+  assertNoForbiddenData(body);
+  const input = validate(SupplierWebhookBody, body);
+
+  const dedupKey = keys.supplierWebhook(id, webhookId);
+  const seen = await getItem(dedupKey);
+  if (seen) return { relayId: String(seen.relayId), status: (await get(String(seen.relayId))).status, duplicate: true };
+
+  const relay = await get(input.relayId);
+  const listing = await findListing(relay.listingId);
+  if ((relay.supplierId ?? listing?.supplierId) !== id) throw new NotFoundError("relay", input.relayId);
+
+  const who: Actor = { actor: `supplier:${id}`, requestId };
+  const inbound: AuditEntry = {
+    kind: "EXTERNAL_CALL",
+    before: null,
+    after: null,
+    reason: input.type,
+    request: { direction: "inbound", webhookId, type: input.type },
+    response: { status: 200 },
+    success: true,
+  };
+  const { tableName } = db();
+  try {
+    const result = await applyEvent(
+      relay.relayId,
+      {
+        type: commandOf[input.type],
+        ...(input.reason ? { reason: input.reason } : {}),
+        ...(input.shippingInfo ? { shippingInfo: input.shippingInfo } : {}),
+        ...(commandOf[input.type] === "CANCELLED" ? { requestedBy: who.actor } : {}),
+      },
+      who,
+      {
+        audits: [inbound],
+        extra: [
+          {
+            Put: {
+              TableName: tableName,
+              Item: {
+                ...dedupKey,
+                entity: Entity.SupplierWebhook,
+                relayId: relay.relayId,
+                type: input.type,
+                receivedAt: now.toISOString(),
+                expiresAt: Math.floor(now.getTime() / 1000) + WEBHOOK_DEDUP_SECONDS,
+              },
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          },
+        ],
+        explainExtra: () => new AlreadyApplied(),
+      },
+    );
+    return { relayId: result.relay.relayId, status: result.relay.status, duplicate: false };
+  } catch (error) {
+    // A concurrent delivery of the same id that won the race shows up as the dedup item, or (when it moved the
+    // relay first) as a transition the new status no longer allows: either way this one is the duplicate.
+    const raced = error instanceof AlreadyApplied || (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await getItem(dedupKey)));
+    if (raced) return { relayId: relay.relayId, status: (await get(relay.relayId)).status, duplicate: true };
+    throw error;
+  }
+}
