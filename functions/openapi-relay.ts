@@ -108,6 +108,36 @@ export const relayOperations: Record<string, OperationSpec> = {
     success: [{ status: 200, schema: Supplier, description: "the supplier" }],
     errors: ["SUPPLIER_NOT_FOUND"],
   },
+  "POST /internal/suppliers/{supplierId}/secret": {
+    summary: "Issue the supplier's next signing secret (shown once; the previous one keeps verifying for 24 h)",
+    path: z.object({ supplierId: Id }),
+    success: [
+      {
+        status: 200,
+        schema: z.object({ supplierId: z.string(), secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/) }).meta({ id: "SupplierSecret" }),
+        description: "the new secret, `whsec_<base64 key>`: store it now, it is never shown again",
+      },
+    ],
+    errors: ["SUPPLIER_NOT_FOUND"],
+  },
+  "POST /webhooks/suppliers/{supplierId}": {
+    summary: "A supplier reports progress on a relay it received (Standard Webhooks signature; no IAM)",
+    path: z.object({ supplierId: Id }),
+    headers: z.object({
+      "webhook-id": z.string().min(1).max(200),
+      "webhook-timestamp": z.string().regex(/^\d{1,12}$/).meta({ description: "unix seconds; refused when more than 5 minutes away" }),
+      "webhook-signature": z.string().meta({ description: 'space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`' }),
+    }),
+    body: Relay.SupplierWebhookBody,
+    success: [
+      {
+        status: 200,
+        schema: z.object({ relayId: z.string(), status: z.enum(Relay.RelayStatus) }).meta({ id: "SupplierWebhookResult" }),
+        description: "applied, or a redelivery of a `webhook-id` already applied (nothing changed)",
+      },
+    ],
+    errors: ["INVALID_SIGNATURE", "NOT_FOUND", "INVALID_TRANSITION", "FORBIDDEN_DATA", "PAYLOAD_TOO_LARGE", "CONCURRENT_MODIFICATION"],
+  },
   "POST /internal/relays": {
     summary: "Create a relay (idempotent on (listingId, externalOrderId) and on ecommerceOrderId)",
     body: Relay.CreateRelayInput,

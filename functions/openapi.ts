@@ -4,7 +4,7 @@ import { Catalog } from "../core/catalog/index.js";
 import { Order } from "../core/order/index.js";
 import { Cursor, Id, Limit } from "../core/schema.js";
 import { statusOfCode } from "./http/problem.js";
-import { routeKey, routes } from "./routes.js";
+import { routeKey, routes, type Auth } from "./routes.js";
 
 /** What one route takes and gives, in the same zod schemas the handlers validate with. */
 export interface OperationSpec {
@@ -137,7 +137,7 @@ const orderOperations: Record<string, OperationSpec> = {
   },
 };
 
-function operation(spec: OperationSpec, auth: "public" | "iam"): ZodOpenApiOperationObject {
+function operation(spec: OperationSpec, auth: Auth): ZodOpenApiOperationObject {
   const responses: Record<string, ZodOpenApiResponseObject> = {};
   for (const success of spec.success)
     responses[String(success.status)] = {
@@ -154,9 +154,9 @@ function operation(spec: OperationSpec, auth: "public" | "iam"): ZodOpenApiOpera
     responses[String(status)] = { description: codes.join(", "), content: { "application/problem+json": { schema: Problem } } };
   return {
     summary: spec.summary,
-    // Every route is IAM-authenticated in AWS; `public` routes are the ones the BFF calls (`x-caller`).
-    security: [{ awsIam: [] }],
-    "x-caller": auth === "public" ? "bff" : "service",
+    // Every route but the supplier webhooks is IAM-authenticated in AWS; `public` routes are the ones the BFF calls.
+    security: auth === "signature" ? [{ standardWebhooks: [] }] : [{ awsIam: [] }],
+    "x-caller": auth === "public" ? "bff" : auth === "signature" ? "supplier" : "service",
     requestParams: {
       ...(spec.path ? { path: spec.path } : {}),
       ...(spec.query ? { query: spec.query } : {}),
@@ -184,7 +184,17 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
       version: "1.0.0",
       description: "Serverless order backend: idempotent checkout, order state machine with event history, dropship relay. Errors are RFC 9457 problem+json.",
     },
-    components: { securitySchemes: { awsIam: { type: "apiKey", in: "header", name: "Authorization", description: "AWS SigV4 (IAM)" } } },
+    components: {
+      securitySchemes: {
+        awsIam: { type: "apiKey", in: "header", name: "Authorization", description: "AWS SigV4 (IAM)" },
+        standardWebhooks: {
+          type: "apiKey",
+          in: "header",
+          name: "webhook-signature",
+          description: "Standard Webhooks: HMAC-SHA256 with the supplier's whsec_ secret over `<webhook-id>.<webhook-timestamp>.<raw body>`",
+        },
+      },
+    },
     paths,
   });
 }

@@ -3,7 +3,8 @@
  * by the local gateway. Each route belongs to a group; a group is one Lambda function whose module exports
  * `routes` keyed by route key (`METHOD /path`). Internal and admin routes use AWS IAM auth in AWS.
  */
-export type Auth = "public" | "iam";
+/** `signature`: no IAM; the handler authenticates the caller by a signature over the request (supplier webhooks). */
+export type Auth = "public" | "iam" | "signature";
 
 export interface RouteGroup {
   /** Handler in SST notation: file path without extension, then the export. */
@@ -18,6 +19,7 @@ export const routeGroups = {
   orderEvents: { handler: "functions/internal/orders.handler", table: "readWrite" },
   relays: { handler: "functions/internal/relays.handler", table: "readWrite" },
   admin: { handler: "functions/admin/http.handler", table: "readWrite" },
+  webhooks: { handler: "functions/webhooks/suppliers.handler", table: "readWrite" },
 } as const satisfies Record<string, RouteGroup>;
 
 export type RouteGroupName = keyof typeof routeGroups;
@@ -49,6 +51,7 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/internal/listings/{listingId}", group: "relays", auth: "iam" },
   { method: "PUT", path: "/internal/suppliers/{supplierId}", group: "relays", auth: "iam" },
   { method: "GET", path: "/internal/suppliers/{supplierId}", group: "relays", auth: "iam" },
+  { method: "POST", path: "/internal/suppliers/{supplierId}/secret", group: "relays", auth: "iam" },
   { method: "POST", path: "/internal/relays", group: "relays", auth: "iam" },
   { method: "GET", path: "/internal/relays", group: "relays", auth: "iam" },
   { method: "GET", path: "/internal/relays/{relayId}", group: "relays", auth: "iam" },
@@ -58,6 +61,8 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/internal/relays/{relayId}/audit", group: "relays", auth: "iam" },
 
   { method: "POST", path: "/admin/relays/retry", group: "admin", auth: "iam" },
+
+  { method: "POST", path: "/webhooks/suppliers/{supplierId}", group: "webhooks", auth: "signature" },
 ];
 
 export const routeKey = (route: Pick<Route, "method" | "path">) => `${route.method} ${route.path}`;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { ulid } from "ulid";
 import type { Socket } from "node:net";
+import { ulid } from "ulid";
 import { fallbackHandler, matchRoute, routeGroups, routeKey, type Route } from "../functions/routes.js";
 import { responseRequestId } from "../functions/http/api.js";
 import { problem, titleOf } from "../functions/http/problem.js";
@@ -95,7 +95,7 @@ export type LocalRoute = (req: IncomingMessage, url: URL) => Promise<{ status: n
  * headers over the server's `maxHeaderSize` (16 KB by default; API Gateway has its own limits), a malformed request,
  * a request that did not arrive in time. Node would otherwise send a bare status line.
  */
-function answerClientError(error: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === "ECONNRESET" || !socket.writable) {
     socket.destroy();
     return;
@@ -107,17 +107,17 @@ function answerClientError(error: NodeJS.ErrnoException & { bytesParsed?: number
         ? ["REQUEST_TIMEOUT", "the request did not arrive in time"]
         : ["VALIDATION_ERROR", "the request is not valid HTTP/1.1"];
   const requestId = ulid();
-  const body = JSON.stringify(problem(code, detail, { requestId }));
-  const status = problem(code, detail).status;
+  const body = problem(code, detail, { requestId });
+  const text = JSON.stringify(body);
   socket.end(
     [
-      `HTTP/1.1 ${status} ${titleOf(status)}`,
+      `HTTP/1.1 ${body.status} ${titleOf(body.status)}`,
       "content-type: application/problem+json",
-      `content-length: ${Buffer.byteLength(body)}`,
+      `content-length: ${Buffer.byteLength(text)}`,
       `x-request-id: ${requestId}`,
       "connection: close",
       "",
-      body,
+      text,
     ].join("\r\n"),
   );
 }

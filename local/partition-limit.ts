@@ -336,11 +336,11 @@ interface Window {
 }
 
 interface PlannedAction {
+  table: string;
   charges: Charge[];
 }
 
 interface Plan {
-  table: string;
   transactional: boolean;
   actions: PlannedAction[];
 }
@@ -426,17 +426,17 @@ export class PartitionLimiter {
       case "PutItemCommand": {
         const item = input.Item as Item;
         const [before] = await this.read(table, [keyOf(this.spec, item)]);
-        return { table, transactional: false, actions: [{ charges: writeCharges(this.spec, { before, after: item, transactional: false }) }] };
+        return { transactional: false, actions: [{ table, charges: writeCharges(this.spec, { before, after: item, transactional: false }) }] };
       }
       case "DeleteItemCommand": {
         const key = input.Key as Item;
         const [before] = await this.read(table, [key]);
-        return { table, transactional: false, actions: [{ charges: writeCharges(this.spec, { before, after: undefined, transactional: false, partitionKey: keyText(key[this.spec.partitionKey]) }) }] };
+        return { transactional: false, actions: [{ table, charges: writeCharges(this.spec, { before, after: undefined, transactional: false, partitionKey: keyText(key[this.spec.partitionKey]) }) }] };
       }
       case "UpdateItemCommand": {
         const update = input as UpdateInput;
         const [before] = await this.read(table, [update.Key!]);
-        return { table, transactional: false, actions: [{ charges: await this.updateCharges(table, update, before, false) }] };
+        return { transactional: false, actions: [{ table, charges: await this.updateCharges(table, update, before, false) }] };
       }
       case "TransactWriteItemsCommand":
         return this.planTransaction((input.TransactItems ?? []) as TransactWriteItem[]);
@@ -473,30 +473,30 @@ export class PartitionLimiter {
     const actions = await Promise.all(
       items.map(async (action, i): Promise<PlannedAction> => {
         const before = befores[i];
+        const { table } = targets[i]!;
         const partitionKey = keyText(targets[i]!.key[this.spec.partitionKey]);
-        if (action.Put) return { charges: writeCharges(this.spec, { before, after: action.Put.Item, transactional: true, partitionKey }) };
-        if (action.Delete) return { charges: writeCharges(this.spec, { before, after: undefined, transactional: true, partitionKey }) };
-        if (action.Update) return { charges: await this.updateCharges(action.Update.TableName!, action.Update, before, true) };
-        return { charges: writeCharges(this.spec, { before, after: undefined, transactional: true, kind: "conditionCheck", partitionKey }) };
+        if (action.Put) return { table, charges: writeCharges(this.spec, { before, after: action.Put.Item, transactional: true, partitionKey }) };
+        if (action.Delete) return { table, charges: writeCharges(this.spec, { before, after: undefined, transactional: true, partitionKey }) };
+        if (action.Update) return { table, charges: await this.updateCharges(table, action.Update, before, true) };
+        return { table, charges: writeCharges(this.spec, { before, after: undefined, transactional: true, kind: "conditionCheck", partitionKey }) };
       }),
     );
-    return { table: targets[0]?.table ?? "", transactional: true, actions };
+    return { transactional: true, actions };
   }
 
   private async planBatch(requests: Record<string, WriteRequest[]>): Promise<Plan> {
     const actions: PlannedAction[] = [];
-    let first = "";
     for (const [table, writes] of Object.entries(requests)) {
-      first ||= table;
       const keys = writes.map((w) => (w.PutRequest ? keyOf(this.spec, w.PutRequest.Item!) : w.DeleteRequest!.Key!));
       const befores = await this.read(table, keys);
       writes.forEach((w, i) =>
         actions.push({
+          table,
           charges: writeCharges(this.spec, { before: befores[i], after: w.PutRequest?.Item, transactional: false, partitionKey: keyText(keys[i]![this.spec.partitionKey]) }),
         }),
       );
     }
-    return { table: first, transactional: false, actions };
+    return { transactional: false, actions };
   }
 
   /** The items at `keys` now (strongly consistent), index-aligned. */
@@ -602,14 +602,14 @@ export class PartitionLimiter {
   /** Charges the plan, or throws the throttling error DynamoDB would (charging nothing). Synchronous: no races. */
   private admit(plan: Plan): void {
     const now = this.now();
-    const perKey = new Map<string, { index: string; partitionKey: string; units: number }>();
-    const idOf = (c: Charge) => `${plan.table}\u0000${c.index}\u0000${c.partitionKey}`;
+    const perKey = new Map<string, Charge & { table: string }>();
+    const idOf = (table: string, c: Charge) => `${table}\u0000${c.index}\u0000${c.partitionKey}`;
     for (const action of plan.actions)
       for (const c of action.charges) {
-        const id = idOf(c);
+        const id = idOf(action.table, c);
         const total = perKey.get(id);
         if (total) total.units += c.units;
-        else perKey.set(id, { ...c });
+        else perKey.set(id, { ...c, table: action.table });
       }
     const over = new Set<string>();
     for (const [id, c] of perKey) {
@@ -635,7 +635,7 @@ export class PartitionLimiter {
     const message = `Throughput exceeds the ${this.wcu} write units per second of partition key(s) ${describe} (ORDERLINE_LOCAL_PARTITION_WCU)`;
     if (plan.transactional) {
       const reasons: CancellationReason[] = plan.actions.map((action) =>
-        action.charges.some((c) => over.has(idOf(c))) ? { Code: "ThrottlingError", Message: message } : { Code: "None" },
+        action.charges.some((c) => over.has(idOf(action.table, c))) ? { Code: "ThrottlingError", Message: message } : { Code: "None" },
       );
       const text = `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(", ")}]`;
       throw new TransactionCanceledException({ message: text, Message: text, CancellationReasons: reasons, $metadata: { httpStatusCode: 400 } });
@@ -645,7 +645,7 @@ export class PartitionLimiter {
       $metadata: { httpStatusCode: 400 },
       ThrottlingReasons: hot.map((c) => ({
         reason: c.index === TABLE ? "TableWriteKeyRangeThroughputExceeded" : "IndexWriteKeyRangeThroughputExceeded",
-        resource: `${this.arnPrefix}:table/${plan.table}${c.index === TABLE ? "" : `/index/${c.index}`}`,
+        resource: `${this.arnPrefix}:table/${c.table}${c.index === TABLE ? "" : `/index/${c.index}`}`,
       })),
     });
   }

@@ -1,3 +1,4 @@
+import type { CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { Api as HttpApi, use, type ApiRouteProps, type StackContext } from "sst/constructs";
 import { fallbackHandler, routeGroups, routeKey, routes, type Auth, type Route, type RouteGroupName } from "../functions/routes.js";
 import { Data } from "./Data.js";
@@ -20,12 +21,12 @@ const SUPPLIER_CALLING_GROUPS: ReadonlySet<RouteGroupName> = new Set(["relays", 
  * grants on the callers' roles (the BFF's role should get the `/api/v1/*` routes only); those grants belong with
  * the callers' roles and are not made in this stack.
  */
-const AUTHORIZER_OF_AUTH: Record<Auth, "iam"> = { public: "iam", iam: "iam" };
+const AUTHORIZER_OF_AUTH: Record<Auth, "iam" | "none"> = { public: "iam", iam: "iam", signature: "none" };
 
 /** Service-to-service and admin paths must never be declared as the BFF-facing public API. */
 const IAM_ONLY_PREFIXES = ["/internal/", "/admin/"];
 
-function authorizerOf(route: Route): "iam" {
+function authorizerOf(route: Route): "iam" | "none" {
   if (IAM_ONLY_PREFIXES.some((prefix) => route.path.startsWith(prefix)) && route.auth !== "iam") {
     throw new Error(`${routeKey(route)} must use auth "iam" (functions/routes.ts)`);
   }
@@ -79,6 +80,17 @@ export function Api(ctx: StackContext) {
       $default: { type: "function", function: fallback, authorizer: "iam" },
     },
   });
+
+  // Routes without IAM (supplier webhooks) get throttling of their own, below the stage's.
+  const stage = api.cdk.httpApi.defaultStage?.node.defaultChild as CfnStage | undefined;
+  const unsigned = routes.filter((route) => route.auth === "signature");
+  if (stage && unsigned.length > 0)
+    stage.addPropertyOverride(
+      "RouteSettings",
+      Object.fromEntries(
+        unsigned.map((route) => [routeKey(route), { ThrottlingRateLimit: policy.webhookThrottle.rate, ThrottlingBurstLimit: policy.webhookThrottle.burst }]),
+      ),
+    );
 
   stack.addOutputs({ ApiUrl: api.url });
   return { api };

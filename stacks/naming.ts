@@ -32,10 +32,12 @@ export interface StagePolicy {
    * runaway client or load test there gets 429s instead of starving the other APIs or running up a bill.
    */
   apiThrottle: { rate: number; burst: number };
+  /** Limits of the one unauthenticated route (supplier webhooks), so forged traffic cannot use up the stage's. */
+  webhookThrottle: { rate: number; burst: number };
 }
 
 export function stagePolicy(stage: string): StagePolicy {
   return isProtectedStage(stage)
-    ? { logRetention: "one_month", retainOnDelete: true, apiThrottle: { rate: 5_000, burst: 2_500 } }
-    : { logRetention: "one_week", retainOnDelete: false, apiThrottle: { rate: 100, burst: 200 } };
+    ? { logRetention: "one_month", retainOnDelete: true, apiThrottle: { rate: 5_000, burst: 2_500 }, webhookThrottle: { rate: 500, burst: 250 } }
+    : { logRetention: "one_week", retainOnDelete: false, apiThrottle: { rate: 100, burst: 200 }, webhookThrottle: { rate: 20, burst: 40 } };
 }

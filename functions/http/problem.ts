@@ -2,6 +2,7 @@
 export const statusOfCode: Record<string, number> = {
   VALIDATION_ERROR: 400,
   FORBIDDEN_DATA: 400,
+  INVALID_SIGNATURE: 401,
   NOT_FOUND: 404,
   CART_NOT_FOUND: 404,
   LISTING_NOT_FOUND: 404,
@@ -28,6 +29,7 @@ export const statusOfCode: Record<string, number> = {
 
 const titles: Record<number, string> = {
   400: "Bad Request",
+  401: "Unauthorized",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",

@@ -287,7 +287,8 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
       const lambda = await retryRelays({ reason: "sweep", limit: 100 }, lambdaContext("RelayRetry"));
       expect(lambda.results.length).toBeGreaterThan(10);
     } finally {
-      process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD = threshold;
+      if (threshold === undefined) delete process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD;
+      else process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD = threshold;
     }
   });
 });
