@@ -13,10 +13,11 @@ describe("route table", () => {
     }
   });
 
-  it("puts IAM auth on every internal and admin route and nothing public outside /api/v1", () => {
+  it("puts IAM auth on every internal and admin route, nothing public outside /api/v1, and signature auth only on supplier webhooks", () => {
     for (const route of routes) {
       const internal = route.path.startsWith("/internal/") || route.path.startsWith("/admin/");
-      expect(route.auth, routeKey(route)).toBe(internal ? "iam" : "public");
+      const webhook = route.path.startsWith("/webhooks/");
+      expect(route.auth, routeKey(route)).toBe(internal ? "iam" : webhook ? "signature" : "public");
       if (route.auth === "public") expect(route.path.startsWith("/api/v1/")).toBe(true);
     }
   });

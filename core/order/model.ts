@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { Currency, Money } from "../schema.js";
+import { Currency, Money, ShippingAddressObject } from "../schema.js";
 import { stripLayout } from "../store/table.js";
 import { OrderEventType, OrderStatus } from "./status.js";
 
@@ -24,7 +24,8 @@ export type OrderItem = z.infer<typeof OrderItem>;
 export const ReservationStatus = z.enum(["HELD", "RELEASED", "CONSUMED"]);
 export type ReservationStatus = z.infer<typeof ReservationStatus>;
 
-export const ShippingAddress = z.record(z.string().max(64), z.string().max(512));
+/** A shipping address snapshot: string fields, no empty keys, at most 2 KB (see core/schema.ts). */
+export const ShippingAddress = ShippingAddressObject;
 
 /** The order as clients see it (contract "Order representation"). */
 export const Order = z.object({

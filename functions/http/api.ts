@@ -12,6 +12,8 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface HttpRequest {
   body: unknown;
+  /** The body exactly as received (what a signature over the body is computed on); "" when there is none. */
+  rawBody: string;
   query: Record<string, string>;
   params: Record<string, string>;
   headers: Record<string, string>;
@@ -133,6 +135,7 @@ export function dispatch(routes: Record<string, RouteHandler>, event: APIGateway
       throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}` }]);
     return route({
       body,
+      rawBody: event.body ? (event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body) : "",
       query: definedValues(event.queryStringParameters),
       params: definedValues(event.pathParameters),
       headers,

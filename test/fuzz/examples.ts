@@ -45,6 +45,9 @@ export const examples: Record<string, RouteExample> = {
   "GET /internal/listings/{listingId}": { params: { listingId: "fz-lst" } },
   "PUT /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup-2" }, body: { name: "Supplier", endpointUrl: "SUPPLIER_URL" } },
   "GET /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup" } },
+  "POST /internal/suppliers/{supplierId}/secret": { params: { supplierId: "fz-sup" } },
+  // Unsigned: every variant must be refused (401) without a write, whatever the body.
+  "POST /webhooks/suppliers/{supplierId}": { params: { supplierId: "fz-sup" }, body: { type: "relay.accepted", relayId: "RELAY_ID" } },
   "POST /internal/relays": {
     body: {
       listingId: "fz-lst",
