@@ -88,7 +88,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /** Extra routes the local runtime serves itself (health, local bus inspection, OpenAPI). */
-export type LocalRoute = (req: IncomingMessage, url: URL) => Promise<{ status: number; body: unknown } | undefined>;
+/** A route the local runtime answers itself: JSON `body`, or `raw` bytes of a given content type (pages, assets). */
+export type LocalRoute = (
+  req: IncomingMessage,
+  url: URL,
+) => Promise<{ status: number; body?: unknown; raw?: { contentType: string; data: Buffer | string }; headers?: Record<string, string> } | undefined>;
 
 /**
  * Node's answer to a request it could not parse, as problem+json like every other answer: a request line and
@@ -137,7 +141,11 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
       try {
         for (const local of localRoutes) {
           const answer = await local(req, url);
-          if (answer) return send(res, answer.status, answer.body, idHeader);
+          if (answer?.raw) {
+            res.writeHead(answer.status, { "content-type": answer.raw.contentType, ...answer.headers, ...idHeader });
+            return res.end(answer.raw.data);
+          }
+          if (answer) return send(res, answer.status, answer.body, { ...answer.headers, ...idHeader });
         }
         const found = matchRoute(req.method ?? "GET", url.pathname);
         let result: APIGatewayProxyStructuredResultV2;

@@ -185,8 +185,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const health: LocalRoute = async (req, url) =>
       req.method === "GET" && url.pathname === "/health"
         ? ready
-          ? { status: 200, body: { status: "ok", eventBusEndpoint } }
-          : { status: 503, body: { status: "starting", eventBusEndpoint } }
+          ? { status: 200, body: { status: "ok", eventBusEndpoint, dynamodbEndpoint: dynamoEndpoint, tableName } }
+          : { status: 503, body: { status: "starting", eventBusEndpoint, dynamodbEndpoint: dynamoEndpoint, tableName } }
         : undefined;
     // Built on first request (loading zod-openapi is not worth delaying start-up), then served as is.
     let openApiDocument: unknown;
