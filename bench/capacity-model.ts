@@ -98,6 +98,58 @@ export function unitsByKey(spec: TableSpec, writes: ObservedWrite[], conditionCh
   return [...byKey.values()];
 }
 
+/**
+ * A key that is one of `shards` keys its writer picks uniformly (a hash of an id, or at random): its expected load
+ * is the group's total / shards, whatever the sample happened to put on it.
+ */
+export interface SpreadGroup {
+  /** The keys' common name, e.g. `SKU#sku-001` or `PAYMENT_DUE`. */
+  group: string;
+  shards: number;
+}
+
+/** The spread group of a partition key of `index` (`table` or an index name), or undefined for a key on its own. */
+export type SpreadOf = (index: string, key: string) => SpreadGroup | undefined;
+
+/**
+ * The spread keys of this table's design: SKU stock shards (`SKU#<id>` is shard 0, `SKU#<id>#<k>` shard k, with
+ * the SKU's shard count from `skuShards`: the workload set it), and the index queues sharded by `ShardCount`
+ * (their prefixes from the key builders, passed in so this stays pure). An index key of the form `<prefix>#<k>`.
+ */
+export function spreadOf(options: { skuShards: (skuId: string) => number | undefined; indexPrefixes: { prefix: string; shards: number }[] }): SpreadOf {
+  return (index, key) => {
+    if (index === TABLE) {
+      const sku = /^SKU#([^#]+)(?:#(\d+))?$/.exec(key);
+      if (!sku) return undefined;
+      const shards = options.skuShards(sku[1]!) ?? 1;
+      return shards > 1 ? { group: `SKU#${sku[1]}`, shards } : undefined;
+    }
+    const at = key.lastIndexOf("#");
+    if (at < 0 || !/^\d+$/.test(key.slice(at + 1))) return undefined;
+    const head = key.slice(0, at);
+    for (const { prefix, shards } of options.indexPrefixes) {
+      const matches = prefix.endsWith("#") ? head.startsWith(prefix) && !head.slice(prefix.length).includes("#") : head === prefix;
+      if (matches && shards > 1) return { group: head, shards };
+    }
+    return undefined;
+  };
+}
+
+/** One load on the partition limit: a key on its own, or (spread-aware) every shard of a spread group. */
+export interface KeyLoad {
+  index: string;
+  /** The key; for a spread group `<group>#<k>`-style text naming every shard. */
+  key: string;
+  pattern: string;
+  /** 1 for a key on its own. */
+  shards: number;
+  /** Expected write units per order on one key (for a spread group: the group's per order / shards). */
+  writeUnitsPerOrder: number;
+  /** A spread group's: all its shards together, and the most one shard took in this sample. */
+  groupWriteUnitsPerOrder?: number;
+  observedMaxWriteUnitsPerOrder?: number;
+}
+
 export interface PatternRow {
   index: string;
   pattern: string;
@@ -112,22 +164,45 @@ export interface PatternRow {
   hottestKeyWriteUnits: number;
   /** All keys of the pattern together, per order. */
   writeUnitsPerOrder: number;
+  /** The hottest key of the pattern, spread-aware (a spread key at its group's total / shards). */
   hottestKey: string;
-  /** The hottest single key of the pattern, per order: what its partition limit sees. */
   hottestKeyWriteUnitsPerOrder: number;
+  /** The shards of the hottest key's group (1: a key on its own). */
+  hottestKeyShards: number;
+  /** The hottest key as observed in this sample (the most any one key took). */
+  observedHottestKey: string;
+  observedHottestKeyWriteUnitsPerOrder: number;
+}
+
+export interface Hottest {
+  index: string;
+  keyPattern: string;
+  key: string;
+  writeUnitsPerOrder: number;
+  /** Spread-aware: the shards its group's load is divided over (1: a key on its own). */
+  shards?: number;
+  groupWriteUnitsPerOrder?: number;
 }
 
 export interface CapacitySummary {
   orders: number;
-  /** Over every key, entity keys included (meaningful only for a workload of many more orders than an entity's units). */
+  /** Over every key, entity keys included, as observed (meaningful only for a workload of many more orders than an entity's units). */
   ceilingAllKeys: { ceilingOrdersPerSecond: number | undefined; index: string; key: string; writeUnitsPerOrder: number } | undefined;
   totalWriteUnitsPerOrder: number;
   perIndex: Record<string, number>;
   perPattern: PatternRow[];
-  hottestKeys: { index: string; key: string; pattern: string; writeUnitsPerOrder: number }[];
-  hottest: { index: string; keyPattern: string; key: string; writeUnitsPerOrder: number } | undefined;
-  /** 1,000 write units/s over the hottest key's write units per order (before any account quota). */
+  /** Spread-aware: the heaviest loads, a spread group once (at its expected load per shard). */
+  hottestKeys: KeyLoad[];
+  /** Spread-aware: the heaviest load on one shared key. */
+  hottest: Hottest | undefined;
+  /** 1,000 write units/s over `hottest`'s write units per order (before any account quota). */
   ceilingOrdersPerSecond: number | undefined;
+  /** The same from the most units any one shared key took in this sample (sampling noise included). */
+  observed: {
+    hottestKeys: { index: string; key: string; pattern: string; writeUnitsPerOrder: number }[];
+    hottest: Hottest | undefined;
+    ceilingOrdersPerSecond: number | undefined;
+  };
 }
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
@@ -136,57 +211,135 @@ const round = (n: number, digits = 3) => Number(n.toFixed(digits));
  * Per pattern, per index and per key, per order; the hottest shared key (one written for more than one entity, or
  * for none) and the ceiling it sets. A key of one entity is left out of the ceiling: at this workload's size its
  * share per order is only 1/orders of that entity's writes, and it does not grow with the order rate.
+ *
+ * With `spread`, a key of a spread group is taken at its group's total / shards (a shard's expectation) instead of
+ * what it happened to get: with a few hundred orders the most-written of N shards is mostly sampling noise. The
+ * keys of a group are shared by design (a queue's shard holds entries of many entities over time), whoever wrote
+ * them in this sample. The observed figures stay under `observed`.
  */
-export function summarize(rows: KeyUnits[], orders: number, options: { top?: number } = {}): CapacitySummary {
+export function summarize(rows: KeyUnits[], orders: number, options: { top?: number; spread?: SpreadOf } = {}): CapacitySummary {
   const top = options.top ?? 10;
+  const spread = options.spread ?? (() => undefined);
   const per = (units: number) => (orders > 0 ? units / orders : 0);
+  const ceiling = (perOrder: number) => (perOrder > 0 ? Math.floor(PARTITION_WCU / perOrder) : undefined);
+
+  const groups = new Map<string, { index: string; group: string; shards: number; units: number; keys: number; max: KeyUnits }>();
+  const groupOf = new Map<KeyUnits, string>();
+  for (const row of rows) {
+    const g = spread(row.index, row.key);
+    if (!g) continue;
+    const id = `${row.index}\u0000${g.group}`;
+    groupOf.set(row, id);
+    const entry = groups.get(id);
+    if (!entry) groups.set(id, { index: row.index, group: g.group, shards: g.shards, units: row.units, keys: 1, max: row });
+    else {
+      entry.units += row.units;
+      entry.keys++;
+      if (row.units > entry.max.units) entry.max = row;
+    }
+  }
+  // More keys seen than the writer's shards (a re-shard mid-run): divide over what was seen.
+  const shardsOf = (g: { shards: number; keys: number }) => Math.max(g.shards, g.keys);
+  const expectedUnits = (row: KeyUnits) => {
+    const id = groupOf.get(row);
+    if (!id) return row.units;
+    const g = groups.get(id)!;
+    return g.units / shardsOf(g);
+  };
+  const isShared = (row: KeyUnits) => row.owner === null || groupOf.has(row);
+
   const perIndex: Record<string, number> = {};
-  const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits; hottestShared: KeyUnits | undefined }>();
+  const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits; observed: KeyUnits | undefined; expected: KeyUnits | undefined }>();
   for (const row of rows) {
     perIndex[row.index] = (perIndex[row.index] ?? 0) + row.units;
     const id = `${row.index}\u0000${row.pattern}`;
     const p = patterns.get(id);
-    const shared = row.owner === null ? row : undefined;
-    if (!p) patterns.set(id, { index: row.index, pattern: row.pattern, keys: 1, units: row.units, hottest: row, hottestShared: shared });
+    const shared = isShared(row) ? row : undefined;
+    if (!p) patterns.set(id, { index: row.index, pattern: row.pattern, keys: 1, units: row.units, hottest: row, observed: shared, expected: shared });
     else {
       p.keys++;
       p.units += row.units;
       if (row.units > p.hottest.units) p.hottest = row;
-      if (shared && (!p.hottestShared || shared.units > p.hottestShared.units)) p.hottestShared = shared;
+      if (shared && (!p.observed || shared.units > p.observed.units)) p.observed = shared;
+      if (shared && (!p.expected || expectedUnits(shared) > expectedUnits(p.expected))) p.expected = shared;
     }
   }
-  const perPattern = [...patterns.values()]
-    .map((p) => ({
-      index: p.index,
-      pattern: p.pattern,
-      keys: p.keys,
-      perEntity: p.hottestShared === undefined,
-      hottestKeyWriteUnits: (p.hottestShared ?? p.hottest).units,
-      writeUnitsPerOrder: round(per(p.units)),
-      hottestKey: (p.hottestShared ?? p.hottest).key,
-      hottestKeyWriteUnitsPerOrder: round(per((p.hottestShared ?? p.hottest).units)),
-    }))
+  const groupKeyText = (row: KeyUnits) => {
+    const id = groupOf.get(row);
+    if (!id) return row.key;
+    const g = groups.get(id)!;
+    return `${g.group} (each of ${shardsOf(g)} shards)`;
+  };
+  const perPattern: PatternRow[] = [...patterns.values()]
+    .map((p) => {
+      const expected = p.expected ?? p.hottest;
+      const observed = p.observed ?? p.hottest;
+      const gid = groupOf.get(expected);
+      return {
+        index: p.index,
+        pattern: p.pattern,
+        keys: p.keys,
+        perEntity: p.expected === undefined,
+        hottestKeyWriteUnits: observed.units,
+        writeUnitsPerOrder: round(per(p.units)),
+        hottestKey: groupKeyText(expected),
+        hottestKeyWriteUnitsPerOrder: round(per(expectedUnits(expected))),
+        hottestKeyShards: gid ? shardsOf(groups.get(gid)!) : 1,
+        observedHottestKey: observed.key,
+        observedHottestKeyWriteUnitsPerOrder: round(per(observed.units)),
+      };
+    })
     .sort(
       (a, b) =>
         Number(a.perEntity) - Number(b.perEntity) || b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder || b.writeUnitsPerOrder - a.writeUnitsPerOrder,
     );
+
+  const loads: (KeyLoad & { raw: number })[] = [];
+  for (const row of rows) if (isShared(row) && !groupOf.has(row)) loads.push({ index: row.index, key: row.key, pattern: row.pattern, shards: 1, writeUnitsPerOrder: round(per(row.units)), raw: row.units });
+  for (const g of groups.values()) {
+    const shards = shardsOf(g);
+    loads.push({
+      index: g.index,
+      key: `${g.group} (each of ${shards} shards)`,
+      pattern: g.max.pattern,
+      shards,
+      writeUnitsPerOrder: round(per(g.units / shards)),
+      groupWriteUnitsPerOrder: round(per(g.units)),
+      observedMaxWriteUnitsPerOrder: round(per(g.max.units)),
+      raw: g.units / shards,
+    });
+  }
+  loads.sort((a, b) => b.raw - a.raw || a.key.localeCompare(b.key));
+  const hottestKeys = loads.slice(0, top).map(({ raw: _, ...load }) => load);
+  const h = loads[0];
+
   const sortedAll = [...rows].sort((a, b) => b.units - a.units || a.key.localeCompare(b.key));
-  const sorted = sortedAll.filter((r) => r.owner === null);
-  const hottestKeys = sorted.slice(0, top).map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) }));
-  const h = sorted[0];
-  const hottestPerOrder = h ? per(h.units) : 0;
+  const observedSorted = sortedAll.filter(isShared);
+  const o = observedSorted[0];
   const all = sortedAll[0];
   return {
     orders,
-    ceilingAllKeys: all
-      ? { ceilingOrdersPerSecond: all.units > 0 && orders > 0 ? Math.floor(PARTITION_WCU / per(all.units)) : undefined, index: all.index, key: all.key, writeUnitsPerOrder: round(per(all.units)) }
-      : undefined,
+    ceilingAllKeys: all ? { ceilingOrdersPerSecond: orders > 0 ? ceiling(per(all.units)) : undefined, index: all.index, key: all.key, writeUnitsPerOrder: round(per(all.units)) } : undefined,
     totalWriteUnitsPerOrder: round(per(rows.reduce((sum, r) => sum + r.units, 0))),
     perIndex: Object.fromEntries(Object.entries(perIndex).map(([index, units]) => [index, round(per(units))])),
     perPattern,
     hottestKeys,
-    hottest: h ? { index: h.index, keyPattern: h.pattern, key: h.key, writeUnitsPerOrder: round(hottestPerOrder) } : undefined,
-    ceilingOrdersPerSecond: hottestPerOrder > 0 ? Math.floor(PARTITION_WCU / hottestPerOrder) : undefined,
+    hottest: h
+      ? {
+          index: h.index,
+          keyPattern: h.pattern,
+          key: h.key,
+          writeUnitsPerOrder: round(per(h.raw)),
+          shards: h.shards,
+          ...(h.groupWriteUnitsPerOrder !== undefined ? { groupWriteUnitsPerOrder: h.groupWriteUnitsPerOrder } : {}),
+        }
+      : undefined,
+    ceilingOrdersPerSecond: h ? ceiling(per(h.raw)) : undefined,
+    observed: {
+      hottestKeys: observedSorted.slice(0, top).map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) })),
+      hottest: o ? { index: o.index, keyPattern: o.pattern, key: o.key, writeUnitsPerOrder: round(per(o.units)) } : undefined,
+      ceilingOrdersPerSecond: o ? ceiling(per(o.units)) : undefined,
+    },
   };
 }
 

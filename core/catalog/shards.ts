@@ -112,6 +112,11 @@ function refreshInBackground(skuId: string): void {
     .finally(() => refreshing.delete(skuId));
 }
 
+/** How many active shards this process knows `skuId` to have (1 when not seen yet). */
+export function knownShards(skuId: string): number {
+  return shardCounts.get(skuId)?.shards ?? 1;
+}
+
 /** The shard a checkout line of `skuId` reserves on: uniform over the active shards this process knows. */
 export function pickShard(skuId: string): number {
   const known = shardCounts.get(skuId);

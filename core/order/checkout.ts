@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
 import { cartFromItem, OrderLines, type OrderLineInput } from "../catalog/cart.js";
-import { moveStock, pickShard, readSkuShards, totalsOf, type SkuShards } from "../catalog/shards.js";
+import { knownShards, moveStock, pickShard, readSkuShards, totalsOf, type SkuShards } from "../catalog/shards.js";
 import {
+  CapacityExceededError,
   ConcurrencyError,
   IdempotencyKeyReusedError,
   NotFoundError,
@@ -64,6 +65,11 @@ const CREATION_EVENTS: PlannedEvent[] = [
  * line's stock shard ran short while the SKU as a whole has stock (the next attempt uses a shard that can cover it).
  */
 const MAX_CHECKOUT_ATTEMPTS = 4;
+
+/** Throttling of a checkout is retried for this long in all (then CAPACITY_EXCEEDED)... */
+const THROTTLE_BUDGET_MS = 3_000;
+/** ...and, on a sharded SKU, for this long on one shard before the line moves to another. */
+const SHARD_THROTTLE_BUDGET_MS = 150;
 
 /** The stock shard each line reserves on, by SKU. */
 export type ShardPlan = Map<string, number>;
@@ -196,15 +202,24 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
   const hash = requestHash(input, lines);
   const { tableName } = db();
 
-  let shards: ShardPlan = new Map(lines.map((l) => [l.skuId, pickShard(l.skuId)]));
+  const pick = (): ShardPlan => new Map(lines.map((l) => [l.skuId, pickShard(l.skuId)]));
+  let shards = pick();
+  const throttleDeadline = Date.now() + THROTTLE_BUDGET_MS;
   for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
     const order = buildOrder(input, lines, new Date(), shards);
     const actions = checkoutActions(tableName, order, lines, hash, who);
     const idempotencyIndex = lines.length;
+    // A line on a sharded SKU that is throttled moves to another shard instead of waiting for the same one.
+    const spread = lines.some((l) => knownShards(l.skuId) > 1);
     try {
-      await transactWrite(actions);
+      await transactWrite(actions, spread ? { throttleBudgetMs: SHARD_THROTTLE_BUDGET_MS } : {});
       return { order, replayed: false };
     } catch (error) {
+      if (error instanceof CapacityExceededError && spread && Date.now() < throttleDeadline) {
+        shards = pick();
+        attempt--;
+        continue;
+      }
       if (!(error instanceof TransactionCancelled)) throw error;
       if (error.failed(idempotencyIndex)) {
         const previous = error.actions[idempotencyIndex]?.item;

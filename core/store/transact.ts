@@ -39,13 +39,13 @@ function isConflict(error: unknown, reasons: CancellationReason[] | undefined): 
 
 /**
  * One TransactWriteItems. A conflict with another in-flight transaction is retried with full-jitter exponential
- * backoff; so is throttling (a transaction cancelled for `ThrottlingError`), for at most THROTTLE_BUDGET_MS, after
- * which it is CAPACITY_EXCEEDED (nothing was written: a cancelled transaction writes nothing). A condition failure
+ * backoff; so is throttling (a transaction cancelled for `ThrottlingError`), for at most THROTTLE_BUDGET_MS (or the
+ * caller's `throttleBudgetMs`), after which it is CAPACITY_EXCEEDED (nothing was written: a cancelled transaction writes nothing). A condition failure
  * surfaces as `TransactionCancelled` so the caller can explain it.
  */
-export async function transactWrite(items: TransactItem[]): Promise<void> {
+export async function transactWrite(items: TransactItem[], options: { throttleBudgetMs?: number } = {}): Promise<void> {
   const { doc } = db();
-  const throttleDeadline = Date.now() + THROTTLE_BUDGET_MS;
+  const throttleDeadline = Date.now() + (options.throttleBudgetMs ?? THROTTLE_BUDGET_MS);
   let conflicts = 0;
   for (let throttles = 0; ; ) {
     try {

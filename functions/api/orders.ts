@@ -1,5 +1,6 @@
 import { DomainError, ValidationError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
+import { pathParams, relocate, summaryOf } from "../../core/validate.js";
 import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 
@@ -10,6 +11,8 @@ const rejectionMetric: Record<string, string> = {
   OUT_OF_STOCK: "order_out_of_stock_total",
 };
 
+const KEY_HEADER = "header.Idempotency-Key";
+
 function idempotencyKeyOf(request: HttpRequest): unknown {
   const header = request.headers["idempotency-key"];
   const body = request.body as { idempotencyKey?: unknown } | undefined;
@@ -18,6 +21,25 @@ function idempotencyKeyOf(request: HttpRequest): unknown {
       { path: "idempotencyKey", message: "must equal the Idempotency-Key header" },
     ]);
   return body?.idempotencyKey ?? header;
+}
+
+/**
+ * The key is validated as a body field, but a caller may have sent it as the header, or not at all: name it where
+ * it came from, and a missing one as the choice it is.
+ */
+function keyIssuesWhereSent(error: unknown, request: HttpRequest): never {
+  if (!(error instanceof ValidationError)) throw error;
+  const inBody = (request.body as { idempotencyKey?: unknown } | undefined)?.idempotencyKey !== undefined;
+  const inHeader = request.headers["idempotency-key"] !== undefined;
+  if (inBody) throw error;
+  const issues = error.issues.map((issue) =>
+    issue.path !== "idempotencyKey"
+      ? issue
+      : inHeader
+        ? { path: KEY_HEADER, message: issue.message }
+        : { path: KEY_HEADER, message: "is required: send the Idempotency-Key header or the body field idempotencyKey" },
+  );
+  throw new ValidationError(summaryOf(issues), issues);
 }
 
 const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
@@ -32,7 +54,7 @@ const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
     idempotency_key: input.idempotencyKey ?? null,
   };
   try {
-    const { order, replayed } = await Order.checkout(input, request);
+    const { order, replayed } = await Order.checkout(input, request).catch((error: unknown) => keyIssuesWhereSent(error, request));
     if (replayed) {
       count("order_idempotent_hit_total");
       count("order_create_total", { status: "replayed" });
@@ -54,7 +76,7 @@ const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
 };
 
 const cancel: RouteHandler = async (request) => {
-  const orderId = request.params.orderId ?? "";
+  const { orderId } = pathParams(request.params, "orderId");
   try {
     const result = await Order.cancel(orderId, request.body ?? {}, request);
     count("order_cancel_total", { status: result.changed ? "canceled" : "already_canceled" });
@@ -73,12 +95,15 @@ const cancel: RouteHandler = async (request) => {
 
 export const routes: Record<string, RouteHandler> = {
   "POST /api/v1/orders": checkout,
-  "GET /api/v1/orders": async (request) => ({ status: 200, body: await Order.listByUser(request.query) }),
-  "GET /api/v1/orders/{orderId}": async (request) => ({ status: 200, body: await Order.get(request.params.orderId ?? "") }),
-  "GET /api/v1/orders/{orderId}/events": async (request) => ({
+  "GET /api/v1/orders": async (request) => ({
     status: 200,
-    body: await Order.events(request.params.orderId ?? "", request.query),
+    body: await Order.listByUser(request.query).catch((error: unknown) => relocate(error, "query")),
   }),
+  "GET /api/v1/orders/{orderId}": async (request) => ({ status: 200, body: await Order.get(pathParams(request.params, "orderId").orderId) }),
+  "GET /api/v1/orders/{orderId}/events": async (request) => {
+    const { orderId } = pathParams(request.params, "orderId");
+    return { status: 200, body: await Order.events(orderId, request.query).catch((error: unknown) => relocate(error, "query")) };
+  },
   "POST /api/v1/orders/{orderId}/cancel": cancel,
 };
 

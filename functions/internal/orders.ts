@@ -1,10 +1,11 @@
 import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
+import { pathParams } from "../../core/validate.js";
 import { httpApi, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 
 const applyEvent: RouteHandler = async (request) => {
-  const orderId = request.params.orderId ?? "";
+  const { orderId } = pathParams(request.params, "orderId");
   try {
     const result = await Order.applyExternalEvent(orderId, request.body, request);
     logger.info(result.changed ? "order event applied" : "duplicate order event ignored", {

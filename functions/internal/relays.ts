@@ -1,5 +1,6 @@
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
+import { pathParams, relocate } from "../../core/validate.js";
 import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 import { reportDispatch, reportOf } from "../relay/dispatch.js";
@@ -9,7 +10,9 @@ import { reportDispatch, reportOf } from "../relay/dispatch.js";
  * ids, codes and statuses only; a request body is never logged (it may hold personal data, and a refused one
  * may hold card data).
  */
-const id = (request: HttpRequest) => request.params.relayId ?? "";
+const id = (request: HttpRequest) => pathParams(request.params, "relayId").relayId;
+const listing = (request: HttpRequest) => pathParams(request.params, "listingId").listingId;
+const supplier = (request: HttpRequest) => pathParams(request.params, "supplierId").supplierId;
 
 function logRejection(request: HttpRequest, what: string, error: unknown): void {
   if (!(error instanceof DomainError)) return;
@@ -77,23 +80,26 @@ const dispatch: RouteHandler = async (request) => {
 };
 
 export const routes: Record<string, RouteHandler> = {
-  "PUT /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.putListing(r.params.listingId ?? "", r.body) }),
-  "GET /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.getListing(r.params.listingId ?? "") }),
-  "PUT /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.putSupplier(r.params.supplierId ?? "", r.body) }),
-  "GET /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.getSupplier(r.params.supplierId ?? "") }),
+  "PUT /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.putListing(listing(r), r.body) }),
+  "GET /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.getListing(listing(r)) }),
+  "PUT /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.putSupplier(supplier(r), r.body) }),
+  "GET /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.getSupplier(supplier(r)) }),
   // Shown once: the response must not be cached anywhere on the way.
   "POST /internal/suppliers/{supplierId}/secret": async (r) => ({
     status: 200,
-    body: await Relay.issueSecret(r.params.supplierId ?? ""),
+    body: await Relay.issueSecret(supplier(r)),
     headers: { "cache-control": "no-store" },
   }),
   "POST /internal/relays": create,
-  "GET /internal/relays": async (r) => ({ status: 200, body: await Relay.list(r.query) }),
+  "GET /internal/relays": async (r) => ({ status: 200, body: await Relay.list(r.query).catch((error: unknown) => relocate(error, "query")) }),
   "GET /internal/relays/{relayId}": async (r) => ({ status: 200, body: await Relay.get(id(r)) }),
   "PATCH /internal/relays/{relayId}": patch,
   "POST /internal/relays/{relayId}/dispatch": dispatch,
   "POST /internal/relays/{relayId}/events": applyEvent,
-  "GET /internal/relays/{relayId}/audit": async (r) => ({ status: 200, body: await Relay.audit(id(r), r.query) }),
+  "GET /internal/relays/{relayId}/audit": async (r) => {
+    const relayId = id(r);
+    return { status: 200, body: await Relay.audit(relayId, r.query).catch((error: unknown) => relocate(error, "query")) };
+  },
 };
 
 export const handler = httpApi(routes);

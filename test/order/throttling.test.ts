@@ -104,6 +104,24 @@ describe("throttling is capacity, not a business answer", () => {
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
   });
 
+  it("moves a throttled line of a sharded SKU to another shard instead of waiting on the hot one", async () => {
+    const sku = await seedSku({ onHand: 0 });
+    await Catalog.setStock(sku.skuId, { onHand: 40, shards: 4 });
+    const open = keys.skuShard(sku.skuId, 3).pk;
+    decide = (command, input) => {
+      if (command !== "TransactWriteItemsCommand") return undefined;
+      // Marshalled by now: key attributes are { S: "..." }.
+      const touched = (input.TransactItems as { Update?: { Key: { pk: { S: string } } } }[]).map((i) => i.Update?.Key.pk.S ?? "");
+      return touched.some((pk) => pk.startsWith(keys.sku(sku.skuId).pk) && pk !== open) ? "transaction" : undefined;
+    };
+    for (let i = 0; i < 4; i++) {
+      const { order } = await Order.checkout(checkoutRequest([sku]), who);
+      expect(order.items[0]!.shard).toBe(3);
+    }
+    decide = () => undefined;
+    expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 4, available: 36 });
+  });
+
   it("turns a single request still throttled after the SDK's own retries into CAPACITY_EXCEEDED", async () => {
     const sku = await seedSku({ onHand: 5 });
     const { order } = await Order.checkout(checkoutRequest([sku]), who);
