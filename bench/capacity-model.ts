@@ -301,7 +301,7 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
     loads.push({
       index: g.index,
       key: `${g.group} (each of ${shards} shards)`,
-      pattern: g.max.pattern,
+      pattern: `${keyPattern(g.group)}#<n>`,
       shards,
       writeUnitsPerOrder: round(per(g.units / shards)),
       groupWriteUnitsPerOrder: round(per(g.units)),

@@ -6,6 +6,7 @@ import { scheduledJobs, streamPublisher } from "../functions/events/rules.js";
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, type BusEvent } from "./bus.js";
 import { createTable, localClient, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
 import { createGateway, type LocalRoute } from "./gateway.js";
+import { docsRoute } from "./docs-route.js";
 import { importHandler, lambdaContext } from "./lambda.js";
 import { PartitionLimiter, partitionWcuFromEnv } from "./partition-limit.js";
 import { StreamPoller } from "./poller.js";
@@ -196,7 +197,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (openApiDocument ??= (await import("../functions/openapi-document.js")).document()) } : undefined;
     // The admin console (local/admin-route.ts), loaded on its first request like the OpenAPI document.
     const admin: LocalRoute = async (req, url) => (url.pathname.startsWith("/admin") ? (await import("./admin-route.js")).adminRoute(req, url) : undefined);
-    const server: Server = createGateway([health, openApi, bus.route, admin]);
+    const server: Server = createGateway([health, openApi, docsRoute, bus.route, admin]);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 3000, options.host ?? "127.0.0.1", () => resolve());

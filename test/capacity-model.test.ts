@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { keyPattern, matchTransactional, normalizeImage, summarize, unitsByKey } from "../bench/capacity-model.js";
+import { keyPattern, matchTransactional, normalizeImage, spreadOf, summarize, unitsByKey, type KeyUnits } from "../bench/capacity-model.js";
 import { itemSize, tableSpec } from "../local/partition-limit.js";
 
 const S = (s: string): AttributeValue => ({ S: s });
@@ -47,7 +47,8 @@ describe("capacity model (pure)", () => {
     expect(units).toEqual({ "table ORDER#o-1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
 
     const summary = summarize(rows, 2);
-    expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
+    expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5, shards: 1 });
+    expect(summary.observed.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
     expect(summary.ceilingOrdersPerSecond).toBe(285);
     expect(summary.totalWriteUnitsPerOrder).toBe(6);
     expect(summary.perIndex).toEqual({ table: 4.5, gsi1: 0.5, gsi2: 1 });
@@ -72,6 +73,80 @@ describe("capacity model (pure)", () => {
     expect(summary.ceilingOrdersPerSecond).toBe(500);
     expect(summary.ceilingAllKeys).toMatchObject({ key: "ORDER#o-0", ceilingOrdersPerSecond: 333 });
     expect(summary.perPattern.find((p) => p.pattern === "ORDER#<id>")).toMatchObject({ perEntity: true, keys: 10, hottestKeyWriteUnits: 30 });
+  });
+
+  const spread = spreadOf({
+    skuShards: (id) => ({ "s-hot": 4, "s-cold": 1 })[id],
+    indexPrefixes: [
+      { prefix: "PAYMENT_DUE", shards: 64 },
+      { prefix: "RELAY_STATUS#", shards: 16 },
+      { prefix: "LISTING#", shards: 8 },
+      { prefix: "RELAY_RETRY", shards: 8 },
+    ],
+  });
+
+  it("groups the shards of a spread key: SKU stock shards by the SKU's shard count, index queues by prefix", () => {
+    expect(spread("table", "SKU#s-hot")).toEqual({ group: "SKU#s-hot", shards: 4 });
+    expect(spread("table", "SKU#s-hot#3")).toEqual({ group: "SKU#s-hot", shards: 4 });
+    expect(spread("table", "SKU#s-cold")).toBeUndefined();
+    expect(spread("table", "SKU#s-unknown#2")).toBeUndefined();
+    expect(spread("gsi2", "PAYMENT_DUE#17")).toEqual({ group: "PAYMENT_DUE", shards: 64 });
+    expect(spread("gsi2", "RELAY_STATUS#pending#3")).toEqual({ group: "RELAY_STATUS#pending", shards: 16 });
+    expect(spread("gsi1", "LISTING#lst-1#7")).toEqual({ group: "LISTING#lst-1", shards: 8 });
+    expect(spread("gsi3", "RELAY_RETRY#0")).toEqual({ group: "RELAY_RETRY", shards: 8 });
+    // not spread: the listing item on the table, a user's orders, a key without a shard number, another prefix
+    expect(spread("table", "LISTING#lst-1")).toBeUndefined();
+    expect(spread("table", "PAYMENT_DUE#3")).toBeUndefined();
+    expect(spread("gsi1", "USER#u-1")).toBeUndefined();
+    expect(spread("gsi2", "PAYMENT_DUE")).toBeUndefined();
+    expect(spread("gsi2", "PAYMENT_DUE_LATE#3")).toBeUndefined();
+    expect(spread("gsi2", "RELAY_STATUS#a#b#3")).toBeUndefined();
+  });
+
+  it("takes each shard of a spread key at its group's total / shards, and keeps the observed max apart", () => {
+    const row = (index: string, key: string, units: number, owner: string | null = null): KeyUnits => ({ index, key, pattern: keyPattern(key), units, writes: units, owner });
+    const rows = [
+      // 4 shards of one SKU, 40 units in all, unevenly sampled: 10 expected per shard, 16 observed on one
+      row("table", "SKU#s-hot", 8),
+      row("table", "SKU#s-hot#1", 16),
+      row("table", "SKU#s-hot#2", 12),
+      row("table", "SKU#s-hot#3", 4),
+      row("table", "SKU#s-cold", 12),
+      // 3 of 64 deadline shards seen, each entry of one order: shared by design all the same
+      row("gsi2", "PAYMENT_DUE#1", 2, "order:o-1"),
+      row("gsi2", "PAYMENT_DUE#2", 4),
+      row("gsi2", "PAYMENT_DUE#9", 2, "order:o-3"),
+    ];
+    const summary = summarize(rows, 10, { spread });
+    expect(summary.hottest).toEqual({ index: "table", keyPattern: "SKU#<id>", key: "SKU#s-cold", writeUnitsPerOrder: 1.2, shards: 1 });
+    expect(summary.ceilingOrdersPerSecond).toBe(833);
+    expect(summary.hottestKeys.map((k) => [k.key, k.shards, k.writeUnitsPerOrder, k.groupWriteUnitsPerOrder, k.observedMaxWriteUnitsPerOrder])).toEqual([
+      ["SKU#s-cold", 1, 1.2, undefined, undefined],
+      ["SKU#s-hot (each of 4 shards)", 4, 1, 4, 1.6],
+      ["PAYMENT_DUE (each of 64 shards)", 64, 0.013, 0.8, 0.4],
+    ]);
+    expect(summary.observed.hottest).toMatchObject({ key: "SKU#s-hot#1", writeUnitsPerOrder: 1.6 });
+    expect(summary.observed.ceilingOrdersPerSecond).toBe(625);
+    // a deadline shard that held one order's entry in this sample is still shared: another order's goes there next
+    expect(summary.observed.hottestKeys.map((k) => k.key)).toContain("PAYMENT_DUE#1");
+    expect(summary.perPattern.find((p) => p.pattern === "SKU#<id>#<n>")).toMatchObject({
+      hottestKey: "SKU#s-hot (each of 4 shards)",
+      hottestKeyWriteUnitsPerOrder: 1,
+      hottestKeyShards: 4,
+      observedHottestKey: "SKU#s-hot#1",
+      observedHottestKeyWriteUnitsPerOrder: 1.6,
+    });
+    expect(summary.perPattern.find((p) => p.pattern === "PAYMENT_DUE#<n>")).toMatchObject({ perEntity: false, hottestKeyShards: 64, hottestKeyWriteUnitsPerOrder: 0.013 });
+
+    // without the cold SKU the hot SKU's shards bind, at 10 units per shard over 10 orders
+    const hotOnly = summarize(rows.filter((r) => r.key !== "SKU#s-cold"), 10, { spread });
+    expect(hotOnly.hottest).toEqual({ index: "table", keyPattern: "SKU#<id>#<n>", key: "SKU#s-hot (each of 4 shards)", writeUnitsPerOrder: 1, shards: 4, groupWriteUnitsPerOrder: 4 });
+    expect(hotOnly.ceilingOrdersPerSecond).toBe(1000);
+  });
+
+  it("divides over the keys seen when more shards were written than the writer's count (a re-shard mid-run)", () => {
+    const rows = [0, 1, 2, 3, 4, 5].map((k): KeyUnits => ({ index: "table", key: k ? `SKU#s-hot#${k}` : "SKU#s-hot", pattern: "SKU#<id>", units: 6, writes: 3, owner: null }));
+    expect(summarize(rows, 6, { spread }).hottest).toMatchObject({ shards: 6, writeUnitsPerOrder: 1 });
   });
 
   it("matches the client's transactional flags to stream records per item, in order", () => {
