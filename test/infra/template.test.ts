@@ -140,25 +140,31 @@ describe("Data: the table", () => {
 });
 
 describe("Api: routes from the route table", () => {
-  it("has exactly one route per entry of routes, each with AWS IAM auth (public ones too: the BFF signs its calls)", () => {
+  it("has exactly one route per entry of routes, each with AWS IAM auth (public ones too: the BFF signs its calls) but the signed supplier webhooks", () => {
     // ... plus the `$default` catch-all.
     synth.template.Api.resourceCountIs("AWS::ApiGatewayV2::Route", routes.length + 1);
     for (const route of routes) {
       synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", {
         RouteKey: routeKey(route),
-        AuthorizationType: "AWS_IAM",
+        AuthorizationType: route.auth === "signature" ? "NONE" : "AWS_IAM",
       });
     }
   });
 
-  it("exposes no route without auth: every synthesized route is AWS_IAM, none is NONE", () => {
+  it("leaves only the supplier webhook route without IAM (its handler verifies the signature), throttled below the stage", () => {
     const synthesized = resourcesOf(synth.json.Api, "AWS::ApiGatewayV2::Route").map(([, route]) => ({
       routeKey: route.Properties!.RouteKey as string,
       auth: route.Properties!.AuthorizationType as string | undefined,
     }));
     expect(synthesized).toHaveLength(routes.length + 1);
-    expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([]);
+    expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([{ routeKey: "POST /webhooks/suppliers/{supplierId}", auth: "NONE" }]);
     expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]?.startsWith("/api/v1/")).length).toBeGreaterThan(0);
+    const [, stage] = onlyResource(synth.json.Api, "AWS::ApiGatewayV2::Stage");
+    const settings = (stage.Properties!.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>)["POST /webhooks/suppliers/{supplierId}"];
+    const defaults = stage.Properties!.DefaultRouteSettings as { ThrottlingRateLimit: number };
+    expect(settings!.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(settings!.ThrottlingRateLimit).toBeLessThan(defaults.ThrottlingRateLimit);
+    expect(settings!.ThrottlingBurstLimit).toBeGreaterThan(0);
   });
 
   it("declares /internal and /admin routes as auth 'iam' in the route table (the BFF-facing API is /api/v1 only)", () => {
@@ -307,11 +313,11 @@ describe("IAM: least privilege", () => {
     expect(others.map((fn) => fn.handler)).toEqual([streamPublisher.handler]);
   });
 
-  it("binds SUPPLIER_SIGNING_SECRET only to the dispatcher, relay-retry and the relays/admin route groups", () => {
+  it("binds SUPPLIER_SIGNING_SECRET (the master of the supplier secrets) only to the dispatcher, relay-retry and the relays/admin/webhooks route groups", () => {
     const withSecretEnv = projectFunctions().filter((fn) => "SST_Secret_value_SUPPLIER_SIGNING_SECRET" in fn.environment);
     expect(new Set(withSecretEnv.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
     expect(supplierSecretHandlers).toEqual(
-      new Set(["functions/relay/dispatch.handler", "functions/admin/relay-retry.handler", routeGroups.relays.handler, routeGroups.admin.handler]),
+      new Set(["functions/relay/dispatch.handler", "functions/admin/relay-retry.handler", routeGroups.relays.handler, routeGroups.admin.handler, routeGroups.webhooks.handler]),
     );
     const ssmReaders = projectFunctions().filter((fn) => fn.statements.some((s) => actionsOf(s).some((a) => a.startsWith("ssm:"))));
     expect(new Set(ssmReaders.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
