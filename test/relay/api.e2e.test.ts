@@ -337,13 +337,15 @@ describe("queries", () => {
 });
 
 describe("no customer-facing relay API (DS-4.1 §4.1)", () => {
-  it("declares every relay route under /internal or /admin with IAM auth, none under /api/v1", () => {
-    const relayRoutes = routes.filter((r) => /relay|listing|supplier/.test(r.path));
+  it("declares every relay route under /internal or /admin with IAM auth (suppliers' signed webhooks aside), none under /api/v1", () => {
+    const relayRoutes = routes.filter((r) => /relay|listing|supplier/.test(r.path) && !r.path.startsWith("/webhooks/"));
     expect(relayRoutes.length).toBeGreaterThanOrEqual(12);
     for (const route of relayRoutes) {
       expect(route.path).toMatch(/^\/(internal|admin)\//);
       expect(route.auth).toBe("iam");
     }
+    // The one route a supplier calls: no IAM, authenticated by its signature, never customer-facing.
+    expect(routes.filter((r) => r.path.startsWith("/webhooks/")).map((r) => [r.method, r.path, r.auth])).toEqual([["POST", "/webhooks/suppliers/{supplierId}", "signature"]]);
     expect(routes.filter((r) => r.path.startsWith("/api/v1")).every((r) => !/relay|listing|supplier/.test(r.path))).toBe(true);
   });
 
