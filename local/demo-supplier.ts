@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import { sleep } from "../core/retry.js";
 
 /**
  * A demo dropship supplier: what a supplier integrating with Orderline does, on this machine. It verifies every
@@ -58,7 +59,6 @@ async function call(url: string, method: string, body?: unknown): Promise<{ stat
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts the server, registers it with Orderline (`PUT /internal/suppliers/{id}`) and takes a fresh secret. */
 export async function startDemoSupplier(options: DemoSupplierOptions): Promise<DemoSupplier> {

@@ -16,7 +16,7 @@ export const supplierTimeoutMs = () => positiveNumber("ORDERLINE_SUPPLIER_TIMEOU
 /** Quick retries inside one attempt after a network error, timeout, 408, 429 or 5xx (DS-4.1 §7.1: limited). */
 export const QUICK_RETRIES = 2;
 
-/** Base delay before a quick retry (doubled for the second). */
+/** Base delay of the quick retries (full jitter: up to this before the first, up to twice it before the second). */
 export const quickRetryDelayMs = () => positiveNumber("ORDERLINE_SUPPLIER_RETRY_DELAY_MS", 200, true);
 
 /** A failed attempt whose number is above this raises `relay_attempts_exceeded_total` (alarmed in the stacks). */

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
+import { backoffDelay, sleep } from "../retry.js";
 import { type Actor, Cursor, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { keys } from "../store/table.js";
@@ -67,7 +68,6 @@ type SendResult =
   | { kind: "refused"; status: number; reason: string }
   | { kind: "failed"; message: string; status?: number };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const MAX_REASON = 500;
 
@@ -149,7 +149,7 @@ async function post(
   const tries: TryRecord[] = [];
   let result: SendResult = { kind: "failed", message: "not sent" };
   for (let i = 0; i <= QUICK_RETRIES; i++) {
-    if (i > 0) await sleep(quickRetryDelayMs() * 2 ** (i - 1));
+    if (i > 0) await sleep(backoffDelay(i - 1, quickRetryDelayMs()));
     const attempt = await tryOnce(url, body, headers, timeoutMs);
     tries.push(attempt.record);
     result = attempt.result;

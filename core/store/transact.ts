@@ -3,6 +3,7 @@ import { TransactionCanceledException, type CancellationReason } from "@aws-sdk/
 import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ConcurrencyError } from "../errors.js";
+import { backoffDelay, fitsBefore, sleep } from "../retry.js";
 import { db } from "./client.js";
 import { capacityExceeded, isThrottledTransaction } from "./throttle.js";
 
@@ -30,7 +31,6 @@ const BASE_DELAY_MS = 10;
 const THROTTLE_BUDGET_MS = 3_000;
 const THROTTLE_BASE_DELAY_MS = 50;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isConflict(error: unknown, reasons: CancellationReason[] | undefined): boolean {
   if (error instanceof Error && error.name === "TransactionConflictException") return true;
@@ -57,12 +57,12 @@ export async function transactWrite(items: TransactItem[], options: { throttleBu
       const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons : undefined;
       if (isConflict(error, reasons)) {
         if (++conflicts >= MAX_ATTEMPTS) throw new ConcurrencyError("too many concurrent writers; retry the request");
-        await sleep(Math.random() * BASE_DELAY_MS * 2 ** conflicts);
+        await sleep(backoffDelay(conflicts, BASE_DELAY_MS));
         continue;
       }
       if (isThrottledTransaction(reasons)) {
-        const delay = Math.random() * THROTTLE_BASE_DELAY_MS * 2 ** Math.min(++throttles, 6);
-        if (Date.now() + delay > throttleDeadline) throw capacityExceeded(error);
+        const delay = backoffDelay(++throttles, THROTTLE_BASE_DELAY_MS);
+        if (!fitsBefore(throttleDeadline, delay)) throw capacityExceeded(error);
         await sleep(delay);
         continue;
       }

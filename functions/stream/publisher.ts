@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { OutboundEvent } from "../../core/events/outbox.js";
+import { backoffDelay, sleep } from "../../core/retry.js";
 
 /** PutEvents limits: at most 10 entries and 256 KB per call. */
 const MAX_ENTRIES = 10;
@@ -34,13 +35,12 @@ function chunks(indexes: number[], entries: PutEventsRequestEntry[]): number[][]
   return out;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `indexes` (in calls of at most 10 entries / 256 KB), retrying rejected entries; returns those still failing. */
 async function sendWithRetries(client: EventBridgeClient, entries: PutEventsRequestEntry[], indexes: number[]): Promise<number[]> {
   let pending = indexes;
   for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
-    if (attempt > 0) await sleep(50 * 2 ** attempt * Math.random());
+    if (attempt > 0) await sleep(backoffDelay(attempt, 50));
     // The calls of one round carry events of different keys only, so they may run side by side.
     const outcomes = await Promise.all(
       chunks(pending, entries).map(async (chunk) => {
