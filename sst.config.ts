@@ -1,5 +1,6 @@
 import { Stack } from "aws-cdk-lib";
 import type { SSTConfig } from "sst";
+import { Admin } from "./stacks/Admin.js";
 import { Api } from "./stacks/Api.js";
 import { Data } from "./stacks/Data.js";
 import { Events } from "./stacks/Events.js";
@@ -29,7 +30,7 @@ export default {
       // must stay under 500 KB); minified, with source maps for readable stack traces.
       nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"] } },
     });
-    app.stack(Data).stack(Api).stack(Events).stack(Ops);
+    app.stack(Data).stack(Api).stack(Events).stack(Ops).stack(Admin);
     // After every stack exists: covers each function, SST's own per-stack handler and the API access log.
     for (const stack of app.node.children) if (Stack.isStack(stack)) manageLogGroups(stack, app.stage);
   },

@@ -113,6 +113,8 @@ async function route(/** @type {{ focus?: boolean }} */ options = {}) {
   if (needsSignIn()) return show("login", options);
   const [view = "relays", ...rest] = location.hash.slice(1).split("/");
   const arg = decodeURIComponent(rest.join("/"));
+  // Another fragment (the skip link's #main) is not a view: stay where we are.
+  if (!VIEWS.includes(view) && view !== "" && current) return;
   const name = VIEWS.includes(view) ? view : "relays";
   const changed = name !== current;
   show(name, { focus: Boolean(options.focus && changed) });
@@ -421,6 +423,12 @@ $("login-form").addEventListener("submit", async (event) => {
   } finally {
     button.disabled = false;
   }
+});
+
+// The skip link moves focus without touching the hash, which names the view.
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  $("main").focus();
 });
 
 window.addEventListener("hashchange", () => void route({ focus: true }));

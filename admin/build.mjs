@@ -31,7 +31,7 @@ for (const [field, name] of Object.entries(CONFIG_ENV)) {
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-for (const file of ["index.html", "admin.css", "app.js", "api.js"]) await copyFile(path.join(here, file), path.join(out, file));
+for (const file of ["index.html", "admin.css", "app.js", "api.js", "favicon.svg"]) await copyFile(path.join(here, file), path.join(out, file));
 await writeFile(path.join(out, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
 await build({
   entryPoints: [path.join(here, "aws", "signer.js")],

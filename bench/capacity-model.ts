@@ -106,6 +106,13 @@ export interface SpreadGroup {
   /** The keys' common name, e.g. `SKU#sku-001` or `PAYMENT_DUE`. */
   group: string;
   shards: number;
+  /**
+   * The group's known share of all the writes of `family` (a SKU's popularity among all SKU lines): its total is
+   * then taken as the family's total x share rather than what the sample happened to give it. Without: the
+   * group's observed total.
+   */
+  family?: string;
+  share?: number;
 }
 
 /** The spread group of a partition key of `index` (`table` or an index name), or undefined for a key on its own. */
@@ -116,12 +123,19 @@ export type SpreadOf = (index: string, key: string) => SpreadGroup | undefined;
  * the SKU's shard count from `skuShards`: the workload set it), and the index queues sharded by `ShardCount`
  * (their prefixes from the key builders, passed in so this stays pure). An index key of the form `<prefix>#<k>`.
  */
-export function spreadOf(options: { skuShards: (skuId: string) => number | undefined; indexPrefixes: { prefix: string; shards: number }[] }): SpreadOf {
+export function spreadOf(options: {
+  skuShards: (skuId: string) => number | undefined;
+  indexPrefixes: { prefix: string; shards: number }[];
+  /** A SKU's known share of all SKU lines (its popularity); with it, every SKU is a group of the family `SKU`. */
+  skuShare?: (skuId: string) => number | undefined;
+}): SpreadOf {
   return (index, key) => {
     if (index === TABLE) {
       const sku = /^SKU#([^#]+)(?:#(\d+))?$/.exec(key);
       if (!sku) return undefined;
       const shards = options.skuShards(sku[1]!) ?? 1;
+      const share = options.skuShare?.(sku[1]!);
+      if (share !== undefined) return { group: `SKU#${sku[1]}`, shards, family: "SKU", share };
       return shards > 1 ? { group: `SKU#${sku[1]}`, shards } : undefined;
     }
     const at = key.lastIndexOf("#");
@@ -215,7 +229,9 @@ const round = (n: number, digits = 3) => Number(n.toFixed(digits));
  * With `spread`, a key of a spread group is taken at its group's total / shards (a shard's expectation) instead of
  * what it happened to get: with a few hundred orders the most-written of N shards is mostly sampling noise. The
  * keys of a group are shared by design (a queue's shard holds entries of many entities over time), whoever wrote
- * them in this sample. The observed figures stay under `observed`.
+ * them in this sample. A group with a known share of a family (a SKU's popularity) is taken at the family's total x
+ * share, so an unsharded SKU that a small sample happened to hit a few times is not mistaken for a hot one (SKUs the
+ * sample never wrote are not listed). The observed figures stay under `observed`.
  */
 export function summarize(rows: KeyUnits[], orders: number, options: { top?: number; spread?: SpreadOf } = {}): CapacitySummary {
   const top = options.top ?? 10;
@@ -223,7 +239,8 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
   const per = (units: number) => (orders > 0 ? units / orders : 0);
   const ceiling = (perOrder: number) => (perOrder > 0 ? Math.floor(PARTITION_WCU / perOrder) : undefined);
 
-  const groups = new Map<string, { index: string; group: string; shards: number; units: number; keys: number; max: KeyUnits }>();
+  const groups = new Map<string, { index: string; group: string; shards: number; family?: string; share?: number; units: number; keys: number; max: KeyUnits }>();
+  const families = new Map<string, number>();
   const groupOf = new Map<KeyUnits, string>();
   for (const row of rows) {
     const g = spread(row.index, row.key);
@@ -231,13 +248,18 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
     const id = `${row.index}\u0000${g.group}`;
     groupOf.set(row, id);
     const entry = groups.get(id);
-    if (!entry) groups.set(id, { index: row.index, group: g.group, shards: g.shards, units: row.units, keys: 1, max: row });
+    if (g.family !== undefined && g.share !== undefined) {
+      const family = `${row.index}\u0000${g.family}`;
+      families.set(family, (families.get(family) ?? 0) + row.units);
+    }
+    if (!entry) groups.set(id, { index: row.index, group: g.group, shards: g.shards, family: g.family, share: g.share, units: row.units, keys: 1, max: row });
     else {
       entry.units += row.units;
       entry.keys++;
       if (row.units > entry.max.units) entry.max = row;
     }
   }
+  for (const g of groups.values()) if (g.family !== undefined && g.share !== undefined) g.units = (families.get(`${g.index}\u0000${g.family}`) ?? 0) * g.share;
   // More keys seen than the writer's shards (a re-shard mid-run): divide over what was seen.
   const shardsOf = (g: { shards: number; keys: number }) => Math.max(g.shards, g.keys);
   const expectedUnits = (row: KeyUnits) => {
@@ -268,7 +290,7 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
     const id = groupOf.get(row);
     if (!id) return row.key;
     const g = groups.get(id)!;
-    return `${g.group} (each of ${shardsOf(g)} shards)`;
+    return shardsOf(g) > 1 ? `${g.group} (each of ${shardsOf(g)} shards)` : g.group;
   };
   const perPattern: PatternRow[] = [...patterns.values()]
     .map((p) => {
@@ -300,7 +322,7 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
     const shards = shardsOf(g);
     loads.push({
       index: g.index,
-      key: `${g.group} (each of ${shards} shards)`,
+      key: shards > 1 ? `${g.group} (each of ${shards} shards)` : g.group,
       pattern: `${keyPattern(g.group)}#<n>`,
       shards,
       writeUnitsPerOrder: round(per(g.units / shards)),

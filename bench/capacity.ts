@@ -600,16 +600,32 @@ async function runWorkload(phase: string, orders: number, lines: number | undefi
 }
 
 const spec = tableSpec();
-const spread = spreadOf({
-  skuShards: (id) => skuShardCount.get(id),
-  indexPrefixes: [
-    { prefix: keys.paymentDeadlinePrefix, shards: ShardCount.paymentDeadlines },
-    { prefix: keys.relaysByStatusPrefix(""), shards: ShardCount.relaysByStatus },
-    { prefix: keys.relaysByListingPrefix(""), shards: ShardCount.relaysByListing },
-    { prefix: keys.relayQueuePrefix("RETRY"), shards: ShardCount.relayRetry },
-    { prefix: keys.relayQueuePrefix("ATTENTION"), shards: ShardCount.relayRetry },
-  ],
-});
+/** The index queues spread over `ShardCount` keys, by the key builders' prefixes. */
+const indexPrefixes = [
+  { prefix: keys.paymentDeadlinePrefix, shards: ShardCount.paymentDeadlines },
+  { prefix: keys.relaysByStatusPrefix(""), shards: ShardCount.relaysByStatus },
+  { prefix: keys.relaysByListingPrefix(""), shards: ShardCount.relaysByListing },
+  { prefix: keys.relayQueuePrefix("RETRY"), shards: ShardCount.relayRetry },
+  { prefix: keys.relayQueuePrefix("ATTENTION"), shards: ShardCount.relayRetry },
+];
+const spread = spreadOf({ skuShards: (id) => skuShardCount.get(id), indexPrefixes });
+
+/**
+ * The same with every catalog SKU at its known popularity (its Zipf share of all SKU writes), so that the tail's
+ * few-hit SKUs are read at their expectation too. Exact for one-line orders; a multi-line order's SKUs are distinct,
+ * which moves a little of the hottest SKUs' share to the tail.
+ */
+const zipfTotal = catalog.reduce((sum, _, rank) => sum + 1 / (rank + 1) ** ZIPF_S, 0);
+const popularity = new Map(catalog.map((sku, rank) => [sku.skuId, 1 / (rank + 1) ** ZIPF_S / zipfTotal]));
+const spreadByPopularity = spreadOf({ skuShards: (id) => skuShardCount.get(id), indexPrefixes, skuShare: (id) => popularity.get(id) });
+function popularityAware(rows: KeyUnits[], orders: number) {
+  const summary = summarize(rows, orders, { top: 5, spread: spreadByPopularity });
+  return { ceilingOrdersPerSecond: summary.ceilingOrdersPerSecond, hottest: summary.hottest, hottestKeys: summary.hottestKeys };
+}
+function printPopularityAware(figure: ReturnType<typeof popularityAware>, indent = ""): void {
+  const h = figure.hottest;
+  if (h) say(`${indent}Modeled ceiling (every SKU at its catalog popularity): ${figure.ceilingOrdersPerSecond} orders/s = 1,000 / ${h.writeUnitsPerOrder} on ${h.index} ${h.key}`);
+}
 
 /** A SKU's table writes (every shard), for the SKU's stock-write figures. */
 const skuUnits = (rows: KeyUnits[], id: string) => rows.filter((r) => r.index === TABLE && (r.key === `SKU#${id}` || r.key.startsWith(`SKU#${id}#`))).reduce((sum, r) => sum + r.units, 0);
@@ -633,23 +649,29 @@ const workloadRows = unitsByKey(spec, recorder.writes((p) => p === "workload"), 
 const relaysCreated = mainRun.answers["relay create 201"] ?? 0;
 const model = summarize(workloadRows, lifecycle.created, { top: 12, spread });
 printModel(model);
+const modelByPopularity = popularityAware(workloadRows, lifecycle.created);
+printPopularityAware(modelByPopularity);
 const mainHotSku = hottestSkuPerOrder(workloadRows, mainRun);
 say(`  hottest SKU ${mainHotSku.skuId} (${mainHotSku.shards} shards): in ${mainHotSku.ordersWithIt} of ${lifecycle.created} orders, ${mainHotSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`);
 printUnexpected();
 
 // 1b. The same lifecycle mix with one-line orders: what the issue's ceiling target is stated for.
-let oneLine: { orders: number; lifecycle: WorkloadRun["lifecycle"]; answers: Record<string, number>; summary: CapacitySummary; hottestSku: ReturnType<typeof hottestSkuPerOrder> } | undefined;
-if (LINES === 1) oneLine = { orders: lifecycle.created, lifecycle, answers: mainRun.answers, summary: model, hottestSku: mainHotSku };
+let oneLine:
+  | { orders: number; lifecycle: WorkloadRun["lifecycle"]; answers: Record<string, number>; summary: CapacitySummary; byPopularity: ReturnType<typeof popularityAware>; hottestSku: ReturnType<typeof hottestSkuPerOrder> }
+  | undefined;
+if (LINES === 1) oneLine = { orders: lifecycle.created, lifecycle, answers: mainRun.answers, summary: model, byPopularity: modelByPopularity, hottestSku: mainHotSku };
 else if (ONE_LINE_ORDERS > 0) {
   say(`\n[${elapsed()}] one-line workload: ${ONE_LINE_ORDERS} one-line orders, same users, SKUs, shards and lifecycle mix`);
   const run = await runWorkload("one-line", ONE_LINE_ORDERS, 1);
   const rows = unitsByKey(spec, recorder.writes((p) => p === "one-line"), await recorder.checks((p) => p === "one-line"));
   const summary = summarize(rows, run.lifecycle.created, { top: 8, spread });
   const hottestSku = hottestSkuPerOrder(rows, run);
-  oneLine = { orders: run.lifecycle.created, lifecycle: run.lifecycle, answers: run.answers, summary, hottestSku };
+  const byPopularity = popularityAware(rows, run.lifecycle.created);
+  oneLine = { orders: run.lifecycle.created, lifecycle: run.lifecycle, answers: run.answers, summary, byPopularity, hottestSku };
   say(`One-line orders: ${summary.totalWriteUnitsPerOrder} WCU per full-lifecycle order (${Object.entries(summary.perIndex).map(([index, units]) => `${index} ${units.toFixed(3)}`).join(", ")}); hottest shared keys:`);
   printHottest(summary);
   printCeilings(summary, "  ");
+  printPopularityAware(byPopularity, "  ");
   say(`  hottest SKU ${hottestSku.skuId} (${hottestSku.shards} shards): in ${hottestSku.ordersWithIt} of ${run.lifecycle.created} orders, ${hottestSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`);
   printUnexpected();
 }
@@ -868,8 +890,12 @@ if (userWcu === undefined) delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 const perExtraLine = writeUnitsPerCheckout["5"] !== undefined && writeUnitsPerCheckout["1"] !== undefined ? (writeUnitsPerCheckout["5"] - writeUnitsPerCheckout["1"]) / 4 : undefined;
 const oneLineCeiling = oneLine?.summary.ceilingOrdersPerSecond;
 say(`\nTargets (issue 8):`);
-say(`  modeled ceiling, one-line full-lifecycle orders (spread-aware): ${oneLineCeiling ?? "not run"} orders/s (observed max: ${oneLine?.summary.observed.ceilingOrdersPerSecond ?? "-"}); target >= 20,000`);
-say(`  modeled ceiling, mixed 1..5-line orders (spread-aware): ${model.ceilingOrdersPerSecond} orders/s (observed max: ${model.observed.ceilingOrdersPerSecond})`);
+say(
+  `  modeled ceiling, one-line full-lifecycle orders (spread-aware): ${oneLineCeiling ?? "not run"} orders/s (observed max: ${oneLine?.summary.observed.ceilingOrdersPerSecond ?? "-"}; SKUs at their popularity: ${oneLine?.byPopularity.ceilingOrdersPerSecond ?? "-"}); target >= 20,000`,
+);
+say(
+  `  modeled ceiling, mixed 1..5-line orders (spread-aware): ${model.ceilingOrdersPerSecond} orders/s (observed max: ${model.observed.ceilingOrdersPerSecond}; SKUs at their popularity: ${modelByPopularity.ceilingOrdersPerSecond})`,
+);
 say(`  one-line checkout: ${writeUnitsPerCheckout["1"]} WCU (target <= 10); per extra line: ${perExtraLine} WCU (target <= 3)`);
 say(`  one SKU at ${oneSku.shards} shards: ${oneSku.ceilingOrdersPerSecond} orders/s (target >= 5,000)`);
 say(`  burst under the emulated limit: 8 shards ${speedup ?? "?"}x the orders/s of 1 (target >= 6x)`);
@@ -895,6 +921,8 @@ const result = {
   hottest: model.hottest,
   /** The most any one key took in this sample. */
   observed: model.observed,
+  /** Every catalog SKU at its Zipf share of all SKU writes (the tail's few hits read at their expectation too). */
+  popularityAware: modelByPopularity,
   ceilingAllKeys: model.ceilingAllKeys,
   writeUnitsPerOrder: model.totalWriteUnitsPerOrder,
   writeUnitsPerOrderByIndex: model.perIndex,
@@ -906,6 +934,7 @@ const result = {
     ceilingOrdersPerSecond: oneLine.summary.ceilingOrdersPerSecond,
     hottest: oneLine.summary.hottest,
     observed: oneLine.summary.observed,
+    popularityAware: oneLine.byPopularity,
     writeUnitsPerOrder: oneLine.summary.totalWriteUnitsPerOrder,
     writeUnitsPerOrderByIndex: oneLine.summary.perIndex,
     hottestKeys: oneLine.summary.hottestKeys,

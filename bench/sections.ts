@@ -50,7 +50,10 @@ export async function coldStart() {
       encoding: "utf8",
     });
     const importMs = performance.now() - started;
-    rows.push({ function: names.get(hash)!, kb: Math.round(bytes / 102.4) / 10, importMs: Math.round(importMs), ok: child.status === 0, withinGoal: bytes <= 500 * 1024 });
+    rows.push({ function: names.get(hash)!, kb: Math.round(bytes / 102.4) / 10, importMs: Math.round(importMs), ok: child.status === 0,
+      ...(child.status === 0 ? {} : { error: (child.stderr || child.error?.message || `exit ${child.status}`).trim().split("\n").slice(-3).join(" | ").slice(0, 300) }),
+      withinGoal: bytes <= 500 * 1024,
+    });
   }
   return rows;
 }
@@ -63,6 +66,18 @@ export async function coldStart() {
 export async function eventLag(runtime: LocalRuntime, samples = 200) {
   const lags: number[] = [];
   const skuId = `lag-${ulid().toLowerCase()}`;
+  // The cold-start section blocks this process in spawnSync for seconds, meanwhile the gateway's keep-alive timers
+  // run out: the first request may go out on a pooled socket the server is closing (ECONNRESET). Every request here
+  // is idempotent (PUTs, and a POST with its idempotency key), so it is sent again.
+  const fetch = async (url: string, init: RequestInit): Promise<Response> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await globalThis.fetch(url, init);
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+  };
   await fetch(`${runtime.url}/internal/offers/${skuId}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ offerId: "off-lag", unitPrice: 100, currency: "KRW" }) });
   await fetch(`${runtime.url}/internal/inventory/${skuId}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ onHand: 1_000_000 }) });
   for (let i = 0; i < samples; i++) {

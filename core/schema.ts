@@ -28,7 +28,42 @@ export interface Actor {
  */
 export const StorableNumber = z
   .number()
-  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER), "is outside the range that can be stored exactly");
+  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER), "is outside the range that can be stored exactly")
+  // The refinement above, as the document states it (a refinement is invisible to JSON Schema).
+  .meta({
+    override: {
+      anyOf: [
+        { const: 0 },
+        { minimum: 1e-130, maximum: Number.MAX_SAFE_INTEGER },
+        { minimum: -Number.MAX_SAFE_INTEGER, maximum: -1e-130 },
+      ],
+    },
+  });
+
+/** JSON Schema of {@link StorableNumber}, for hand-built schemas (the free-form values below). */
+const storableNumberJsonSchema = {
+  type: "number",
+  anyOf: [{ const: 0 }, { minimum: 1e-130, maximum: Number.MAX_SAFE_INTEGER }, { minimum: -Number.MAX_SAFE_INTEGER, maximum: -1e-130 }],
+};
+
+/**
+ * Pairs of body fields of which a request gives exactly one. {@link exactlyOneOfEach} enforces them and
+ * {@link exactlyOneOfJsonSchema} states them in the OpenAPI document, so the two cannot drift apart.
+ */
+export type FieldChoices = readonly (readonly [string, string])[];
+
+/** The zod rule of `choices`: an issue on the first field of every pair given neither or both. */
+export function exactlyOneOfEach(choices: FieldChoices) {
+  return (input: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const [a, b] of choices)
+      if ((input[a] === undefined) === (input[b] === undefined)) ctx.addIssue({ code: "custom", path: [a], message: `give exactly one of ${a} or ${b}` });
+  };
+}
+
+/** `choices` in JSON Schema: one `oneOf` of two `required` per pair. */
+export function exactlyOneOfJsonSchema(choices: FieldChoices) {
+  return { allOf: choices.map(([a, b]) => ({ oneOf: [{ required: [a] }, { required: [b] }] })) };
+}
 
 function depthOf(value: unknown): number {
   if (value === null || typeof value !== "object") return 0;
@@ -66,6 +101,48 @@ export const MAX_FREE_FORM_BYTES = Math.max(...Object.values(FREE_FORM_MAX_BYTES
  * own key check would name it `field.`, with the empty key appended).
  */
 export const FreeFormKey = z.string().meta({ minLength: 1 });
+
+/** How deep a free-form object may nest (the object itself is level 1). */
+export const FREE_FORM_DEPTH = 8;
+
+/** Name of the OpenAPI component for a value at `level` of a free-form object. */
+const freeFormValueName = (level: number) => `FreeFormValueLevel${level}`;
+const freeFormValueRef = (level: number) => ({ $ref: `#/components/schemas/${freeFormValueName(level)}` });
+const freeFormScalars = () => [{ type: "string", maxLength: 2000 }, storableNumberJsonSchema, { type: "boolean" }, { type: "null" }];
+
+/**
+ * JSON Schema of a free-form object (an order event's `payload`): non-empty keys at every depth, strings of at most
+ * 2000 characters, storable numbers, at most {@link FREE_FORM_DEPTH} levels. One component per level (see
+ * {@link freeFormValueComponents}) rather than a recursive one, because the depth is part of the rule and fuzzers
+ * do not follow recursive references. The serialized-size cap is not expressible in JSON Schema.
+ */
+export function freeFormJsonSchema(): Record<string, unknown> {
+  return { type: "object", propertyNames: { minLength: 1, maxLength: 128 }, additionalProperties: freeFormValueRef(2) };
+}
+
+/** The OpenAPI components {@link freeFormJsonSchema} refers to: a value at each level below the object. */
+export function freeFormValueComponents(): Record<string, Record<string, unknown>> {
+  const components: Record<string, Record<string, unknown>> = {};
+  for (let level = 2; level <= FREE_FORM_DEPTH; level++) {
+    const deeper = level < FREE_FORM_DEPTH;
+    components[freeFormValueName(level)] = {
+      description: `a value at level ${level} of a free-form object`,
+      anyOf: [
+        ...freeFormScalars(),
+        ...(deeper
+          ? [
+              { type: "object", propertyNames: { minLength: 1 }, additionalProperties: freeFormValueRef(level + 1) },
+              { type: "array", items: freeFormValueRef(level + 1) },
+            ]
+          : [
+              { type: "object", propertyNames: { minLength: 1 }, additionalProperties: { anyOf: freeFormScalars() } },
+              { type: "array", items: { anyOf: freeFormScalars() } },
+            ]),
+      ],
+    };
+  }
+  return components;
+}
 
 /** Path (below the object) of the first map at any depth that has an empty key; undefined when there is none. */
 function emptyKeyAt(value: unknown, path: (string | number)[] = [], depth = 0): (string | number)[] | undefined {
@@ -106,10 +183,10 @@ export function freeForm<S extends z.ZodType<Record<string, unknown>>>(schema: S
 export const FreeFormObject = freeForm(
   z
     .record(FreeFormKey.max(128), z.unknown())
-    .refine((value) => depthOf(value) <= 8, "is nested too deeply (at most 8 levels)")
+    .refine((value) => depthOf(value) <= FREE_FORM_DEPTH, `is nested too deeply (at most ${FREE_FORM_DEPTH} levels)`)
     .refine(storableValues, "holds a number out of range or a string over 2000 characters"),
   FREE_FORM_MAX_BYTES.payload,
-);
+).meta({ override: ({ jsonSchema }) => void Object.assign(jsonSchema, freeFormJsonSchema()) });
 
 /**
  * A checkout's `shippingAddress` snapshot: named strings (`{ "line1": "...", "city": "..." }`), non-empty keys, at

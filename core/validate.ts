@@ -97,7 +97,9 @@ export function plainMessage(issue: Issue, value: unknown): string {
  */
 function skippedRootIssues(schema: z.ZodType, input: unknown): Issue[] {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return [];
-  const def = (schema as unknown as { _zod: { def: { type?: string; checks?: { _zod: { def: { when?: unknown }; check: (payload: unknown) => unknown } }[] } } })._zod.def;
+  const def = (schema as unknown as {
+    _zod: { def: { type?: string; checks?: { _zod: { def: { when?: unknown; error?: (issue: Issue) => unknown }; check: (payload: unknown) => unknown } }[] } };
+  })._zod.def;
   if (def.type !== "object" || !def.checks) return [];
   const found: Issue[] = [];
   for (const check of def.checks) {
@@ -106,6 +108,13 @@ function skippedRootIssues(schema: z.ZodType, input: unknown): Issue[] {
     try {
       const result = check._zod.check(payload);
       if (result instanceof Promise) continue;
+      // zod resolves a rule's message only when it finishes a parse: without this, the rule's issue (already
+      // reported when zod ran it) would come back a second time without a message.
+      for (const issue of payload.issues) {
+        if (issue.message) continue;
+        const given = check._zod.def.error?.(issue);
+        (issue as { message: string }).message = typeof given === "string" ? given : ((given as { message?: string } | undefined)?.message ?? "is not valid");
+      }
       found.push(...payload.issues);
     } catch {
       // A rule written for parsed input met raw input it cannot read: the field issues already explain the body.

@@ -1,82 +1,16 @@
 import * as z from "zod";
 import { Relay } from "../core/relay/index.js";
+import * as Representation from "../core/relay/representation.js";
 import { Id } from "../core/schema.js";
 import { pageOf, type OperationSpec } from "./openapi.js";
 
-/** Response shapes of the relay routes (the domain types are TypeScript interfaces; these mirror them). */
-const nullableTime = z.string().nullable();
-const LastError = z.object({ message: z.string(), at: z.string(), attempt: z.int() });
-const RelaySchema = z
-  .object({
-    relayId: z.string(),
-    orderNumber: z.string(),
-    listingId: z.string(),
-    quantity: z.int(),
-    unitPrice: z.int(),
-    totalPrice: z.int(),
-    currency: z.string(),
-    externalOrderId: z.string().nullable(),
-    ecommerceOrderId: z.string().nullable(),
-    customerInfo: z.record(z.string(), z.unknown()),
-    shippingInfo: z.record(z.string(), z.unknown()),
-    metadata: z.looseObject({ source: z.string().optional(), lastError: LastError.optional() }),
-    status: z.enum(Relay.RelayStatus),
-    supplierId: z.string().nullable(),
-    cancelReason: z.string().nullable(),
-    relayedAt: nullableTime,
-    confirmedAt: nullableTime,
-    shippedAt: nullableTime,
-    deliveredAt: nullableTime,
-    cancelledAt: nullableTime,
-    refundedAt: nullableTime,
-    dispatchAttempts: z.int(),
-    version: z.int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: "Relay" });
-const AuditSchema = z
-  .object({
-    auditId: z.string(),
-    relayId: z.string(),
-    listingId: z.string(),
-    orderNumber: z.string(),
-    status: z.enum(Relay.RelayStatus),
-    kind: z.enum(["STATUS_CHANGE", "DATA_CHANGE", "EXTERNAL_CALL", "CANCELLATION"]),
-    before: z.record(z.string(), z.unknown()).nullable(),
-    after: z.record(z.string(), z.unknown()).nullable(),
-    actor: z.string(),
-    reason: z.string().nullable(),
-    request: z.record(z.string(), z.unknown()).nullable(),
-    response: z.record(z.string(), z.unknown()).nullable(),
-    success: z.boolean(),
-    latencyMs: z.number().nullable(),
-    attempt: z.int().nullable(),
-    requestedBy: z.string().optional(),
-    approvedBy: z.string().optional(),
-    requestId: z.string(),
-    createdAt: z.string(),
-  })
-  .meta({ id: "RelayAuditEntry" });
-const Listing = Relay.ListingInput.extend({ listingId: z.string(), updatedAt: z.string() }).meta({ id: "Listing" });
-const Supplier = Relay.SupplierInput.extend({ supplierId: z.string(), updatedAt: z.string() }).meta({ id: "Supplier" });
-const RetryResult = z
-  .object({
-    results: z.array(
-      z.object({
-        relayId: z.string(),
-        outcome: z.enum(["relayed", "refused", "failed", "skipped", "not_found", "error"]),
-        status: z.string().nullable(),
-        attempt: z.int().nullable(),
-        skipped: z.enum(["not_pending", "in_flight"]).optional(),
-        message: z.string().optional(),
-        attemptsExceeded: z.boolean(),
-      }),
-    ),
-    more: z.boolean(),
-    nextCursor: z.string().nullable().meta({ description: "pass as `cursor` to go on after these relays; null at the end of the queue" }),
-  })
-  .meta({ id: "RelayRetryResult" });
+const RelaySchema = Representation.RelayRepresentation;
+const AuditSchema = Representation.RelayAuditRepresentation;
+const RetryResult = Representation.RetryResultRepresentation;
+const Listing = Representation.ListingRepresentation;
+const Supplier = Representation.SupplierRepresentation;
+/** The body of a route that reads none: ignored when sent, but it must still be a JSON object. */
+const IgnoredBody = z.looseObject({}).meta({ description: "not read; a body, when sent, must be a JSON object" });
 
 const relayPath = z.object({ relayId: Id });
 const one = (description: string) => [{ status: 200, schema: RelaySchema, description }];
@@ -111,10 +45,12 @@ export const relayOperations: Record<string, OperationSpec> = {
   "POST /internal/suppliers/{supplierId}/secret": {
     summary: "Issue the supplier's next signing secret (shown once; the previous one keeps verifying for 24 h)",
     path: z.object({ supplierId: Id }),
+    body: IgnoredBody,
+    bodyRequired: false,
     success: [
       {
         status: 200,
-        schema: z.object({ supplierId: z.string(), secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/) }).meta({ id: "SupplierSecret" }),
+        schema: Representation.SupplierSecretRepresentation,
         description: "the new secret, `whsec_<base64 key>`: store it now, it is never shown again",
       },
     ],
@@ -132,7 +68,7 @@ export const relayOperations: Record<string, OperationSpec> = {
     success: [
       {
         status: 200,
-        schema: z.object({ relayId: z.string(), status: z.enum(Relay.RelayStatus) }).meta({ id: "SupplierWebhookResult" }),
+        schema: Representation.SupplierWebhookResultRepresentation,
         description: "applied, or a redelivery of a `webhook-id` already applied (nothing changed)",
       },
     ],
@@ -164,6 +100,8 @@ export const relayOperations: Record<string, OperationSpec> = {
   "POST /internal/relays/{relayId}/dispatch": {
     summary: "Send a pending relay to its supplier now (502 RELAY_SEND_FAILED carries relayId, currentStatus, dispatchAttempts, lastError)",
     path: relayPath,
+    body: IgnoredBody,
+    bodyRequired: false,
     success: one("the relay after the attempt"),
     errors: ["NOT_FOUND", "INVALID_TRANSITION", "RELAY_SEND_FAILED", "CONCURRENT_MODIFICATION"],
   },
@@ -186,6 +124,7 @@ export const relayOperations: Record<string, OperationSpec> = {
     body: Relay.RetryInput.partial({ reason: true }).extend({
       relayIds: z.array(Id).min(1).max(Relay.RETRY_CONCURRENCY).optional().meta({ description: "at most one round per HTTP call; the RelayRetry function takes up to 100" }),
     }),
+    bodyRequired: false,
     success: [{ status: 200, schema: RetryResult, description: "one result per relay" }],
     errors: [],
   },

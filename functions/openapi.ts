@@ -2,7 +2,8 @@ import * as z from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
 import { Catalog } from "../core/catalog/index.js";
 import { Order } from "../core/order/index.js";
-import { Cursor, Id, Limit } from "../core/schema.js";
+import { CHECKOUT_CHOICES } from "../core/order/checkout.js";
+import { Cursor, exactlyOneOfJsonSchema, freeFormValueComponents, Id, Limit } from "../core/schema.js";
 import { statusOfCode } from "./http/problem.js";
 import { routeKey, routes, type Auth } from "./routes.js";
 
@@ -12,6 +13,8 @@ export interface OperationSpec {
   path?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** False where the handler also takes a request without a body (the document then marks the body optional). */
+  bodyRequired?: boolean;
   headers?: z.ZodObject;
   success: { status: number; schema: z.ZodType; description: string; headers?: z.ZodObject }[];
   /** Problem codes the route can answer besides VALIDATION_ERROR and INTERNAL. */
@@ -51,7 +54,12 @@ const orderOperations: Record<string, OperationSpec> = {
   "POST /api/v1/orders": {
     summary: "Checkout: re-quote, reserve stock and create the order, all or nothing",
     headers: z.object({ "Idempotency-Key": Order.IdempotencyKey.optional() }),
-    body: Order.CheckoutFields.extend({ idempotencyKey: Order.IdempotencyKey.optional() }).meta({ id: "CheckoutRequest" }),
+    // The body's exactly-one-of rules are CheckoutInput's refinement, stated from the same CHECKOUT_CHOICES.
+    body: Order.CheckoutFields.extend({ idempotencyKey: Order.IdempotencyKey.optional() }).meta({
+      id: "CheckoutRequest",
+      description: "`idempotencyKey` here or the `Idempotency-Key` header: one of them is required, and equal when both are sent",
+      override: ({ jsonSchema }) => void Object.assign(jsonSchema, exactlyOneOfJsonSchema(CHECKOUT_CHOICES)),
+    }),
     success: [
       { status: 201, schema: OrderSchema, description: "order created" },
       {
@@ -86,6 +94,7 @@ const orderOperations: Record<string, OperationSpec> = {
     summary: "Cancel an unpaid order (releases its stock once); a cancelled order is returned unchanged",
     path: orderPath,
     body: Order.CancelInput,
+    bodyRequired: false,
     success: [{ status: 200, schema: OrderSchema, description: "the cancelled order" }],
     errors: ["NOT_FOUND", "INVALID_TRANSITION"],
   },
@@ -137,7 +146,48 @@ const orderOperations: Record<string, OperationSpec> = {
   },
 };
 
-function operation(spec: OperationSpec, auth: Auth): ZodOpenApiOperationObject {
+const validationProblem = (errors: { path: string; message: string }[]) => ({
+  type: "urn:orderline:problem:validation-error",
+  title: "Bad Request",
+  status: 400,
+  detail: errors.map((e) => `${e.path}: ${e.message}`).join("; "),
+  code: "VALIDATION_ERROR",
+  requestId: "01JD7X3K9Q2M5N8P4R6T0V1W2Y",
+  errors,
+});
+
+/**
+ * Examples of the 400 a route answers, as the service words them: every problem at once, each named where it was
+ * sent (`path.<name>`, `query.<name>`, `header.<name>`, or the body field).
+ */
+function validationExamples(key: string, spec: OperationSpec): Record<string, { summary: string; value: unknown }> {
+  const examples: Record<string, { summary: string; value: unknown }> = {};
+  if (key === "POST /api/v1/orders")
+    examples.emptyBody = {
+      summary: "an empty body `{}`: every missing field in one answer",
+      value: validationProblem([
+        { path: "userId", message: "is required" },
+        { path: "header.Idempotency-Key", message: "is required: send the Idempotency-Key header or the body field idempotencyKey" },
+        { path: "currency", message: "is required" },
+        { path: "paymentMethod", message: "is required" },
+        { path: "items", message: "give exactly one of items or cartId" },
+        { path: "shippingAddressId", message: "give exactly one of shippingAddressId or shippingAddress" },
+      ]),
+    };
+  const param = spec.path ? Object.keys(spec.path.shape)[0] : undefined;
+  if (param)
+    examples.badPathParameter = {
+      summary: `a ${param} in the URL with a character ids never have`,
+      value: validationProblem([{ path: `path.${param}`, message: "may contain only letters, digits and . _ : @ -" }]),
+    };
+  if (spec.query && "limit" in spec.query.shape)
+    examples.badQuery = { summary: "limit=abc", value: validationProblem([{ path: "query.limit", message: "must be a number" }]) };
+  if (spec.body && !param && key !== "POST /api/v1/orders")
+    examples.unknownField = { summary: "a field the route does not take", value: validationProblem([{ path: "note", message: "is not a known field" }]) };
+  return examples;
+}
+
+function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperationObject {
   const responses: Record<string, ZodOpenApiResponseObject> = {};
   for (const success of spec.success)
     responses[String(success.status)] = {
@@ -150,8 +200,13 @@ function operation(spec: OperationSpec, auth: Auth): ZodOpenApiOperationObject {
     const status = statusOfCode[code] ?? 500;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  for (const [status, codes] of byStatus)
-    responses[String(status)] = { description: codes.join(", "), content: { "application/problem+json": { schema: Problem } } };
+  for (const [status, codes] of byStatus) {
+    const examples = status === 400 ? validationExamples(key, spec) : {};
+    responses[String(status)] = {
+      description: codes.join(", "),
+      content: { "application/problem+json": { schema: Problem, ...(Object.keys(examples).length > 0 ? { examples } : {}) } },
+    };
+  }
   return {
     summary: spec.summary,
     // Every route but the supplier webhooks is IAM-authenticated in AWS; `public` routes are the ones the BFF calls.
@@ -162,7 +217,7 @@ function operation(spec: OperationSpec, auth: Auth): ZodOpenApiOperationObject {
       ...(spec.query ? { query: spec.query } : {}),
       ...(spec.headers ? { header: spec.headers } : {}),
     },
-    ...(spec.body ? { requestBody: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
+    ...(spec.body ? { requestBody: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: spec.body } } } } : {}),
     responses,
   };
 }
@@ -175,7 +230,7 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
     const spec = specs[routeKey(route)];
     if (!spec) throw new Error(`no OpenAPI operation for ${routeKey(route)}`);
     const item = (paths[route.path] ??= {});
-    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(spec, route.auth);
+    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(spec, route.auth, routeKey(route));
   }
   return createDocument({
     openapi: "3.1.0",
@@ -185,6 +240,8 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
       description: "Serverless order backend: idempotent checkout, order state machine with event history, dropship relay. Errors are RFC 9457 problem+json.",
     },
     components: {
+      // Referenced by the free-form `payload` schema (core/schema.ts freeFormJsonSchema).
+      schemas: freeFormValueComponents(),
       securitySchemes: {
         awsIam: { type: "apiKey", in: "header", name: "Authorization", description: "AWS SigV4 (IAM)" },
         standardWebhooks: {

@@ -65,23 +65,70 @@ function format(counts: Map<string, number>): string {
   return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => `${key}=${value}`).join(" ");
 }
 
+/** Fields of a Powertools log line that say where it ran, not what happened: left out of the compact line. */
+const CONTEXT_FIELDS = new Set([
+  "level",
+  "message",
+  "timestamp",
+  "service",
+  "cold_start",
+  "function_arn",
+  "function_memory_size",
+  "function_name",
+  "function_request_id",
+  "xray_trace_id",
+  "sampling_rate",
+  "error",
+]);
+
 /**
- * Diverts the EMF lines written to `stream` (Powertools writes them to process.stdout) to `onEmf`; every other write
- * passes through unchanged. Returns the function that restores the stream.
+ * A Powertools JSON log line as one readable line, `[log] INFO order created order_id=... request_id=...`, with an
+ * error's stack below it; undefined for any other line.
  */
-export function divertEmf(stream: NodeJS.WriteStream, onEmf: (doc: EmfDocument) => void): () => void {
+export function compactLogLine(line: string): string | undefined {
+  const text = line.trim();
+  if (!text.startsWith("{") || !text.includes('"level"')) return undefined;
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof entry.level !== "string" || typeof entry.message !== "string") return undefined;
+  const fields = Object.entries(entry)
+    .filter(([key, value]) => !CONTEXT_FIELDS.has(key) && value !== null && value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const error = entry.error as { name?: string; message?: string; stack?: string } | undefined;
+  const head = [`[log] ${entry.level} ${entry.message}`, ...fields, ...(error ? [`error=${error.name ?? "Error"}: ${error.message ?? ""}`] : [])].join(" ");
+  return error?.stack ? `${head}\n${error.stack.split("\n").slice(1).join("\n")}` : head;
+}
+
+/**
+ * Passes every line written to `stream` through `rewrite`: a string replaces the line, null drops it, undefined keeps
+ * it as written. Powertools writes one whole line per call; a write holding anything but whole lines passes through
+ * untouched. Returns the function that restores the stream.
+ */
+export function rewriteLines(stream: NodeJS.WriteStream, rewrite: (line: string) => string | null | undefined): () => void {
   const original = stream.write;
   const write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-    if (typeof chunk === "string" || Buffer.isBuffer(chunk)) {
+    if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && chunk.length > 0) {
       const text = chunk.toString();
-      // Powertools writes one whole line per call; a write that is not entirely EMF lines passes through as is.
-      const lines = text.split("\n").filter((l) => l.trim() !== "");
-      const docs = lines.map(parseEmf);
-      if (lines.length > 0 && docs.every((d) => d !== undefined)) {
-        docs.forEach((d) => onEmf(d!));
-        const callback = rest.find((r) => typeof r === "function") as (() => void) | undefined;
-        if (callback) process.nextTick(callback);
-        return true;
+      if (text.endsWith("\n")) {
+        const lines = text.slice(0, -1).split("\n");
+        const out = lines.map((line) => {
+          const replaced = rewrite(line);
+          return replaced === undefined ? line : replaced;
+        });
+        if (out.some((line, i) => line !== lines[i])) {
+          const kept = out.filter((line): line is string => line !== null);
+          if (kept.length === 0) {
+            const callback = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+            if (callback) process.nextTick(callback);
+            return true;
+          }
+          const encoding = typeof rest[0] === "string" ? [rest[0]] : [];
+          return (original as (...args: unknown[]) => boolean).call(this, `${kept.join("\n")}\n`, ...rest.slice(encoding.length));
+        }
       }
     }
     return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { divertEmf, MetricSummary } from "./dev-console.js";
+import { compactLogLine, MetricSummary, parseEmf, rewriteLines } from "./dev-console.js";
 import { formatAccessLine, onAccess } from "./gateway.js";
 import { startLocalRuntime, type LocalRuntime } from "./runtime.js";
 
@@ -103,12 +103,21 @@ let stopRequestedAt: number | undefined;
 let stopSignal: NodeJS.Signals = "SIGINT";
 let runtime: LocalRuntime | undefined;
 
-// The dev console: one access line per request, and the handlers' EMF metrics counted and summarized instead of
-// printed raw (ORDERLINE_RAW_EMF=true prints them as Lambda does).
+// The dev console: one access line per request; the handlers' EMF metrics counted and summarized, and their JSON
+// log lines shortened to one readable line each. ORDERLINE_RAW_LOGS=true prints both exactly as Lambda does.
 onAccess((entry) => console.log(`[http] ${formatAccessLine(entry)}`));
 const metrics = new MetricSummary();
-if (process.env.ORDERLINE_RAW_EMF !== "true") {
-  divertEmf(process.stdout, (doc) => metrics.add(doc));
+if (process.env.ORDERLINE_RAW_LOGS !== "true") {
+  rewriteLines(process.stdout, (line) => {
+    const emf = parseEmf(line);
+    if (emf) {
+      metrics.add(emf);
+      return null;
+    }
+    return compactLogLine(line);
+  });
+  // Powertools writes WARN and ERROR lines to stderr.
+  rewriteLines(process.stderr, compactLogLine);
   setInterval(() => {
     const line = metrics.takeRecent();
     if (line) console.log(`[metrics] ${line}`);

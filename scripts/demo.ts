@@ -51,7 +51,7 @@ async function call(method: string, path: string, body: unknown, expected: numbe
   const text = await response.text();
   const answer: Answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   const shown = answer.status === expected ? show(answer) : answer.body;
-  console.log(`   < ${answer.status}${shown === undefined ? "" : ` ${short(shown, 140)}`}`);
+  console.log(`   < ${answer.status}${shown === undefined ? "" : ` ${short(shown, Array.isArray(shown) ? 400 : 160)}`}`);
   if (answer.status !== expected) throw new DemoFailure(`${method} ${path}: expected ${expected}, got ${answer.status} ${short(answer.body, 400)}`);
   return answer;
 }
@@ -167,6 +167,7 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     201,
     (a) => ({ orderId: a.body.orderId, status: a.body.status }),
   );
+  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({ onHand: a.body.onHand, reserved: a.body.reserved, available: a.body.available }));
   await call("POST", `/api/v1/orders/${other.body.orderId}/cancel`, { reason: "changed my mind" }, 200, (a) => ({ status: a.body.status }));
   await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({ onHand: a.body.onHand, reserved: a.body.reserved, available: a.body.available }));
 

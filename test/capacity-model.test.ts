@@ -144,6 +144,23 @@ describe("capacity model (pure)", () => {
     expect(hotOnly.ceilingOrdersPerSecond).toBe(1000);
   });
 
+  it("takes a SKU with a known popularity at its share of all SKU writes, sharded or not", () => {
+    const popular = spreadOf({ skuShards: (id) => ({ "s-hot": 4 })[id] ?? 1, indexPrefixes: [], skuShare: (id) => ({ "s-hot": 0.8, "s-mid": 0.15, "s-tail": 0.05 })[id] });
+    expect(popular("table", "SKU#s-tail")).toEqual({ group: "SKU#s-tail", shards: 1, family: "SKU", share: 0.05 });
+    expect(popular("table", "SKU#other")).toBeUndefined();
+    const row = (key: string, units: number): KeyUnits => ({ index: "table", key, pattern: keyPattern(key), units, writes: units, owner: null });
+    // 100 SKU units in all; the tail SKU was hit far more than its 5 % in this sample
+    const rows = [row("SKU#s-hot", 20), row("SKU#s-hot#1", 20), row("SKU#s-hot#2", 10), row("SKU#s-hot#3", 10), row("SKU#s-mid", 16), row("SKU#s-tail", 24)];
+    const summary = summarize(rows, 10, { spread: popular });
+    expect(summary.hottestKeys.map((k) => [k.key, k.writeUnitsPerOrder, k.groupWriteUnitsPerOrder])).toEqual([
+      ["SKU#s-hot (each of 4 shards)", 2, 8],
+      ["SKU#s-mid", 1.5, 1.5],
+      ["SKU#s-tail", 0.5, 0.5],
+    ]);
+    expect(summary.ceilingOrdersPerSecond).toBe(500);
+    expect(summary.observed.hottest).toMatchObject({ key: "SKU#s-tail", writeUnitsPerOrder: 2.4 });
+  });
+
   it("divides over the keys seen when more shards were written than the writer's count (a re-shard mid-run)", () => {
     const rows = [0, 1, 2, 3, 4, 5].map((k): KeyUnits => ({ index: "table", key: k ? `SKU#s-hot#${k}` : "SKU#s-hot", pattern: "SKU#<id>", units: 6, writes: 3, owner: null }));
     expect(summarize(rows, 6, { spread }).hottest).toMatchObject({ shards: 6, writeUnitsPerOrder: 1 });

@@ -15,7 +15,7 @@ import {
   type PriceChange,
   type StockShortage,
 } from "../errors.js";
-import { type Actor, Currency, Id } from "../schema.js";
+import { type Actor, Currency, exactlyOneOfEach, type FieldChoices, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem, getItems } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
@@ -40,12 +40,13 @@ export const CheckoutFields = z.strictObject({
     paymentMethod: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be an UPPER_SNAKE method such as CARD"),
 });
 
-export const CheckoutInput = CheckoutFields.superRefine((input, ctx) => {
-    if ((input.items === undefined) === (input.cartId === undefined))
-      ctx.addIssue({ code: "custom", path: ["items"], message: "give exactly one of items or cartId" });
-    if ((input.shippingAddressId === undefined) === (input.shippingAddress === undefined))
-      ctx.addIssue({ code: "custom", path: ["shippingAddressId"], message: "give exactly one of shippingAddressId or shippingAddress" });
-  });
+/** Where the lines come from and where the order goes: exactly one of each pair (the document's `oneOf`s). */
+export const CHECKOUT_CHOICES = [
+  ["items", "cartId"],
+  ["shippingAddressId", "shippingAddress"],
+] as const satisfies FieldChoices;
+
+export const CheckoutInput = CheckoutFields.superRefine(exactlyOneOfEach(CHECKOUT_CHOICES));
 export type CheckoutInput = z.infer<typeof CheckoutInput>;
 
 export interface CheckoutResult {

@@ -9,11 +9,13 @@ const InfoScalar = z.union([z.string().max(1000), StorableNumber, z.boolean(), z
 /** A value of customerInfo / shippingInfo / metadata: a scalar or one level of named scalars (e.g. an address). */
 const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
 const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;
+/** What `maxKeys(30)` checks, as the document states it. */
+const maxPropertiesMeta = { override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void (jsonSchema.maxProperties = 30) };
 /** What `InfoKey` checks, for objects whose extra keys are not a record's keys (`catchall`). */
 const keysFit = (value: Record<string, unknown>) => Object.keys(value).every((key) => key.length <= 64);
 
 /** Snapshot of the buyer for delivery (DS-4.1 §6.1: a copy; the original belongs to Ecommerce Core). */
-export const CustomerInfo = freeForm(z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields"), FREE_FORM_MAX_BYTES.customerInfo);
+export const CustomerInfo = freeForm(z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields"), FREE_FORM_MAX_BYTES.customerInfo).meta(maxPropertiesMeta);
 
 const TrackingValue = z.string().min(1).max(100).nullable();
 
@@ -26,7 +28,7 @@ export const ShippingInfo = freeForm(
     .refine(maxKeys(30), "at most 30 fields")
     .refine(keysFit, "field names are at most 64 characters"),
   FREE_FORM_MAX_BYTES.shippingInfo,
-);
+).meta(maxPropertiesMeta);
 export type ShippingInfo = z.infer<typeof ShippingInfo>;
 
 /** Where a relay came from. `manual` relays may lack order ids; `ecommerce` relays need an `ecommerceOrderId`. */
@@ -44,7 +46,12 @@ export const Metadata = freeForm(
     .refine(keysFit, "field names are at most 64 characters")
     .refine((m) => !("lastError" in m), { message: "lastError is written by the service only", path: ["lastError"] }),
   FREE_FORM_MAX_BYTES.metadata,
-);
+).meta({
+  override: ({ jsonSchema }) => {
+    maxPropertiesMeta.override({ jsonSchema });
+    jsonSchema.not = { required: ["lastError"] };
+  },
+});
 
 export const Quantity = z.int().min(1).max(9999);
 
@@ -62,6 +69,16 @@ export function relayTotal(unitPrice: number, quantity: number): number {
     throw new ValidationError(`quantity: ${message}`, [{ path: "quantity", message }]);
   }
   return total;
+}
+
+/** The two rules of CreateRelayInput's refinement, in JSON Schema (null counts as absent, as `!value` does). */
+function relayIdentifierRules(): Record<string, unknown>[] {
+  const given = (field: string) => ({ required: [field], properties: { [field]: { type: "string" } } });
+  const source = (values: readonly string[]) => ({ required: ["metadata"], properties: { metadata: { required: ["source"], properties: { source: { enum: values } } } } });
+  return [
+    { anyOf: [given("externalOrderId"), given("ecommerceOrderId"), source([MANUAL_SOURCE])] },
+    { anyOf: [{ not: source(PLATFORM_SOURCES) }, given("ecommerceOrderId")] },
+  ];
 }
 
 export const CreateRelayInput = z
@@ -84,7 +101,8 @@ export const CreateRelayInput = z
       });
     if (source !== undefined && PLATFORM_SOURCES.includes(source) && !input.ecommerceOrderId)
       ctx.addIssue({ code: "custom", path: ["ecommerceOrderId"], message: `an order from source "${source}" needs its ecommerceOrderId` });
-  });
+  })
+  .meta({ override: ({ jsonSchema }) => void (jsonSchema.allOf = relayIdentifierRules()) });
 export type CreateRelayInput = z.infer<typeof CreateRelayInput>;
 
 /**
@@ -101,7 +119,8 @@ export const PatchRelayInput = z
     unitPrice: z.unknown().optional(),
     totalPrice: z.unknown().optional(),
   })
-  .refine((input) => Object.keys(input).length > 0, "name at least one field to change");
+  .refine((input) => Object.keys(input).length > 0, "name at least one field to change")
+  .meta({ override: { minProperties: 1 } });
 export type PatchRelayInput = z.infer<typeof PatchRelayInput>;
 
 export const RelayEventInput = z
@@ -115,7 +134,8 @@ export const RelayEventInput = z
   .superRefine((input, ctx) => {
     if (input.requestedBy !== undefined && input.type !== "CANCELLED" && input.type !== "REFUNDED")
       ctx.addIssue({ code: "custom", path: ["requestedBy"], message: "only a CANCELLED or REFUNDED event names who requested it" });
-  });
+  })
+  .meta({ override: { anyOf: [{ not: { required: ["requestedBy"] } }, { properties: { type: { enum: ["CANCELLED", "REFUNDED"] } } }] } });
 export type RelayEventInput = z.infer<typeof RelayEventInput>;
 
 /** The last failed dispatch attempt (DS-4.1 §7.2); cleared when a later attempt reaches the supplier's answer. */

@@ -1,5 +1,6 @@
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
+import { pathParams } from "../../core/validate.js";
 import { httpApi, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 
@@ -18,6 +19,7 @@ const receive: RouteHandler = async (request) => {
   const log = { request_id: request.requestId, supplier_id: supplierId.slice(0, 128), webhook_id: request.headers["webhook-id"]?.slice(0, 200) ?? null };
   try {
     if (Buffer.byteLength(request.rawBody) > MAX_WEBHOOK_BYTES) throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`);
+    pathParams(request.params, "supplierId");
     const result = await Relay.receiveSupplierWebhook(supplierId, request.rawBody, request.headers, request.requestId);
     count("supplier_webhook_total", { outcome: result.duplicate ? "duplicate" : "applied" });
     logger.info(result.duplicate ? "supplier webhook redelivered; nothing changed" : "supplier webhook applied", { ...log, relay_id: result.relayId, status: result.status });

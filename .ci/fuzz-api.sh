@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# API fuzzing: schemathesis (PyPI, pinned in .ci/fuzz-requirements.txt) runs every check of the OpenAPI document,
+# in every phase (examples, coverage, fuzzing, stateful), against the local runtime this script starts on a free
+# port and stops afterwards. What is left out, and why, is listed in docs/fuzzing.md and in .ci/schemathesis.toml.
+# Knobs: ORDERLINE_FUZZ_MAX_EXAMPLES (per operation and phase), ORDERLINE_FUZZ_WORKERS, ORDERLINE_FUZZ_SEED (a failing
+# run prints its seed; pass it back to replay), ORDERLINE_FUZZ_VENV.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${ORDERLINE_FUZZ_VENV:-.ci/.venv-fuzz}"
+requirements=.ci/fuzz-requirements.txt
+stamp="$venv/.requirements.sha256"
+wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+command -v python3 >/dev/null || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)"; exit 1; }
+if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
+  echo "installing the API fuzzer into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$wanted" >"$stamp"
+fi
+"$venv/bin/st" --version
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+base="http://127.0.0.1:$port"
+log="$(mktemp -t orderline-fuzz-runtime.XXXXXX)"
+# Its own process group (set -m), so stopping it stops npm, tsx, node and DynamoDB Local together.
+set -m
+PORT="$port" ORDERLINE_LOG_LEVEL="${ORDERLINE_LOG_LEVEL:-WARN}" POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true \
+  npm run --silent dev >"$log" 2>&1 &
+runtime=$!
+set +m
+stop_runtime() {
+  if kill -0 "$runtime" 2>/dev/null; then
+    kill -TERM -- "-$runtime" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$runtime" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$runtime" 2>/dev/null || true
+  fi
+  rm -f "$log"
+}
+trap stop_runtime EXIT
+
+for _ in $(seq 1 120); do
+  curl -fsS "$base/health" >/dev/null 2>&1 && break
+  kill -0 "$runtime" 2>/dev/null || { echo "the local runtime exited before it was ready:"; cat "$log"; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$base/health" >/dev/null || { echo "the local runtime did not answer /health within 60 s:"; tail -50 "$log"; exit 1; }
+echo "local runtime ready at $base"
+
+seed="${ORDERLINE_FUZZ_SEED:-$RANDOM$RANDOM}"
+echo "schemathesis seed: $seed (replay: ORDERLINE_FUZZ_SEED=$seed .ci/fuzz-api.sh)"
+status=0
+"$venv/bin/st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
+  --url "$base" \
+  --checks all \
+  --max-examples "${ORDERLINE_FUZZ_MAX_EXAMPLES:-60}" \
+  --workers "${ORDERLINE_FUZZ_WORKERS:-2}" \
+  --seed "$seed" \
+  --generation-database none \
+  --no-color \
+  --output-truncate true || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "--- last lines of the local runtime's log"
+  tail -40 "$log"
+fi
+exit "$status"
