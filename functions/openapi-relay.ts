@@ -2,7 +2,7 @@ import * as z from "zod";
 import { Relay } from "../core/relay/index.js";
 import * as Representation from "../core/relay/representation.js";
 import { Id } from "../core/schema.js";
-import { pageOf, type OperationSpec } from "./openapi.js";
+import { linksTo, pageOf, type OperationSpec } from "./openapi.js";
 
 const RelaySchema = Representation.RelayRepresentation;
 const AuditSchema = Representation.RelayAuditRepresentation;
@@ -78,7 +78,21 @@ export const relayOperations: Record<string, OperationSpec> = {
     summary: "Create a relay (idempotent on (listingId, externalOrderId) and on ecommerceOrderId)",
     body: Relay.CreateRelayInput,
     success: [
-      { status: 201, schema: RelaySchema, description: "relay created (dispatched automatically)" },
+      {
+        status: 201,
+        schema: RelaySchema,
+        description: "relay created (dispatched automatically)",
+        links: linksTo(
+          [
+            "GET /internal/relays/{relayId}",
+            "PATCH /internal/relays/{relayId}",
+            "POST /internal/relays/{relayId}/dispatch",
+            "POST /internal/relays/{relayId}/events",
+            "GET /internal/relays/{relayId}/audit",
+          ],
+          "relayId",
+        ),
+      },
       { status: 200, schema: RelaySchema, description: "the existing relay for this external or ecommerce order" },
     ],
     errors: ["FORBIDDEN_DATA", "LISTING_NOT_FOUND", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "PAYLOAD_TOO_LARGE"],

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
+import { createDocument, type ZodOpenApiLinkObject, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
 import { Catalog } from "../core/catalog/index.js";
 import { Order } from "../core/order/index.js";
 import { CHECKOUT_CHOICES } from "../core/order/checkout.js";
@@ -16,7 +16,7 @@ export interface OperationSpec {
   /** False where the handler also takes a request without a body (the document then marks the body optional). */
   bodyRequired?: boolean;
   headers?: z.ZodObject;
-  success: { status: number; schema: z.ZodType; description: string; headers?: z.ZodObject }[];
+  success: { status: number; schema: z.ZodType; description: string; headers?: z.ZodObject; links?: Record<string, ZodOpenApiLinkObject> }[];
   /** Problem codes the route can answer besides VALIDATION_ERROR and INTERNAL. */
   errors: string[];
 }
@@ -33,6 +33,27 @@ export const Problem = z
     items: z.array(z.record(z.string(), z.unknown())).optional(),
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+/** The operationId of a route key: `GET /api/v1/orders/{orderId}` -> `getApiV1OrdersOrderId`. */
+export function operationIdOf(key: string): string {
+  const [method = "", path = ""] = key.split(" ");
+  return method.toLowerCase() + path.replace(/[^A-Za-z0-9]+([A-Za-z0-9])?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""));
+}
+
+/**
+ * OpenAPI links from a created resource to the routes that take its id (`param`, read from the response body's
+ * `field`), so a stateful client (or fuzzer) can follow a creation with calls on what it created.
+ */
+export function linksTo(keys: string[], param: string, field = param): Record<string, ZodOpenApiLinkObject> {
+  return Object.fromEntries(keys.map((key) => [operationIdOf(key), { operationId: operationIdOf(key), parameters: { [param]: `$response.body#/${field}` } }]));
+}
+
+/**
+ * Problem codes any route may answer: an oversized request line or headers (431, from the gateway), DynamoDB
+ * throttling past the bounded retries (503), and, on a route that takes a body, one too large or not JSON.
+ */
+const commonErrors = ["REQUEST_HEADER_FIELDS_TOO_LARGE", "CAPACITY_EXCEEDED"];
+const bodyErrors = ["PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
 
 export function pageOf<T extends z.ZodType>(item: T, id: string) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
@@ -61,7 +82,15 @@ const orderOperations: Record<string, OperationSpec> = {
       override: ({ jsonSchema }) => void Object.assign(jsonSchema, exactlyOneOfJsonSchema(CHECKOUT_CHOICES)),
     }),
     success: [
-      { status: 201, schema: OrderSchema, description: "order created" },
+      {
+        status: 201,
+        schema: OrderSchema,
+        description: "order created",
+        links: linksTo(
+          ["GET /api/v1/orders/{orderId}", "GET /api/v1/orders/{orderId}/events", "POST /api/v1/orders/{orderId}/cancel", "POST /internal/orders/{orderId}/events"],
+          "orderId",
+        ),
+      },
       {
         status: 200,
         schema: OrderSchema,
@@ -193,10 +222,12 @@ function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperati
     responses[String(success.status)] = {
       description: success.description,
       ...(success.headers ? { headers: success.headers } : {}),
+      ...(success.links ? { links: success.links } : {}),
       content: { "application/json": { schema: success.schema } },
     };
   const byStatus = new Map<number, string[]>();
-  for (const code of ["VALIDATION_ERROR", ...spec.errors, "INTERNAL"]) {
+  const codes = new Set(["VALIDATION_ERROR", ...spec.errors, ...commonErrors, ...(spec.body ? bodyErrors : []), "INTERNAL"]);
+  for (const code of codes) {
     const status = statusOfCode[code] ?? 500;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -208,6 +239,7 @@ function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperati
     };
   }
   return {
+    operationId: operationIdOf(key),
     summary: spec.summary,
     // Every route but the supplier webhooks is IAM-authenticated in AWS; `public` routes are the ones the BFF calls.
     security: auth === "signature" ? [{ standardWebhooks: [] }] : [{ awsIam: [] }],

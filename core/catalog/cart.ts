@@ -1,10 +1,9 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { validate } from "../validate.js";
-import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
+import { putItem } from "../store/write.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
 
 export const OrderLineInput = z.strictObject({
@@ -39,8 +38,7 @@ export interface Cart extends z.infer<typeof CartInput> {
 export async function putCart(cartId: string, input: unknown): Promise<Cart> {
   const id = validate(Id, cartId);
   const cart: Cart = { cartId: id, ...validate(CartInput, input), updatedAt: new Date().toISOString() };
-  const { doc, tableName } = db();
-  await doc.send(new PutCommand({ TableName: tableName, Item: { ...keys.cart(id), entity: Entity.Cart, ...cart } }));
+  await putItem({ ...keys.cart(id), entity: Entity.Cart, ...cart });
   return cart;
 }
 

@@ -1,5 +1,3 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import * as z from "zod";
 import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
@@ -8,6 +6,7 @@ import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { ConditionFailed, updateAlone } from "../store/write.js";
 import { MAX_SHARDS, readSkuShards, rememberShards, spreadStock, totalsOf, type SkuShards, type SkuState } from "./shards.js";
 
 export type { SkuState } from "./shards.js";
@@ -87,11 +86,11 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
       })),
     ];
     try {
-      if (actions.length === 1) await db().doc.send(new UpdateCommand(actions[0]!.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+      if (actions.length === 1) await updateAlone(actions[0]!);
       else await transactWrite(actions);
       return { skuId: id, ...offer, updatedAt };
     } catch (error) {
-      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
   }
   throw new ConcurrencyError(`the shards of SKU ${id} kept changing; retry the request`);
@@ -178,13 +177,13 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
     const targets = spreadStock(onHand, reserved, shards);
     const actions = targets.map((target, k) => shardUpdate(tableName, sku, k, target, shards, slotCount));
     try {
-      if (actions.length === 1) await db().doc.send(new UpdateCommand(actions[0]!.Update as ConstructorParameters<typeof UpdateCommand>[0]));
+      if (actions.length === 1) await updateAlone(actions[0]!);
       else await transactWrite(actions);
       rememberShards(id, shards);
       return { skuId: id, onHand, reserved: totalReserved, available: onHand - totalReserved, shards };
     } catch (error) {
       // A reservation, an offer change or another stock change landed in between: read again and re-spread.
-      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
   }
   const current = stockOf((await readSkuShards([id])).get(id)!);

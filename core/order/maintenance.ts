@@ -1,10 +1,9 @@
-import { QueryCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DomainError } from "../errors.js";
 import type { Actor } from "../schema.js";
-import { db } from "../store/client.js";
 import { acquireLease, inParallel } from "../store/lease.js";
-import { allShards, Entity, keys, ShardCount, tableDefinition } from "../store/table.js";
+import { indexKeysBelow, scanEntity } from "../store/scan.js";
+import { allShards, Entity, keys, ShardCount } from "../store/table.js";
+import { ConditionFailed, updateItem } from "../store/write.js";
 import type { OrderItem } from "./model.js";
 import { expirePayment } from "./transition.js";
 
@@ -37,8 +36,6 @@ export async function expireOverduePayments(now: Date, who: Actor, options: { de
   const sweep: ExpirySweep = { examined: 0, canceled: [], failed: [], skipped: false, unfinished: false };
   const lease = await acquireLease("ExpireUnpaidOrders", Math.max(1_000, deadline - Date.now()) + 5_000);
   if (!lease) return { ...sweep, skipped: true };
-  const { doc, tableName } = db();
-  const { gsi2 } = tableDefinition.globalIndexes;
   try {
     await inParallel(allShards(keys.paymentDeadlinePrefix, ShardCount.paymentDeadlines), SWEEP_SLICES, async (partition) => {
       let startKey: Record<string, unknown> | undefined;
@@ -47,18 +44,8 @@ export async function expireOverduePayments(now: Date, who: Actor, options: { de
           sweep.unfinished = true;
           return;
         }
-        const page = await doc.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: "gsi2",
-            KeyConditionExpression: "#pk = :pk AND #sk < :now",
-            ExpressionAttributeNames: { "#pk": gsi2.partitionKey, "#sk": gsi2.sortKey },
-            ExpressionAttributeValues: { ":pk": partition, ":now": now.toISOString() },
-            ExclusiveStartKey: startKey,
-            Limit: SWEEP_PAGE,
-          }),
-        );
-        await inParallel(page.Items ?? [], SWEEP_ORDERS_PER_SLICE, async (entry) => {
+        const page = await indexKeysBelow("gsi2", partition, now.toISOString(), SWEEP_PAGE, startKey);
+        await inParallel(page.keys, SWEEP_ORDERS_PER_SLICE, async (entry) => {
           const orderId = String(entry.pk).slice(keys.order("").pk.length);
           sweep.examined++;
           try {
@@ -71,7 +58,7 @@ export async function expireOverduePayments(now: Date, who: Actor, options: { de
             sweep.failed.push({ orderId, code: error.code, message: error.message });
           }
         });
-        startKey = page.LastEvaluatedKey;
+        startKey = page.next;
       } while (startKey);
     });
   } finally {
@@ -89,38 +76,8 @@ export interface ReservationDrift {
   corrected: boolean;
 }
 
+/** Parallel Scan segments of the reconciliation: its two scans read the table four slices at a time. */
 const SCAN_SEGMENTS = 4;
-
-/**
- * A parallel Scan of one entity (SCAN_SEGMENTS segments), each page handed to `visit` and dropped: memory holds
- * what `visit` keeps, never the table.
- */
-async function scanEntity(entity: string, attributes: string[], visit: (item: Record<string, unknown>) => void): Promise<void> {
-  const names: Record<string, string> = { "#entity": "entity" };
-  attributes.forEach((name, i) => (names[`#a${i}`] = name));
-  const { doc, tableName } = db();
-  const segments = Array.from({ length: SCAN_SEGMENTS }, (_, i) => i);
-  await inParallel(segments, SCAN_SEGMENTS, async (segment) => {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new ScanCommand({
-          TableName: tableName,
-          FilterExpression: "#entity = :entity",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ":entity": entity },
-          ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "),
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-          Segment: segment,
-          TotalSegments: SCAN_SEGMENTS,
-        }),
-      );
-      for (const item of page.Items ?? []) visit(item);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-  });
-}
 
 const shardKey = (skuId: string, shard: number) => `${skuId}\u0000${shard}`;
 
@@ -139,12 +96,12 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
     // SKUs first, then orders: a reservation that commits or is released between the two reads changes the
     // shard's counter, so the conditional fix below skips that shard instead of undoing the change.
     const shards = new Map<string, { skuId: string; shard: number; reserved: number; stockVersion: unknown }>();
-    await scanEntity(Entity.Sku, ["skuId", "shard", "reserved", "stockVersion"], (sku) => {
+    await scanEntity(Entity.Sku, ["skuId", "shard", "reserved", "stockVersion"], SCAN_SEGMENTS, (sku) => {
       const shard = Number(sku.shard ?? 0);
       shards.set(shardKey(String(sku.skuId), shard), { skuId: String(sku.skuId), shard, reserved: Number(sku.reserved ?? 0), stockVersion: sku.stockVersion });
     });
     const expected = new Map<string, number>();
-    await scanEntity(Entity.Order, ["reservationStatus", "items"], (order) => {
+    await scanEntity(Entity.Order, ["reservationStatus", "items"], SCAN_SEGMENTS, (order) => {
       if (order.reservationStatus !== "HELD") return;
       for (const line of order.items as OrderItem[]) {
         const key = shardKey(line.skuId, line.shard ?? 0);
@@ -165,24 +122,20 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
 }
 
 async function fixReserved(sku: { skuId: string; shard: number; reserved: number; stockVersion: unknown }, want: number): Promise<boolean> {
-  const { doc, tableName } = db();
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.skuShard(sku.skuId, sku.shard),
-        UpdateExpression: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
-        ConditionExpression: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
-        ExpressionAttributeValues: {
-          ":want": want,
-          ":one": 1,
-          ...(sku.stockVersion === undefined ? { ":recorded": sku.reserved } : { ":version": sku.stockVersion }),
-        },
-      }),
-    );
+    await updateItem({
+      key: keys.skuShard(sku.skuId, sku.shard),
+      update: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
+      condition: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
+      values: {
+        ":want": want,
+        ":one": 1,
+        ...(sku.stockVersion === undefined ? { ":recorded": sku.reserved } : { ":version": sku.stockVersion }),
+      },
+    });
     return true;
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(error instanceof ConditionFailed)) throw error;
     return false;
   }
 }

@@ -30,10 +30,20 @@ export const dispatchLeaseMs = () => supplierTimeoutMs() * (QUICK_RETRIES + 1) +
 
 let cachedSecret: string | undefined;
 
+/** Where the deployed functions read the secret from (SST Config in AWS); set by the function layer, never here. */
+let secretSource: (() => Promise<unknown>) | undefined;
+
+export function setSigningSecretSource(source: () => Promise<unknown>): void {
+  secretSource = source;
+}
+
+const NOT_CONFIGURED = "SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret bound to this function)";
+
 /**
- * The secret suppliers verify signatures with: `SUPPLIER_SIGNING_SECRET` from the environment (the local
- * runtime, tests), else SST's `Config.SUPPLIER_SIGNING_SECRET` (a `Config.Secret` bound to the function in AWS),
- * loaded lazily so nothing imports SST outside AWS. Missing everywhere is a configuration fault: it throws.
+ * The stage's master signing secret (it signs dispatch and derives every supplier's secret): `SUPPLIER_SIGNING_SECRET`
+ * from the environment (the local runtime, tests), else the source the function layer registered (SST's
+ * `Config.SUPPLIER_SIGNING_SECRET` in AWS: functions/secrets.ts), read once. Missing everywhere is a configuration
+ * fault: it throws.
  */
 export async function signingSecret(): Promise<string> {
   const fromEnv = process.env.SUPPLIER_SIGNING_SECRET;
@@ -41,12 +51,11 @@ export async function signingSecret(): Promise<string> {
   if (cachedSecret) return cachedSecret;
   let value: unknown;
   try {
-    const { Config } = (await import("sst/node/config")) as { Config: Record<string, unknown> };
-    value = Config.SUPPLIER_SIGNING_SECRET;
+    value = await secretSource?.();
   } catch (error) {
-    throw new Error("SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret bound to this function)", { cause: error });
+    throw new Error(NOT_CONFIGURED, { cause: error });
   }
-  if (typeof value !== "string" || value === "") throw new Error("SUPPLIER_SIGNING_SECRET is not configured (env or SST Config.Secret bound to this function)");
+  if (typeof value !== "string" || value === "") throw new Error(NOT_CONFIGURED);
   cachedSecret = value;
   return value;
 }

@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
 import { backoffDelay, sleep } from "../retry.js";
@@ -8,6 +6,7 @@ import { type Actor, Cursor, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite } from "../store/transact.js";
+import { ConditionFailed, updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
 import { auditPuts, type AuditEntry } from "./audit.js";
 import { dispatchInFlight, guardedWrite, moved, readStored, statusAudit } from "./change.js";
@@ -183,29 +182,25 @@ const defaultReason: Record<DispatchTrigger, string> = {
  * the attempt number, or a reason to skip.
  */
 async function claim(relay: Relay, now: Date): Promise<number | "changed"> {
-  const { doc, tableName } = db();
   try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.relay(relay.relayId),
-        UpdateExpression: "SET dispatchAttempts = dispatchAttempts + :one, dispatchLeaseUntil = :lease",
-        ConditionExpression:
-          "#version = :version AND #status = :pending AND dispatchAttempts = :attempts AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now)",
-        ExpressionAttributeNames: { "#version": "version", "#status": "status" },
-        ExpressionAttributeValues: {
-          ":one": 1,
-          ":lease": new Date(now.getTime() + dispatchLeaseMs()).toISOString(),
-          ":version": relay.version,
-          ":pending": "pending",
-          ":attempts": relay.dispatchAttempts,
-          ":now": now.toISOString(),
-        },
-      }),
-    );
+    await updateItem({
+      key: keys.relay(relay.relayId),
+      update: "SET dispatchAttempts = dispatchAttempts + :one, dispatchLeaseUntil = :lease",
+      condition:
+        "#version = :version AND #status = :pending AND dispatchAttempts = :attempts AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now)",
+      names: { "#version": "version", "#status": "status" },
+      values: {
+        ":one": 1,
+        ":lease": new Date(now.getTime() + dispatchLeaseMs()).toISOString(),
+        ":version": relay.version,
+        ":pending": "pending",
+        ":attempts": relay.dispatchAttempts,
+        ":now": now.toISOString(),
+      },
+    });
     return relay.dispatchAttempts + 1;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return "changed";
+    if (error instanceof ConditionFailed) return "changed";
     throw error;
   }
 }

@@ -1,4 +1,3 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
@@ -6,6 +5,7 @@ import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
 import { transactWrite, type TransactItem } from "../store/transact.js";
+import { updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
 
 /**
@@ -85,16 +85,12 @@ export async function getListing(listingId: string): Promise<Listing> {
 export async function putSupplier(supplierId: string, input: unknown): Promise<Supplier> {
   const id = validate(Id, supplierId);
   const supplier: Supplier = { supplierId: id, ...validate(SupplierInput, input), updatedAt: new Date().toISOString() };
-  const { doc, tableName } = db();
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.supplier(id),
-      UpdateExpression: "SET entity = :entity, supplierId = :id, #name = :name, endpointUrl = :url, updatedAt = :at",
-      ExpressionAttributeNames: { "#name": "name" },
-      ExpressionAttributeValues: { ":entity": Entity.Supplier, ":id": id, ":name": supplier.name, ":url": supplier.endpointUrl, ":at": supplier.updatedAt },
-    }),
-  );
+  await updateItem({
+    key: keys.supplier(id),
+    update: "SET entity = :entity, supplierId = :id, #name = :name, endpointUrl = :url, updatedAt = :at",
+    names: { "#name": "name" },
+    values: { ":entity": Entity.Supplier, ":id": id, ":name": supplier.name, ":url": supplier.endpointUrl, ":at": supplier.updatedAt },
+  });
   return supplier;
 }
 

@@ -1,11 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { NotFoundError } from "../errors.js";
 import { Id } from "../schema.js";
-import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
+import { ConditionFailed, updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
 import { signingSecret } from "./config.js";
 
@@ -45,31 +43,26 @@ export function parseSecret(secret: string): Buffer {
  */
 export async function issueSecret(supplierId: string, now = new Date()): Promise<{ supplierId: string; secret: string }> {
   const id = validate(Id, supplierId);
-  const { doc, tableName } = db();
   for (;;) {
     const item = await getItem(keys.supplier(id));
     if (!item) throw new NotFoundError("supplier", id, "SUPPLIER_NOT_FOUND");
     const current = typeof item.secretVersion === "number" ? item.secretVersion : 0;
     const next = current + 1;
     try {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.supplier(id),
-          UpdateExpression:
-            "SET secretVersion = :next, secretIssuedAt = :now, previousSecretVersion = :current, previousSecretValidUntil = :until",
-          ConditionExpression: current === 0 ? "attribute_not_exists(secretVersion)" : "secretVersion = :current",
-          ExpressionAttributeValues: {
-            ":next": next,
-            ":current": current === 0 ? null : current,
-            ":now": now.toISOString(),
-            ":until": current === 0 ? null : new Date(now.getTime() + PREVIOUS_SECRET_GRACE_MS).toISOString(),
-          },
-        }),
-      );
+      await updateItem({
+        key: keys.supplier(id),
+        update: "SET secretVersion = :next, secretIssuedAt = :now, previousSecretVersion = :current, previousSecretValidUntil = :until",
+        condition: current === 0 ? "attribute_not_exists(secretVersion)" : "secretVersion = :current",
+        values: {
+          ":next": next,
+          ":current": current === 0 ? null : current,
+          ":now": now.toISOString(),
+          ":until": current === 0 ? null : new Date(now.getTime() + PREVIOUS_SECRET_GRACE_MS).toISOString(),
+        },
+      });
       return { supplierId: id, secret: formatSecret(await keyOf(id, next)) };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof ConditionFailed)) throw error;
     }
   }
 }

@@ -1,3 +1,5 @@
+// Registers where the master signing secret comes from in AWS (SST Config).
+import "../secrets.js";
 import { ValidationError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { httpApi, type RouteHandler } from "../http/api.js";

@@ -1,3 +1,5 @@
+// Registers where the master signing secret comes from in AWS (SST Config).
+import "../secrets.js";
 import type { Context } from "aws-lambda";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";

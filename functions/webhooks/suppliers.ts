@@ -1,3 +1,5 @@
+// Registers where the master signing secret comes from in AWS (SST Config).
+import "../secrets.js";
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { pathParams } from "../../core/validate.js";
