@@ -40,12 +40,13 @@ stop_runtime() {
 }
 trap stop_runtime EXIT
 
+healthy() { node -e 'fetch(process.argv[1] + "/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$base"; }
 for _ in $(seq 1 120); do
-  curl -fsS "$base/health" >/dev/null 2>&1 && break
+  healthy && break
   kill -0 "$runtime" 2>/dev/null || { echo "the local runtime exited before it was ready:"; cat "$log"; exit 1; }
   sleep 0.5
 done
-curl -fsS "$base/health" >/dev/null || { echo "the local runtime did not answer /health within 60 s:"; tail -50 "$log"; exit 1; }
+healthy || { echo "the local runtime did not answer /health within 60 s:"; tail -50 "$log"; exit 1; }
 echo "local runtime ready at $base"
 
 seed="${ORDERLINE_FUZZ_SEED:-$RANDOM$RANDOM}"

@@ -46,12 +46,14 @@ export async function coldStart() {
     const bytes = files.filter((f) => !f.endsWith(".map")).reduce((sum, f) => sum + statSync(f).size, 0);
     const started = performance.now();
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(process.cwd(), entry))})`], {
-      env: { ...process.env, ORDERLINE_TABLE: "bench", AWS_REGION: "us-east-1" },
+      // Without the local runtime's AWS_LAMBDA_MAX_CONCURRENCY (set in this process once a handler ran): with it,
+      // Powertools expects the InvokeStore the Lambda runtime installs, and the bare import fails.
+      env: { ...process.env, AWS_LAMBDA_MAX_CONCURRENCY: undefined, ORDERLINE_TABLE: "bench", AWS_REGION: "us-east-1" },
       encoding: "utf8",
     });
     const importMs = performance.now() - started;
     rows.push({ function: names.get(hash)!, kb: Math.round(bytes / 102.4) / 10, importMs: Math.round(importMs), ok: child.status === 0,
-      ...(child.status === 0 ? {} : { error: (child.stderr || child.error?.message || `exit ${child.status}`).trim().split("\n").slice(-3).join(" | ").slice(0, 300) }),
+      ...(child.status === 0 ? {} : { error: ((child.stderr ?? "").split("\n").find((line) => /^\w*Error\b.{0,200}$/.test(line.trim())) ?? child.error?.message ?? `exit ${child.status}`).trim().slice(0, 300) }),
       withinGoal: bytes <= 500 * 1024,
     });
   }

@@ -49,7 +49,7 @@ interface Op {
 
 const SKUS = 3;
 const ON_HAND = 6;
-const NUM_RUNS = 60;
+const NUM_RUNS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stats = { concurrentCommands: 0, reordered: 0, retryable: 0 };

@@ -2,6 +2,7 @@ import { expect, inject } from "vitest";
 import { ulid } from "ulid";
 import { setDb } from "../../core/store/client.js";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { assertResponseConforms } from "./openapi-responses.js";
 
 /** The local runtime on a free port, on its own table in the shared DynamoDB Local. */
 export async function startTestRuntime(): Promise<LocalRuntime> {
@@ -24,7 +25,10 @@ export function client(baseUrl: string) {
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    const parsed = text ? JSON.parse(text) : undefined;
+    // Every answer is checked against the OpenAPI document, so the document cannot drift from the server.
+    assertResponseConforms(method, path, response.status, response.headers.get("content-type"), parsed);
+    return { status: response.status, headers: response.headers, body: parsed };
   };
 }
 
