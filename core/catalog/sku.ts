@@ -136,6 +136,11 @@ function shardUpdate(tableName: string, sku: SkuShards, shard: number, target: n
     // A concurrent offer change asserts the slot count it read; this asserts the offer it copies.
     condition = `(${condition}) AND ${sku.main?.offerVersion === undefined ? "attribute_not_exists(offerVersion)" : "offerVersion = :offerVersion"}`;
     if (sku.main?.offerVersion !== undefined) values[":offerVersion"] = sku.main.offerVersion;
+    // And the slot count it read: a concurrent re-shard that created more slots must not be undone (its slots would
+    // drop out of every sum while still holding stock); the loser re-reads and spreads again.
+    const readSlots = sku.main?.shardSlots;
+    condition += readSlots === undefined ? " AND attribute_not_exists(shardSlots)" : " AND shardSlots = :readSlots";
+    if (readSlots !== undefined) values[":readSlots"] = readSlots;
   } else if (sku.main?.offerId !== undefined) {
     set += `, ${SET_OFFER}`;
     Object.assign(values, offerFields(sku.main as OfferInput, String((sku.main as { offerUpdatedAt?: string }).offerUpdatedAt ?? "")));

@@ -124,6 +124,21 @@ describe("hot SKU stock shards", () => {
     expect(second.codes.every((c) => c === "OUT_OF_STOCK" || c === "CONCURRENT_MODIFICATION")).toBe(true);
   });
 
+  it("keeps every shard item counted when two re-shards race", async () => {
+    for (let n = 0; n < 8; n++) {
+      const sku = await seedSku({ onHand: 0 });
+      const results = await Promise.allSettled([Catalog.setStock(sku.skuId, { onHand: 80, shards: 8 }), Catalog.setStock(sku.skuId, { onHand: 10, shards: 2 })]);
+      expect(results.some((r) => r.status === "fulfilled")).toBe(true);
+      const items = await shardItems(sku.skuId);
+      const main = items.find((i) => Number(i.shard ?? 0) === 0)!;
+      expect(items).toHaveLength(Number(main.shardSlots));
+      const stock = await Catalog.getStock(sku.skuId);
+      expect(stock.onHand).toBe(items.reduce((sum, i) => sum + Number(i.onHand), 0));
+      expect([10, 80]).toContain(stock.onHand);
+      for (const item of items) if (Number(item.shard ?? 0) >= Number(main.shards)) expect(Number(item.available)).toBe(0);
+    }
+  });
+
   it("moves a line to a shard that can cover it when its own shard runs short", async () => {
     const sku = await seedSku({ onHand: 0 });
     await Catalog.setStock(sku.skuId, { onHand: 8, shards: 4 });
