@@ -1,6 +1,7 @@
 """schemathesis hooks of .ci/fuzz-api.sh: the request rules a JSON Schema cannot state, applied to the
 schema-valid (positive) cases only, so the fuzzer does not call a correct 400 a failure. Negative cases are left
 as drawn. Each rule is listed in docs/fuzzing.md."""
+import re
 import secrets
 
 import schemathesis
@@ -69,6 +70,39 @@ def _is_data_dependent_refusal(response):
     )
 
 
+# Known mismatch, left open (docs/operations.md, API fuzzing): the server counts string and key lengths in UTF-16
+# code units (JavaScript `length`), JSON Schema's maxLength in code points, so a string with characters beyond
+# U+FFFF may be within the documented limit and still refused. Only a 400 whose every issue is a length limit, on
+# a request that holds such characters, is let through.
+LENGTH_MESSAGE = re.compile(r"(at most \d+ characters|must have at most \d+ characters|field names are at most \d+ characters)")
+
+
+def _has_astral(value):
+    if isinstance(value, str):
+        return any(ord(c) > 0xFFFF for c in value)
+    if isinstance(value, dict):
+        return any(_has_astral(k) or _has_astral(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_astral(v) for v in value)
+    return False
+
+
+def _is_utf16_length_refusal(case, response):
+    try:
+        body = response.json()
+    except Exception:
+        return False
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return (
+        response.status_code == 400
+        and bool(errors)
+        and all(LENGTH_MESSAGE.search(str(e.get("message", ""))) for e in errors)
+        and (_has_astral(case.body) or _has_astral(case.query) or _has_astral(case.path_parameters))
+    )
+
+
 @schemathesis.hook
 def filter_failure(ctx, failure, case, response):
-    return not (getattr(failure, "code", None) == "ST202" and _is_data_dependent_refusal(response))
+    if getattr(failure, "code", None) != "ST202":
+        return True
+    return not (_is_data_dependent_refusal(response) or _is_utf16_length_refusal(case, response))

@@ -87,6 +87,7 @@ const say = (line: string) => console.log(line);
 // The model phase runs without a limit; the burst sets one itself.
 delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
+process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers: HTTP, a worker pool, a seeded random source, Zipf popularity
@@ -555,6 +556,7 @@ async function runWorkload(phase: string, orders: number, lines: number | undefi
   process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
   const timedOut = (await pool(timeoutOrders, CONCURRENCY, buy)).filter((id): id is string => id !== undefined);
   process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
+process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
 
   const lifecycle = { created: timedOut.length, paid: 0, delivered: 0, canceled: 0, paymentFailed: 0, relays: 0, timeouts: 0 };
   await pool(orders - timeoutOrders, CONCURRENCY, async () => {

@@ -263,7 +263,7 @@ async function replay(previous: Record<string, unknown> | undefined, hash: strin
  * the shards the next attempt should use: a line whose shard ran short while its SKU still has stock moves to the
  * active shard with the most, topped up from the others (`moveStock`), so it never fails for where stock sits.
  */
-async function explainRejection(lines: OrderLineInput[], currency: string, tried: ShardPlan): Promise<ShardPlan> {
+async function explainRejection(lines: OrderLineInput[], currency: string, tried: ShardPlan, reread = false): Promise<ShardPlan> {
   const skus = await readSkuShards(lines.map((l) => l.skuId));
   const unavailable = lines.filter((l) => {
     const sku = skus.get(l.skuId)?.main;
@@ -291,7 +291,12 @@ async function explainRejection(lines: OrderLineInput[], currency: string, tried
     const { available } = totalsOf(skus.get(line.skuId)!);
     if (available < line.qty) short.push({ skuId: line.skuId, requested: line.qty, available });
   }
-  if (short.length > 0) throw new OutOfStockError(short);
+  // The shards are read in two batches, not as one snapshot: stock moving between shards in between can hide units.
+  // A shortage is answered only when a second read agrees.
+  if (short.length > 0) {
+    if (!reread) return explainRejection(lines, currency, tried, true);
+    throw new OutOfStockError(short);
+  }
 
   const next: ShardPlan = new Map();
   const { tableName } = db();

@@ -5,7 +5,7 @@ import { indexKeysBelow, scanEntity } from "../store/scan.js";
 import { allShards, Entity, keys, ShardCount } from "../store/table.js";
 import { ConditionFailed, updateItem } from "../store/write.js";
 import type { OrderItem } from "./model.js";
-import { expirePayment } from "./transition.js";
+import { expirePayment, graceCutoff } from "./transition.js";
 
 export interface ExpirySweep {
   examined: number;
@@ -44,7 +44,7 @@ export async function expireOverduePayments(now: Date, who: Actor, options: { de
           sweep.unfinished = true;
           return;
         }
-        const page = await indexKeysBelow("gsi2", partition, now.toISOString(), SWEEP_PAGE, startKey);
+        const page = await indexKeysBelow("gsi2", partition, graceCutoff(now), SWEEP_PAGE, startKey);
         await inParallel(page.keys, SWEEP_ORDERS_PER_SLICE, async (entry) => {
           const orderId = String(entry.pk).slice(keys.order("").pk.length);
           sweep.examined++;

@@ -8,7 +8,13 @@ import { TransactionCancelled, transactWrite, type TransactItem } from "../store
 import { validate } from "../validate.js";
 import { eventPut } from "./history.js";
 import { orderFromItem, type Order } from "./model.js";
+import { paymentGraceSeconds } from "./config.js";
 import { plan, type OrderCommand } from "./status.js";
+
+/** Orders whose deadline is before this may be cancelled for PAYMENT_TIMEOUT at `now` (deadline + grace). */
+export function graceCutoff(now: Date): string {
+  return new Date(now.getTime() - paymentGraceSeconds() * 1000).toISOString();
+}
 
 /** Events other services report (contract `POST /internal/orders/{id}/events`). */
 export const ExternalOrderEventType = z.enum([
@@ -200,7 +206,7 @@ export async function expirePayment(orderId: string, now: Date, who: Actor): Pro
       command: "ORDER_CANCELED",
       payload: { reason: "PAYMENT_TIMEOUT" },
       cancelReason: "PAYMENT_TIMEOUT",
-      isNoOp: (order) => order.status !== "PAYMENT_PENDING" || !order.paymentDueAt || order.paymentDueAt > now.toISOString(),
+      isNoOp: (order) => order.status !== "PAYMENT_PENDING" || !order.paymentDueAt || order.paymentDueAt > graceCutoff(now),
     },
     who,
   );

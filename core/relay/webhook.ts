@@ -77,7 +77,10 @@ export async function receiveSupplierWebhook(
   const secrets = await secretsOf(id, now);
   const verdict = secrets ? verifySignature(secrets.verifying, headers, rawBody, now) : "mismatch";
   if (verdict !== "ok") throw new InvalidSignatureError(verdict);
-  const webhookId = headers["webhook-id"]!.slice(0, 200);
+  // Deduplication is by the whole id the signature covers: an id too long to store whole is refused, never cut.
+  const webhookId = headers["webhook-id"]!;
+  if (webhookId.length > 200)
+    throw new ValidationError("the webhook-id header is longer than 200 characters", [{ path: "header.webhook-id", message: "at most 200 characters" }]);
   const body = parseJson(rawBody);
   assertNoForbiddenData(body);
   const input = validate(SupplierWebhookBody, body);

@@ -1,5 +1,9 @@
 import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { backoffDelay, fitsBefore, sleep } from "../retry.js";
 import { db } from "./client.js";
+import { capacityExceeded } from "./throttle.js";
+
+const UNPROCESSED_BUDGET_MS = 3_000;
 
 type Key = { pk: string; sk: string };
 
@@ -14,7 +18,14 @@ export async function getItems(keys: Key[]): Promise<Record<string, unknown>[]> 
   const { doc, tableName } = db();
   const found: Record<string, unknown>[] = [];
   let pending: Record<string, unknown>[] = keys;
-  while (pending.length > 0) {
+  // Keys DynamoDB left unprocessed (it was throttled) are asked again after a backoff, for a bounded time.
+  const deadline = Date.now() + UNPROCESSED_BUDGET_MS;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round > 0) {
+      const delay = backoffDelay(round, 25);
+      if (!fitsBefore(deadline, delay)) throw capacityExceeded(new Error(`${pending.length} keys stayed unprocessed`));
+      await sleep(delay);
+    }
     const result = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
     found.push(...(result.Responses?.[tableName] ?? []));
     pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];

@@ -151,6 +151,31 @@ describe("throttling is capacity, not a business answer", () => {
     expect((await Order.get(order.orderId)).status).toBe("PAID");
   });
 
+  it("leaves an order past its deadline alone for the grace period, so a payment whose event is still being retried wins", async () => {
+    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
+    const grace = process.env.ORDERLINE_PAYMENT_GRACE_SECONDS;
+    process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "60";
+    try {
+      const sku = await seedSku({ onHand: 5 });
+      const { order } = await Order.checkout(checkoutRequest([sku]), who);
+      throttleTransactions();
+      expect(await codeOf(applyPayment(paymentSucceeded(order.orderId)))).toBe("CAPACITY_EXCEEDED");
+      decide = () => undefined;
+      await new Promise((r) => setTimeout(r, 300));
+      const sweep = await Order.expireOverduePayments(new Date(), who);
+      expect(sweep.canceled).not.toContain(order.orderId);
+      expect(await Order.expirePayment(order.orderId, new Date(), who)).toMatchObject({ changed: false });
+      expect(await applyPayment(paymentSucceeded(order.orderId))).toEqual({ outcome: "applied" });
+      // Past the grace, an order still unpaid is cancelled.
+      const unpaid = (await Order.checkout(checkoutRequest([sku]), who)).order;
+      const later = new Date(Date.now() + 61_000);
+      expect((await Order.expireOverduePayments(later, who)).canceled).toContain(unpaid.orderId);
+      expect((await Order.get(order.orderId)).status).toBe("PAID");
+    } finally {
+      process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = grace;
+    }
+  });
+
   it("sweeps every overdue order over all deadline shards, going on past a throttled one", async () => {
     process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
     const sku = await seedSku({ onHand: 50 });

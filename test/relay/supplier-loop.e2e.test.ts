@@ -201,6 +201,8 @@ describe("supplier webhooks", () => {
     const stale = await send(supplierId, body, { secret, at: new Date(Date.now() - 6 * 60_000) });
     expect(stale.status).toBe(401);
     expect(stale.body.detail).toMatch(/5 minutes/);
+    // Deduplication keeps the whole signed id: one too long to keep whole is refused, not cut.
+    expect((await send(supplierId, body, { secret, id: `msg_${"x".repeat(200)}` })).status).toBe(400);
     const genuine = await send(supplierId, body, { secret });
     expect(genuine.status).toBe(200);
     expect(await auditCount(relayId)).toBe(count + 2); // the one accepted call: its status change and inbound call
