@@ -24,9 +24,14 @@ fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 base="http://127.0.0.1:$port"
 log="$(mktemp -t orderline-fuzz-runtime.XXXXXX)"
-# Its own process group (set -m), so stopping it stops npm, tsx, node and DynamoDB Local together.
+# Its own process group (set -m), so stopping it stops npm, tsx, node and DynamoDB Local together. The fuzzer
+# creates suppliers with drawn endpoint URLs and dispatches relays to them: every call leaving this machine goes to a
+# proxy that refuses it (Node's NODE_USE_ENV_PROXY), so no drawn host is contacted and each attempt fails at once
+# with the documented 502 RELAY_SEND_FAILED; the runtime's own calls to 127.0.0.1 go direct.
 set -m
-PORT="$port" ORDERLINE_LOG_LEVEL="${ORDERLINE_LOG_LEVEL:-WARN}" POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true \
+NODE_USE_ENV_PROXY=1 HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
+  ORDERLINE_SUPPLIER_TIMEOUT_MS=2000 ORDERLINE_SUPPLIER_RETRY_DELAY_MS=10 \
+  PORT="$port" ORDERLINE_LOG_LEVEL="${ORDERLINE_LOG_LEVEL:-WARN}" POWERTOOLS_LOG_LEVEL=ERROR POWERTOOLS_METRICS_DISABLED=true \
   npm run --silent dev >"$log" 2>&1 &
 runtime=$!
 set +m
@@ -52,7 +57,8 @@ echo "local runtime ready at $base"
 seed="${ORDERLINE_FUZZ_SEED:-$RANDOM$RANDOM}"
 echo "schemathesis seed: $seed (replay: ORDERLINE_FUZZ_SEED=$seed .ci/fuzz-api.sh)"
 status=0
-"$venv/bin/st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
+# Hypothesis keeps its own state in .hypothesis under the working directory: keep it under .ci/ too (ignored).
+HYPOTHESIS_STORAGE_DIRECTORY=.ci/.hypothesis "$venv/bin/st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
   --url "$base" \
   --checks all \
   --exclude-checks ignored_auth \
