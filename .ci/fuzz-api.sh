@@ -7,18 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=.ci/venv.sh
+. .ci/venv.sh
 venv="${ORDERLINE_FUZZ_VENV:-.ci/.venv-fuzz}"
-requirements=.ci/fuzz-requirements.txt
-stamp="$venv/.requirements.sha256"
-wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
-command -v python3 >/dev/null || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)"; exit 1; }
-if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
-  echo "installing the API fuzzer into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  echo "$wanted" >"$stamp"
-fi
+ci_venv "$venv" .ci/fuzz-requirements.txt "the API fuzzer"
 "$venv/bin/st" --version
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"

@@ -7,18 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=.ci/venv.sh
+. .ci/venv.sh
 venv="${ORDERLINE_IAC_VENV:-.ci/.venv}"
-requirements=.ci/iac-requirements.txt
-stamp="$venv/.requirements.sha256"
-wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
-command -v python3 >/dev/null || { echo "python3 with venv is needed (Debian: apt-get install python3-venv)"; exit 1; }
-if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
-  echo "installing template validators into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  echo "$wanted" >"$stamp"
-fi
+ci_venv "$venv" .ci/iac-requirements.txt "template validators"
 echo "$("$venv/bin/cfn-lint" --version), checkov $("$venv/bin/checkov" --version)"
 
 out=.ci/templates

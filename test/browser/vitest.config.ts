@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { testEnv, timeouts } from "../../vitest.config.js";
 
 /**
  * The browser tests (`npm run test:browser`): Chromium driven by Playwright against the local runtime. Kept out of
@@ -10,15 +11,8 @@ export default defineConfig({
   test: {
     globalSetup: ["test/support/global-setup.ts"],
     include: ["test/browser/**/*.browser.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    ...timeouts,
     pool: "forks",
-    env: {
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      AWS_REGION: "local",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-    },
+    env: testEnv,
   },
 });
