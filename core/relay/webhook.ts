@@ -64,7 +64,8 @@ function parseJson(raw: string): unknown {
  * exact raw body with the supplier's current (or, for 24 h, previous) secret, timestamp within 5 minutes. Then the
  * relay must be one this supplier was sent (else 404), and the event goes through the relay's guarded transition
  * with the actor `supplier:<id>`, an inbound EXTERNAL_CALL audit entry, and the `webhook-id` remembered, all in one
- * transaction: a redelivery (same id) is 200 with nothing changed, however many race.
+ * transaction: a redelivery (same id) is 200 with nothing changed, however many race. A supplier event always moves
+ * the relay's status, so a redelivery can never pass the guarded transition a second time.
  */
 export async function receiveSupplierWebhook(
   supplierId: string,
@@ -86,9 +87,6 @@ export async function receiveSupplierWebhook(
   const input = validate(SupplierWebhookBody, body);
 
   const dedupKey = keys.supplierWebhook(id, webhookId);
-  const seen = await getItem(dedupKey);
-  if (seen) return { relayId: String(seen.relayId), status: (await get(String(seen.relayId))).status, duplicate: true };
-
   const relay = await get(input.relayId);
   const listing = await findListing(relay.listingId);
   if ((relay.supplierId ?? listing?.supplierId) !== id) throw new NotFoundError("relay", input.relayId);
@@ -137,8 +135,9 @@ export async function receiveSupplierWebhook(
     );
     return { relayId: result.relay.relayId, status: result.relay.status, duplicate: false };
   } catch (error) {
-    // A concurrent delivery of the same id that won the race shows up as the dedup item, or (when it moved the
-    // relay first) as a transition the new status no longer allows: either way this one is the duplicate.
+    // No read of the dedup item up front: a redelivery shows up here, as the dedup item's failed condition or (the
+    // first delivery having moved the relay) as a transition the new status no longer allows. Either way, with the
+    // dedup item present, this one is the duplicate; without it, the refusal stands.
     const raced = error instanceof AlreadyApplied || (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await getItem(dedupKey)));
     if (raced) return { relayId: relay.relayId, status: (await get(relay.relayId)).status, duplicate: true };
     throw error;
