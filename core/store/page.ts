@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../errors.js";
 import { db } from "./client.js";
 import { getItems } from "./items.js";
@@ -20,25 +20,20 @@ function encodeCursor(key: Record<string, unknown>): string {
 }
 
 /**
- * Decodes an opaque cursor and checks that it is a key this very query could have returned: exactly the key
- * attributes of the table (and of the index, when querying one), all strings, in the partition being queried and
- * under its sort-key prefix. A crafted cursor is a 400, never a DynamoDB error and never a way into other data.
+ * Decodes an opaque cursor and checks that it is a key this very query could have returned: exactly the table's key
+ * attributes, both strings, in the partition being queried and under its sort-key prefix. A crafted cursor is a 400,
+ * never a DynamoDB error and never a way into other data.
  */
-function decodeCursor(cursor: string, params: QueryParams): Record<string, unknown> {
+function decodeCursor(cursor: string, params: PartitionQuery): Record<string, unknown> {
   const expected = new Set<string>([tableDefinition.partitionKey, tableDefinition.sortKey]);
-  if (params.index) {
-    const index = tableDefinition.globalIndexes[params.index];
-    expected.add(index.partitionKey);
-    expected.add(index.sortKey);
-  }
   try {
     const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
     if (key && typeof key === "object" && !Array.isArray(key)) {
       const record = key as Record<string, unknown>;
       const names = Object.keys(record);
       const exact = names.length === expected.size && names.every((n) => expected.has(n) && typeof record[n] === "string" && record[n] !== "");
-      const inPartition = record[params.partitionAttr] === params.partitionValue;
-      const underPrefix = !params.sortPrefix || String(record[params.sortPrefix.attr]).startsWith(params.sortPrefix.value);
+      const inPartition = record[tableDefinition.partitionKey] === params.partition;
+      const underPrefix = String(record[tableDefinition.sortKey]).startsWith(params.prefix);
       if (exact && inPartition && underPrefix) return record;
     }
   } catch {
@@ -47,54 +42,37 @@ function decodeCursor(cursor: string, params: QueryParams): Record<string, unkno
   throw new ValidationError("cursor is not valid for this list", [{ path: "cursor", message: "invalid cursor" }]);
 }
 
-interface QueryParams {
-  index?: GlobalIndexName;
-  partitionAttr: string;
-  partitionValue: string;
-  sortPrefix?: { attr: string; value: string };
-  /** With `sortPrefix`: start at this sort key (inclusive) instead of the first under the prefix. */
-  sortFrom?: string;
-  newestFirst?: boolean;
-  filter?: Pick<QueryCommandInput, "FilterExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues">;
+interface PartitionQuery {
+  partition: string;
+  /** Sort-key prefix of the items listed. */
+  prefix: string;
+  /** Start at this sort key (inclusive) instead of the first under the prefix. */
+  from?: string;
 }
 
-/** Query calls one filtered page may make before it returns what it has (with a cursor): bounds a request's time. */
+/** Query calls one page may make before it returns what it has (with a cursor): bounds a request's time. */
 const MAX_QUERIES_PER_PAGE = 10;
 
-/** One page of a Query over a single partition (table or GSI). */
-export async function queryPage<T>(
-  params: QueryParams,
-  page: PageRequest,
-  map: (item: Record<string, unknown>) => T,
-): Promise<Page<T>> {
+/** One page of the items of one table partition under a sort-key prefix, in sort-key order. */
+async function partitionPage<T>(params: PartitionQuery, page: PageRequest, map: (item: Record<string, unknown>) => T): Promise<Page<T>> {
   const { doc, tableName } = db();
-  const names: Record<string, string> = { "#pk": params.partitionAttr, ...params.filter?.ExpressionAttributeNames };
-  const values: Record<string, unknown> = { ":pk": params.partitionValue, ...params.filter?.ExpressionAttributeValues };
-  let condition = "#pk = :pk";
-  if (params.sortPrefix && params.sortFrom !== undefined) {
-    names["#sk"] = params.sortPrefix.attr;
-    values[":skFrom"] = params.sortFrom;
-    values[":skTo"] = `${params.sortPrefix.value}\uffff`;
-    condition += " AND #sk BETWEEN :skFrom AND :skTo";
-  } else if (params.sortPrefix) {
-    names["#sk"] = params.sortPrefix.attr;
-    values[":skPrefix"] = params.sortPrefix.value;
-    condition += " AND begins_with(#sk, :skPrefix)";
-  }
+  const names = { "#pk": tableDefinition.partitionKey, "#sk": tableDefinition.sortKey };
+  const values: Record<string, unknown> =
+    params.from === undefined
+      ? { ":pk": params.partition, ":skPrefix": params.prefix }
+      : { ":pk": params.partition, ":skFrom": params.from, ":skTo": `${params.prefix}\uffff` };
+  const condition = params.from === undefined ? "#pk = :pk AND begins_with(#sk, :skPrefix)" : "#pk = :pk AND #sk BETWEEN :skFrom AND :skTo";
   const items: T[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, params) : undefined;
-  // A filter can leave a page short; keep reading until the page is full, the partition ends, or the query budget
-  // is spent (the cursor then resumes where this page stopped).
+  // A page can come back short at DynamoDB's 1 MB limit: keep reading until it is full, the partition ends, or the
+  // query budget is spent (the cursor then resumes where this page stopped).
   for (let queries = 1; ; queries++) {
     const result = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: params.index,
         KeyConditionExpression: condition,
-        FilterExpression: params.filter?.FilterExpression,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ScanIndexForward: !params.newestFirst,
         Limit: page.limit - items.length,
         ExclusiveStartKey: startKey,
       }),
@@ -119,16 +97,7 @@ export async function childPage<T>(
   assertParent: () => Promise<unknown>,
   from?: string,
 ): Promise<Page<T>> {
-  const result = await queryPage(
-    {
-      partitionAttr: tableDefinition.partitionKey,
-      partitionValue: partition,
-      sortPrefix: { attr: tableDefinition.sortKey, value: prefix },
-      ...(from === undefined ? {} : { sortFrom: from }),
-    },
-    page,
-    map,
-  );
+  const result = await partitionPage({ partition, prefix, ...(from === undefined ? {} : { from }) }, page, map);
   if (result.items.length === 0 && !page.cursor) await assertParent();
   return result;
 }
