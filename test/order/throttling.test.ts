@@ -195,13 +195,27 @@ describe("throttling is capacity, not a business answer", () => {
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(0);
   });
 
+  it("stops a sweep at its time budget and leaves the rest for the next run", async () => {
+    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.1";
+    const sku = await seedSku({ onHand: 5 });
+    const { order } = await Order.checkout(checkoutRequest([sku]), who);
+    await new Promise((r) => setTimeout(r, 200));
+    const spent = await Order.expireOverduePayments(new Date(), who, { deadline: Date.now() - 1 });
+    expect(spent).toMatchObject({ unfinished: true, canceled: [], examined: 0 });
+    expect((await Order.get(order.orderId)).status).toBe("PAYMENT_PENDING");
+    expect((await Order.expireOverduePayments(new Date(), who)).canceled).toContain(order.orderId);
+  });
+
   it("never runs two sweeps at once", async () => {
     const lease = await acquireLease("ExpireUnpaidOrders", 60_000);
     expect(lease).toBeDefined();
     expect((await Order.expireOverduePayments(new Date(), who)).skipped).toBe(true);
     const [a, b] = await Promise.all([acquireLease("ReconcileReservations", 60_000), acquireLease("ReconcileReservations", 60_000)]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
+    // While a reconciliation holds its lease, another run does nothing and says so.
+    expect(await Order.reconcileReservations()).toBeUndefined();
     await (a ?? b)!.release();
+    expect(await Order.reconcileReservations()).toEqual(expect.any(Array));
     await lease!.release();
     expect((await Order.expireOverduePayments(new Date(), who)).skipped).toBe(false);
   });
