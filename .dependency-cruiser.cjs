@@ -6,7 +6,8 @@ module.exports = {
   forbidden: [
     {
       name: "core-stays-inside",
-      comment: "core/ is the domain: it never imports the function layer, the local runtime, the stacks, benches or tests",
+      comment:
+        "core/ is the domain: it never imports the function layer, the local runtime, the stacks, benches or tests",
       severity: "error",
       from: { path: "^core/", pathNot: "\\.test\\.ts$" },
       to: { path: "^(functions|local|stacks|bench|scripts|test)/" },
@@ -30,6 +31,9 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+    },
   },
 };

@@ -6,8 +6,8 @@ import { Data } from "./stacks/Data.js";
 import { Events } from "./stacks/Events.js";
 import { manageLogGroups } from "./stacks/functions.js";
 import { tableName } from "./stacks/naming.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "./stacks/observability.js";
 import { Ops } from "./stacks/Ops.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "./stacks/observability.js";
 
 export default {
   config() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # API fuzzing: schemathesis (PyPI, pinned in .ci/fuzz-requirements.txt) runs every check of the OpenAPI document,
 # in every phase (examples, coverage, fuzzing, stateful), against the local runtime this script starts on a free
-# port and stops afterwards. What is left out, and why, is listed in docs/fuzzing.md and in .ci/schemathesis.toml.
+# port and stops afterwards. What is left out, and why, is listed in docs/operations.md (API fuzzing) and in .ci/schemathesis.toml.
 # Knobs: ORDERLINE_FUZZ_MAX_EXAMPLES (per operation and phase), ORDERLINE_FUZZ_WORKERS, ORDERLINE_FUZZ_SEED (a failing
 # run prints its seed; pass it back to replay), ORDERLINE_FUZZ_VENV.
 set -euo pipefail
@@ -48,8 +48,10 @@ echo "local runtime ready at $base"
 
 seed="${ORDERLINE_FUZZ_SEED:-$RANDOM$RANDOM}"
 echo "schemathesis seed: $seed (replay: ORDERLINE_FUZZ_SEED=$seed .ci/fuzz-api.sh)"
-status=0
 # Hypothesis keeps its own state in .hypothesis under the working directory: keep it under .ci/ too (ignored).
+# Schemathesis closes with pytest-style "=== 1 failure in 62s ===" banners; they are rewritten to "--- ... ---" so
+# that whatever reads the CI log takes its test counts from the suite's own closing line, not from the fuzzer's.
+set +e
 HYPOTHESIS_STORAGE_DIRECTORY=.ci/.hypothesis "$venv/bin/st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
   --url "$base" \
   --checks all \
@@ -59,7 +61,9 @@ HYPOTHESIS_STORAGE_DIRECTORY=.ci/.hypothesis "$venv/bin/st" --config-file .ci/sc
   --seed "$seed" \
   --generation-database none \
   --no-color \
-  --output-truncate true || status=$?
+  --output-truncate true 2>&1 | sed -E 's/^=+ (.*) =+$/--- \1 ---/'
+status=${PIPESTATUS[0]}
+set -e
 if [[ $status -ne 0 ]]; then
   echo "--- last lines of the local runtime's log"
   tail -40 "$log"

@@ -1,4 +1,4 @@
-import { ApiError, SessionExpired, call, loadConfig, needsSignIn, signIn } from "./api.js";
+import { ApiError, call, loadConfig, needsSignIn, SessionExpired, signIn } from "./api.js";
 
 /**
  * The admin console: one view at a time, chosen by the URL hash (`#relays`, `#audit/<relayId>`, `#order/<orderId>`,
@@ -42,12 +42,29 @@ function time(/** @type {string | null | undefined} */ iso) {
 }
 
 const STATUS_TONE = {
-  relayed: "ok", confirmed: "ok", shipped: "ok", delivered: "ok", PAID: "ok", READY_TO_SHIP: "ok", SHIPPED: "ok", DELIVERED: "ok",
-  pending: "warn", PAYMENT_PENDING: "warn", CREATED: "warn", REFUND_PENDING: "warn",
-  cancelled: "bad", refunded: "bad", CANCELED: "bad", REFUNDED: "bad", failed: "bad",
+  relayed: "ok",
+  confirmed: "ok",
+  shipped: "ok",
+  delivered: "ok",
+  PAID: "ok",
+  READY_TO_SHIP: "ok",
+  SHIPPED: "ok",
+  DELIVERED: "ok",
+  pending: "warn",
+  PAYMENT_PENDING: "warn",
+  CREATED: "warn",
+  REFUND_PENDING: "warn",
+  cancelled: "bad",
+  refunded: "bad",
+  CANCELED: "bad",
+  REFUNDED: "bad",
+  failed: "bad",
 };
 
-function badge(/** @type {string} */ text, /** @type {string | undefined} */ tone = STATUS_TONE[/** @type {keyof typeof STATUS_TONE} */ (text)]) {
+function badge(
+  /** @type {string} */ text,
+  /** @type {string | undefined} */ tone = STATUS_TONE[/** @type {keyof typeof STATUS_TONE} */ (text)],
+) {
   return el("span", { class: `badge ${tone ?? ""}`.trim() }, text);
 }
 
@@ -97,7 +114,8 @@ let current = "";
 
 /** @param {string} view @param {{ focus?: boolean }} [options] */
 function show(view, options = {}) {
-  for (const section of document.querySelectorAll(".view")) /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${view}`;
+  for (const section of document.querySelectorAll(".view"))
+    /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${view}`;
   for (const link of document.querySelectorAll("nav a[data-view]")) {
     if (/** @type {HTMLElement} */ (link).dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -146,16 +164,26 @@ async function loadMoreRelays() {
   $("relays-table").setAttribute("aria-busy", "true");
   try {
     if (cursors.attention !== null) {
-      const query = new URLSearchParams({ needsAttention: "true", limit: String(PAGE), ...(cursors.attention ? { cursor: cursors.attention } : {}) });
+      const query = new URLSearchParams({
+        needsAttention: "true",
+        limit: String(PAGE),
+        ...(cursors.attention ? { cursor: cursors.attention } : {}),
+      });
       const page = await call("GET", `/internal/relays?${query}`);
       for (const relay of page.items) attention.set(relay.relayId, { relay, pastThreshold: true });
       cursors.attention = page.nextCursor;
     }
     // Failed pending relays (a recorded lastError) that are not past the threshold yet.
     for (let i = 0; i < PENDING_PAGES_PER_LOAD && cursors.pending !== null; i++) {
-      const query = new URLSearchParams({ status: "pending", limit: String(PAGE), ...(cursors.pending ? { cursor: cursors.pending } : {}) });
+      const query = new URLSearchParams({
+        status: "pending",
+        limit: String(PAGE),
+        ...(cursors.pending ? { cursor: cursors.pending } : {}),
+      });
       const page = await call("GET", `/internal/relays?${query}`);
-      for (const relay of page.items) if (relay.metadata?.lastError && !attention.has(relay.relayId)) attention.set(relay.relayId, { relay, pastThreshold: false });
+      for (const relay of page.items)
+        if (relay.metadata?.lastError && !attention.has(relay.relayId))
+          attention.set(relay.relayId, { relay, pastThreshold: false });
       cursors.pending = page.nextCursor;
     }
     renderRelays();
@@ -179,23 +207,46 @@ function relayRow(/** @type {{ relay: any, pastThreshold: boolean }} */ { relay,
   const id = relay.relayId;
   const retry =
     relay.status === "pending"
-      ? el("button", { type: "button", class: "retry", "data-relay-id": id, onclick: () => retryRelay(id) }, "Retry", el("span", { class: "visually-hidden" }, ` relay ${id}`))
+      ? el(
+          "button",
+          { type: "button", class: "retry", "data-relay-id": id, onclick: () => retryRelay(id) },
+          "Retry",
+          el("span", { class: "visually-hidden" }, ` relay ${id}`),
+        )
       : null;
   return el(
     "tr",
     { "data-relay-id": id },
     el("td", {}, el("span", { class: "id" }, id), el("br"), el("span", { class: "muted" }, relay.orderNumber ?? "")),
     el("td", {}, el("span", { class: "id" }, relay.listingId)),
-    el("td", { class: "status" }, badge(relay.status), pastThreshold && relay.status === "pending" ? el("br") : null, pastThreshold && relay.status === "pending" ? badge("past threshold", "bad") : null),
+    el(
+      "td",
+      { class: "status" },
+      badge(relay.status),
+      pastThreshold && relay.status === "pending" ? el("br") : null,
+      pastThreshold && relay.status === "pending" ? badge("past threshold", "bad") : null,
+    ),
     el("td", { class: "num attempts" }, relay.dispatchAttempts ?? 0),
     el("td", { class: "error" }, lastError?.message ?? el("span", { class: "muted" }, "—")),
     el("td", {}, time(lastError?.at)),
-    el("td", { class: "actions" }, retry, el("a", { href: `#audit/${encodeURIComponent(id)}` }, "Audit", el("span", { class: "visually-hidden" }, ` of relay ${id}`))),
+    el(
+      "td",
+      { class: "actions" },
+      retry,
+      el(
+        "a",
+        { href: `#audit/${encodeURIComponent(id)}` },
+        "Audit",
+        el("span", { class: "visually-hidden" }, ` of relay ${id}`),
+      ),
+    ),
   );
 }
 
 async function retryRelay(/** @type {string} */ relayId) {
-  const button = /** @type {HTMLButtonElement | null} */ (document.querySelector(`button.retry[data-relay-id="${CSS.escape(relayId)}"]`));
+  const button = /** @type {HTMLButtonElement | null} */ (
+    document.querySelector(`button.retry[data-relay-id="${CSS.escape(relayId)}"]`)
+  );
   if (button) {
     button.disabled = true;
     button.firstChild && (button.firstChild.textContent = "Retrying…");
@@ -209,9 +260,17 @@ async function retryRelay(/** @type {string} */ relayId) {
     renderRelays();
     const attempt = result.attempt ? ` (attempt ${result.attempt})` : "";
     if (result.outcome === "relayed") say(`Relay ${relayId} was relayed to its supplier${attempt}.`, "ok");
-    else if (result.outcome === "failed") say(`Relay ${relayId} failed again${attempt}: ${result.message ?? "see its audit"}.`, "bad");
-    else if (result.outcome === "refused") say(`The supplier refused relay ${relayId}: ${result.message ?? "no reason given"}. It is now ${result.status}.`, "bad");
-    else say(`Relay ${relayId}: ${result.outcome}${result.skipped ? ` (${result.skipped})` : ""}${result.message ? `: ${result.message}` : ""}.`);
+    else if (result.outcome === "failed")
+      say(`Relay ${relayId} failed again${attempt}: ${result.message ?? "see its audit"}.`, "bad");
+    else if (result.outcome === "refused")
+      say(
+        `The supplier refused relay ${relayId}: ${result.message ?? "no reason given"}. It is now ${result.status}.`,
+        "bad",
+      );
+    else
+      say(
+        `Relay ${relayId}: ${result.outcome}${result.skipped ? ` (${result.skipped})` : ""}${result.message ? `: ${result.message}` : ""}.`,
+      );
     // The row's Retry button is gone once the relay left pending: keep keyboard focus in the row.
     const row = document.querySelector(`tr[data-relay-id="${CSS.escape(relayId)}"]`);
     /** @type {HTMLElement | null} */ (row?.querySelector("button.retry, a"))?.focus();
@@ -242,7 +301,12 @@ async function openAudit(/** @type {string} */ relayId) {
       ["Attempts", relay.dispatchAttempts ?? 0],
       ["Last error", lastError ? `${lastError.message} (attempt ${lastError.attempt})` : "—"],
       ["Relayed at", time(relay.relayedAt)],
-      ["Ecommerce order", relay.ecommerceOrderId ? el("a", { href: `#order/${encodeURIComponent(relay.ecommerceOrderId)}` }, relay.ecommerceOrderId) : "—"],
+      [
+        "Ecommerce order",
+        relay.ecommerceOrderId
+          ? el("a", { href: `#order/${encodeURIComponent(relay.ecommerceOrderId)}` }, relay.ecommerceOrderId)
+          : "—",
+      ],
     ]);
     $("audit-list").replaceChildren();
     auditState = { relayId, cursor: null };
@@ -255,7 +319,10 @@ async function openAudit(/** @type {string} */ relayId) {
 }
 
 async function loadAudit() {
-  const query = new URLSearchParams({ limit: String(PAGE), ...(auditState.cursor ? { cursor: auditState.cursor } : {}) });
+  const query = new URLSearchParams({
+    limit: String(PAGE),
+    ...(auditState.cursor ? { cursor: auditState.cursor } : {}),
+  });
   try {
     const page = await call("GET", `/internal/relays/${encodeURIComponent(auditState.relayId)}/audit?${query}`);
     $("audit-list").append(...page.items.map(auditEntry));
@@ -267,7 +334,8 @@ async function loadAudit() {
 }
 
 function auditEntry(/** @type {any} */ entry) {
-  const outcome = entry.kind === "EXTERNAL_CALL" ? badge(entry.success ? "succeeded" : "failed", entry.success ? "ok" : "bad") : null;
+  const outcome =
+    entry.kind === "EXTERNAL_CALL" ? badge(entry.success ? "succeeded" : "failed", entry.success ? "ok" : "bad") : null;
   const change =
     entry.kind === "STATUS_CHANGE" || entry.kind === "CANCELLATION"
       ? `${entry.before?.status ?? "—"} → ${entry.after?.status ?? entry.status}`
@@ -283,7 +351,17 @@ function auditEntry(/** @type {any} */ entry) {
   return el(
     "li",
     { class: "audit-entry", "data-kind": entry.kind },
-    el("div", {}, el("span", { class: "what" }, entry.kind), " ", badge(entry.status), " ", outcome, " ", el("span", { class: "when" }, time(entry.createdAt), ` · by ${entry.actor}`)),
+    el(
+      "div",
+      {},
+      el("span", { class: "what" }, entry.kind),
+      " ",
+      badge(entry.status),
+      " ",
+      outcome,
+      " ",
+      el("span", { class: "when" }, time(entry.createdAt), ` · by ${entry.actor}`),
+    ),
     change ? el("p", { class: "detail" }, change) : null,
     details.length ? el("p", { class: "detail" }, details.join(" · ")) : null,
   );
@@ -332,7 +410,10 @@ async function openOrder(/** @type {string} */ orderId) {
 }
 
 async function loadOrderEvents() {
-  const query = new URLSearchParams({ limit: String(PAGE), ...(orderState.cursor ? { cursor: orderState.cursor } : {}) });
+  const query = new URLSearchParams({
+    limit: String(PAGE),
+    ...(orderState.cursor ? { cursor: orderState.cursor } : {}),
+  });
   try {
     const page = await call("GET", `/api/v1/orders/${encodeURIComponent(orderState.orderId)}/events?${query}`);
     $("order-events").append(
@@ -340,9 +421,17 @@ async function loadOrderEvents() {
         el(
           "li",
           { class: "order-event", "data-type": event.type },
-          el("div", {}, el("span", { class: "what" }, `${event.seq}. ${event.type}`), " ", el("span", { class: "when" }, time(event.createdAt), ` · by ${event.actor}`)),
+          el(
+            "div",
+            {},
+            el("span", { class: "what" }, `${event.seq}. ${event.type}`),
+            " ",
+            el("span", { class: "when" }, time(event.createdAt), ` · by ${event.actor}`),
+          ),
           el("p", { class: "detail" }, `${event.fromStatus ?? "—"} → ${event.toStatus ?? "—"}`),
-          event.payload && Object.keys(event.payload).length ? el("p", { class: "detail" }, el("code", {}, compact(event.payload))) : null,
+          event.payload && Object.keys(event.payload).length
+            ? el("p", { class: "detail" }, el("code", {}, compact(event.payload)))
+            : null,
         ),
       ),
     );
@@ -375,7 +464,11 @@ async function openInventory(/** @type {string} */ skuId) {
 // ---------------------------------------------------------------------------------------------------- wiring
 
 /** A lookup form sets the hash; the hash change loads the view (so the lookup is in the history). */
-function lookup(/** @type {string} */ formId, /** @type {string} */ view, /** @type {(arg: string) => Promise<void>} */ open) {
+function lookup(
+  /** @type {string} */ formId,
+  /** @type {string} */ view,
+  /** @type {(arg: string) => Promise<void>} */ open,
+) {
   $(formId).addEventListener("submit", (event) => {
     event.preventDefault();
     const input = /** @type {HTMLInputElement} */ (/** @type {HTMLFormElement} */ (event.target).elements[0]);
@@ -407,7 +500,11 @@ $("login-form").addEventListener("submit", async (event) => {
   button.disabled = true;
   try {
     const newPassword = String(data.get("newPassword") ?? "");
-    const result = await signIn({ username: String(data.get("username")), password: String(data.get("password")), ...(newPassword ? { newPassword } : {}) });
+    const result = await signIn({
+      username: String(data.get("username")),
+      password: String(data.get("password")),
+      ...(newPassword ? { newPassword } : {}),
+    });
     if ("challenge" in result) {
       $("login-new-password").hidden = false;
       /** @type {HTMLInputElement} */ ($("login-new")).required = true;

@@ -25,13 +25,15 @@ export const CONFIG_ENV = {
 const config = { auth: "cognito" };
 for (const [field, name] of Object.entries(CONFIG_ENV)) {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: the admin site is built by stacks/Admin.ts (npm run synth / sst deploy)`);
+  if (!value)
+    throw new Error(`${name} is not set: the admin site is built by stacks/Admin.ts (npm run synth / sst deploy)`);
   config[field] = value;
 }
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-for (const file of ["index.html", "admin.css", "app.js", "api.js", "favicon.svg"]) await copyFile(path.join(here, file), path.join(out, file));
+for (const file of ["index.html", "admin.css", "app.js", "api.js", "favicon.svg"])
+  await copyFile(path.join(here, file), path.join(out, file));
 await writeFile(path.join(out, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
 await build({
   entryPoints: [path.join(here, "aws", "signer.js")],

@@ -5,7 +5,15 @@
  * Sizes and index entries are computed exactly as the local partition limit computes them (local/partition-limit.ts).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { keyText, TABLE, writeCharges, writeUnits, itemSize, type Item, type TableSpec } from "../local/partition-limit.js";
+import {
+  type Item,
+  itemSize,
+  keyText,
+  TABLE,
+  type TableSpec,
+  writeCharges,
+  writeUnits,
+} from "../local/partition-limit.js";
 
 /** DynamoDB's write limit of one partition key, in write units a second. */
 export const PARTITION_WCU = 1000;
@@ -80,7 +88,11 @@ function ownerOf(item: Item | undefined): string | null {
 }
 
 /** Write units per (index, partition key) of `writes`, plus ConditionChecks (2 units per started KB of the item checked). */
-export function unitsByKey(spec: TableSpec, writes: ObservedWrite[], conditionChecks: (Item | undefined)[] = []): KeyUnits[] {
+export function unitsByKey(
+  spec: TableSpec,
+  writes: ObservedWrite[],
+  conditionChecks: (Item | undefined)[] = [],
+): KeyUnits[] {
   const byKey = new Map<string, KeyUnits>();
   const charge = (index: string, key: string, units: number, owner: string | null) => {
     const id = `${index}\u0000${key}`;
@@ -92,9 +104,11 @@ export function unitsByKey(spec: TableSpec, writes: ObservedWrite[], conditionCh
   };
   for (const write of writes) {
     const owner = ownerOf(write.new ?? write.old);
-    for (const c of writeCharges(spec, { before: write.old, after: write.new, transactional: write.transactional })) charge(c.index, c.partitionKey, c.units, owner);
+    for (const c of writeCharges(spec, { before: write.old, after: write.new, transactional: write.transactional }))
+      charge(c.index, c.partitionKey, c.units, owner);
   }
-  for (const item of conditionChecks) if (item) charge(TABLE, keyText(item[spec.partitionKey]), 2 * writeUnits(itemSize(item)), ownerOf(item));
+  for (const item of conditionChecks)
+    if (item) charge(TABLE, keyText(item[spec.partitionKey]), 2 * writeUnits(itemSize(item)), ownerOf(item));
   return [...byKey.values()];
 }
 
@@ -142,7 +156,9 @@ export function spreadOf(options: {
     if (at < 0 || !/^\d+$/.test(key.slice(at + 1))) return undefined;
     const head = key.slice(0, at);
     for (const { prefix, shards } of options.indexPrefixes) {
-      const matches = prefix.endsWith("#") ? head.startsWith(prefix) && !head.slice(prefix.length).includes("#") : head === prefix;
+      const matches = prefix.endsWith("#")
+        ? head.startsWith(prefix) && !head.slice(prefix.length).includes("#")
+        : head === prefix;
       if (matches && shards > 1) return { group: head, shards };
     }
     return undefined;
@@ -201,7 +217,9 @@ export interface Hottest {
 export interface CapacitySummary {
   orders: number;
   /** Over every key, entity keys included, as observed (meaningful only for a workload of many more orders than an entity's units). */
-  ceilingAllKeys: { ceilingOrdersPerSecond: number | undefined; index: string; key: string; writeUnitsPerOrder: number } | undefined;
+  ceilingAllKeys:
+    | { ceilingOrdersPerSecond: number | undefined; index: string; key: string; writeUnitsPerOrder: number }
+    | undefined;
   totalWriteUnitsPerOrder: number;
   perIndex: Record<string, number>;
   perPattern: PatternRow[];
@@ -233,13 +251,29 @@ const round = (n: number, digits = 3) => Number(n.toFixed(digits));
  * share, so an unsharded SKU that a small sample happened to hit a few times is not mistaken for a hot one (SKUs the
  * sample never wrote are not listed). The observed figures stay under `observed`.
  */
-export function summarize(rows: KeyUnits[], orders: number, options: { top?: number; spread?: SpreadOf } = {}): CapacitySummary {
+export function summarize(
+  rows: KeyUnits[],
+  orders: number,
+  options: { top?: number; spread?: SpreadOf } = {},
+): CapacitySummary {
   const top = options.top ?? 10;
   const spread = options.spread ?? (() => undefined);
   const per = (units: number) => (orders > 0 ? units / orders : 0);
   const ceiling = (perOrder: number) => (perOrder > 0 ? Math.floor(PARTITION_WCU / perOrder) : undefined);
 
-  const groups = new Map<string, { index: string; group: string; shards: number; family?: string; share?: number; units: number; keys: number; max: KeyUnits }>();
+  const groups = new Map<
+    string,
+    {
+      index: string;
+      group: string;
+      shards: number;
+      family?: string;
+      share?: number;
+      units: number;
+      keys: number;
+      max: KeyUnits;
+    }
+  >();
   const families = new Map<string, number>();
   const groupOf = new Map<KeyUnits, string>();
   for (const row of rows) {
@@ -252,14 +286,26 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
       const family = `${row.index}\u0000${g.family}`;
       families.set(family, (families.get(family) ?? 0) + row.units);
     }
-    if (!entry) groups.set(id, { index: row.index, group: g.group, shards: g.shards, family: g.family, share: g.share, units: row.units, keys: 1, max: row });
+    if (!entry)
+      groups.set(id, {
+        index: row.index,
+        group: g.group,
+        shards: g.shards,
+        family: g.family,
+        share: g.share,
+        units: row.units,
+        keys: 1,
+        max: row,
+      });
     else {
       entry.units += row.units;
       entry.keys++;
       if (row.units > entry.max.units) entry.max = row;
     }
   }
-  for (const g of groups.values()) if (g.family !== undefined && g.share !== undefined) g.units = (families.get(`${g.index}\u0000${g.family}`) ?? 0) * g.share;
+  for (const g of groups.values())
+    if (g.family !== undefined && g.share !== undefined)
+      g.units = (families.get(`${g.index}\u0000${g.family}`) ?? 0) * g.share;
   // More keys seen than the writer's shards (a re-shard mid-run): divide over what was seen.
   const shardsOf = (g: { shards: number; keys: number }) => Math.max(g.shards, g.keys);
   const expectedUnits = (row: KeyUnits) => {
@@ -271,13 +317,33 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
   const isShared = (row: KeyUnits) => row.owner === null || groupOf.has(row);
 
   const perIndex: Record<string, number> = {};
-  const patterns = new Map<string, { index: string; pattern: string; keys: number; units: number; hottest: KeyUnits; observed: KeyUnits | undefined; expected: KeyUnits | undefined }>();
+  const patterns = new Map<
+    string,
+    {
+      index: string;
+      pattern: string;
+      keys: number;
+      units: number;
+      hottest: KeyUnits;
+      observed: KeyUnits | undefined;
+      expected: KeyUnits | undefined;
+    }
+  >();
   for (const row of rows) {
     perIndex[row.index] = (perIndex[row.index] ?? 0) + row.units;
     const id = `${row.index}\u0000${row.pattern}`;
     const p = patterns.get(id);
     const shared = isShared(row) ? row : undefined;
-    if (!p) patterns.set(id, { index: row.index, pattern: row.pattern, keys: 1, units: row.units, hottest: row, observed: shared, expected: shared });
+    if (!p)
+      patterns.set(id, {
+        index: row.index,
+        pattern: row.pattern,
+        keys: 1,
+        units: row.units,
+        hottest: row,
+        observed: shared,
+        expected: shared,
+      });
     else {
       p.keys++;
       p.units += row.units;
@@ -313,11 +379,22 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
     })
     .sort(
       (a, b) =>
-        Number(a.perEntity) - Number(b.perEntity) || b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder || b.writeUnitsPerOrder - a.writeUnitsPerOrder,
+        Number(a.perEntity) - Number(b.perEntity) ||
+        b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder ||
+        b.writeUnitsPerOrder - a.writeUnitsPerOrder,
     );
 
   const loads: (KeyLoad & { raw: number })[] = [];
-  for (const row of rows) if (isShared(row) && !groupOf.has(row)) loads.push({ index: row.index, key: row.key, pattern: row.pattern, shards: 1, writeUnitsPerOrder: round(per(row.units)), raw: row.units });
+  for (const row of rows)
+    if (isShared(row) && !groupOf.has(row))
+      loads.push({
+        index: row.index,
+        key: row.key,
+        pattern: row.pattern,
+        shards: 1,
+        writeUnitsPerOrder: round(per(row.units)),
+        raw: row.units,
+      });
   for (const g of groups.values()) {
     const shards = shardsOf(g);
     loads.push({
@@ -341,7 +418,14 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
   const all = sortedAll[0];
   return {
     orders,
-    ceilingAllKeys: all ? { ceilingOrdersPerSecond: orders > 0 ? ceiling(per(all.units)) : undefined, index: all.index, key: all.key, writeUnitsPerOrder: round(per(all.units)) } : undefined,
+    ceilingAllKeys: all
+      ? {
+          ceilingOrdersPerSecond: orders > 0 ? ceiling(per(all.units)) : undefined,
+          index: all.index,
+          key: all.key,
+          writeUnitsPerOrder: round(per(all.units)),
+        }
+      : undefined,
     totalWriteUnitsPerOrder: round(per(rows.reduce((sum, r) => sum + r.units, 0))),
     perIndex: Object.fromEntries(Object.entries(perIndex).map(([index, units]) => [index, round(per(units))])),
     perPattern,
@@ -358,8 +442,12 @@ export function summarize(rows: KeyUnits[], orders: number, options: { top?: num
       : undefined,
     ceilingOrdersPerSecond: h ? ceiling(per(h.raw)) : undefined,
     observed: {
-      hottestKeys: observedSorted.slice(0, top).map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) })),
-      hottest: o ? { index: o.index, keyPattern: o.pattern, key: o.key, writeUnitsPerOrder: round(per(o.units)) } : undefined,
+      hottestKeys: observedSorted
+        .slice(0, top)
+        .map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) })),
+      hottest: o
+        ? { index: o.index, keyPattern: o.pattern, key: o.key, writeUnitsPerOrder: round(per(o.units)) }
+        : undefined,
       ceilingOrdersPerSecond: o ? ceiling(per(o.units)) : undefined,
     },
   };

@@ -1,18 +1,28 @@
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { GetItemCommand, type DynamoDBClient, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, GetItemCommand, type TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { ulid } from "ulid";
 import { MAX_SHARDS } from "../core/catalog/shards.js";
 import { db, setDb } from "../core/store/client.js";
 import { keys, ShardCount } from "../core/store/table.js";
 import { localClient, startDynamoLocal } from "../local/dynamo.js";
-import { keyText, TABLE, tableSpec, type Item } from "../local/partition-limit.js";
+import { type Item, keyText, TABLE, tableSpec } from "../local/partition-limit.js";
 import { StreamPoller } from "../local/poller.js";
-import { startLocalRuntime, type LocalRuntime } from "../local/runtime.js";
-import { matchTransactional, normalizeImage, PARTITION_WCU, spreadOf, summarize, unitsByKey, type CapacitySummary, type KeyUnits, type ObservedWrite } from "./capacity-model.js";
+import { type LocalRuntime, startLocalRuntime } from "../local/runtime.js";
+import {
+  type CapacitySummary,
+  type KeyUnits,
+  matchTransactional,
+  normalizeImage,
+  type ObservedWrite,
+  PARTITION_WCU,
+  spreadOf,
+  summarize,
+  unitsByKey,
+} from "./capacity-model.js";
 
 /**
  * `npm run bench:capacity`: the capacity model measured from the real write path, and a hot-SKU burst under the
@@ -56,7 +66,8 @@ const USERS = num("CAPACITY_USERS", 300);
 const SKUS = num("CAPACITY_SKUS", 200);
 const CONCURRENCY = num("CAPACITY_CONCURRENCY", 16);
 const LINES = process.env.CAPACITY_LINES ? num("CAPACITY_LINES", 1) : undefined;
-const ONE_LINE_ORDERS = LINES === 1 || process.env.CAPACITY_ONE_LINE_ORDERS === "0" ? 0 : num("CAPACITY_ONE_LINE_ORDERS", ORDERS);
+const ONE_LINE_ORDERS =
+  LINES === 1 || process.env.CAPACITY_ONE_LINE_ORDERS === "0" ? 0 : num("CAPACITY_ONE_LINE_ORDERS", ORDERS);
 /**
  * An operator shards a SKU by its share of the orders: the hottest gets TOP_SHARDS, rank r about TOP x its
  * popularity relative to the hottest's, so every shard of every sharded SKU expects about the same load.
@@ -64,7 +75,8 @@ const ONE_LINE_ORDERS = LINES === 1 || process.env.CAPACITY_ONE_LINE_ORDERS === 
 const HOT_SHARDED = num("CAPACITY_SHARDED_SKUS", 48);
 const TOP_SHARDS = Math.min(MAX_SHARDS, num("CAPACITY_TOP_SHARDS", MAX_SHARDS));
 const ZIPF_S = num("CAPACITY_ZIPF_S", 1.1);
-const shardsOf = (rank: number) => (rank < HOT_SHARDED ? Math.min(MAX_SHARDS, Math.ceil(TOP_SHARDS * (1 / (rank + 1)) ** ZIPF_S)) : 1);
+const shardsOf = (rank: number) =>
+  rank < HOT_SHARDED ? Math.min(MAX_SHARDS, Math.ceil(TOP_SHARDS * (1 / (rank + 1)) ** ZIPF_S)) : 1;
 /** The one-SKU figure: a one-line order's SKU writes divided over this many shards. */
 const ONE_SKU_SHARDS = 16;
 const LISTINGS = 30;
@@ -98,7 +110,12 @@ interface Answer {
 }
 
 function http(baseUrl: string) {
-  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+  return async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
@@ -205,7 +222,10 @@ class Recorder {
   /** Records the handlers' successful writes; "build" sees marshalled input once per request (outside retries). */
   install(client: DynamoDBClient): void {
     const spec = tableSpec();
-    const keyOf = (item: Item) => ({ [spec.partitionKey]: item[spec.partitionKey]!, ...(spec.sortKey ? { [spec.sortKey]: item[spec.sortKey]! } : {}) });
+    const keyOf = (item: Item) => ({
+      [spec.partitionKey]: item[spec.partitionKey]!,
+      ...(spec.sortKey ? { [spec.sortKey]: item[spec.sortKey]! } : {}),
+    });
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const result = await next(args);
@@ -232,7 +252,9 @@ class Recorder {
                 const { TableName, Key } = action.ConditionCheck;
                 this.conditionChecks.push({
                   phase: this.phase,
-                  item: this.reader.send(new GetItemCommand({ TableName, Key, ConsistentRead: true })).then((out) => out.Item ?? Key),
+                  item: this.reader
+                    .send(new GetItemCommand({ TableName, Key, ConsistentRead: true }))
+                    .then((out) => out.Item ?? Key),
                 });
               }
             }
@@ -343,11 +365,16 @@ function printCeilings(summary: CapacitySummary, indent = ""): void {
       }), before account quotas`,
     );
   const o = summary.observed.hottest;
-  if (o) say(`${indent}Modeled ceiling (observed max of one key in this sample): ${summary.observed.ceilingOrdersPerSecond} orders/s = 1,000 / ${o.writeUnitsPerOrder} on ${o.index} ${o.key}`);
+  if (o)
+    say(
+      `${indent}Modeled ceiling (observed max of one key in this sample): ${summary.observed.ceilingOrdersPerSecond} orders/s = 1,000 / ${o.writeUnitsPerOrder} on ${o.index} ${o.key}`,
+    );
 }
 
 function printHottest(summary: CapacitySummary, indent = "  "): void {
-  say(`${indent}${pad("index", 7)} ${pad("key (spread keys: each shard at group total / shards)", 60)} ${lpad("WCU/order", 9)} ${lpad("group", 8)} ${lpad("obs. max", 9)}`);
+  say(
+    `${indent}${pad("index", 7)} ${pad("key (spread keys: each shard at group total / shards)", 60)} ${lpad("WCU/order", 9)} ${lpad("group", 8)} ${lpad("obs. max", 9)}`,
+  );
   for (const key of summary.hottestKeys)
     say(
       `${indent}${pad(key.index, 7)} ${pad(key.key.slice(0, 60), 60)} ${lpad(key.writeUnitsPerOrder.toFixed(3), 9)} ${lpad(key.groupWriteUnitsPerOrder?.toFixed(3) ?? "", 8)} ${lpad(key.observedMaxWriteUnitsPerOrder?.toFixed(3) ?? "", 9)}`,
@@ -355,8 +382,12 @@ function printHottest(summary: CapacitySummary, indent = "  "): void {
 }
 
 function printModel(summary: CapacitySummary): void {
-  say(`\nWrite units per order, by partition-key pattern (${summary.orders} orders; table writes at 2x when transactional, index entries at 1x)`);
-  say(`  ${pad("index", 7)} ${pad("key pattern", 28)} ${lpad("keys", 5)} ${lpad("WCU/order", 9)}   ${pad("hottest key (spread-aware)", 40)} ${lpad("WCU/order", 9)}   ${pad("observed hottest key", 26)} ${lpad("WCU/order", 9)}`);
+  say(
+    `\nWrite units per order, by partition-key pattern (${summary.orders} orders; table writes at 2x when transactional, index entries at 1x)`,
+  );
+  say(
+    `  ${pad("index", 7)} ${pad("key pattern", 28)} ${lpad("keys", 5)} ${lpad("WCU/order", 9)}   ${pad("hottest key (spread-aware)", 40)} ${lpad("WCU/order", 9)}   ${pad("observed hottest key", 26)} ${lpad("WCU/order", 9)}`,
+  );
   for (const row of summary.perPattern)
     say(
       `  ${pad(row.index, 7)} ${pad(row.pattern, 28)} ${lpad(row.keys, 5)} ${lpad(row.writeUnitsPerOrder.toFixed(3), 9)}   ${
@@ -365,8 +396,14 @@ function printModel(summary: CapacitySummary): void {
           : `${pad(row.hottestKey.slice(0, 40), 40)} ${lpad(row.hottestKeyWriteUnitsPerOrder.toFixed(3), 9)}   ${pad(row.observedHottestKey.slice(0, 26), 26)} ${lpad(row.observedHottestKeyWriteUnitsPerOrder.toFixed(3), 9)}`
       }`,
     );
-  say(`  per index (all keys): ${Object.entries(summary.perIndex).map(([index, units]) => `${index} ${units.toFixed(3)}`).join(", ")}; total ${summary.totalWriteUnitsPerOrder.toFixed(3)} WCU/order`);
-  say(`\nHottest shared keys (write units per order; entity keys left out: their load does not grow with the order rate)`);
+  say(
+    `  per index (all keys): ${Object.entries(summary.perIndex)
+      .map(([index, units]) => `${index} ${units.toFixed(3)}`)
+      .join(", ")}; total ${summary.totalWriteUnitsPerOrder.toFixed(3)} WCU/order`,
+  );
+  say(
+    `\nHottest shared keys (write units per order; entity keys left out: their load does not grow with the order rate)`,
+  );
   printHottest(summary);
   say("");
   printCeilings(summary);
@@ -383,7 +420,12 @@ say(`bench:capacity on ${cpus().length} cpus: ${ORDERS} orders, ${USERS} users, 
 const dynamo = await startDynamoLocal();
 const supplier = await startSupplier();
 setDb(undefined);
-let runtime: LocalRuntime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-model", scheduleIntervalMs: NO_SCHEDULE });
+let runtime: LocalRuntime = await startLocalRuntime({
+  port: 0,
+  dynamoEndpoint: dynamo.endpoint,
+  tableName: "capacity-model",
+  scheduleIntervalMs: NO_SCHEDULE,
+});
 const reader = localClient(dynamo.endpoint);
 const recorder = new Recorder(runtime.tableName, reader);
 recorder.install(db().client);
@@ -404,24 +446,41 @@ async function putStockOnce(skuId: string, onHand: number, shards: number): Prom
   if (shards > 1) {
     const sharded = await call("PUT", `/internal/inventory/${skuId}`, { onHand, shards });
     if (sharded.status === 200) return Number(sharded.body?.shards ?? shards);
-    if (sharded.status !== 400) throw new Error(`PUT inventory ${skuId} answered ${sharded.status}: ${JSON.stringify(sharded.body)}`);
-    if (shardNote.length === 0) shardNote.push(`PUT /internal/inventory {shards} answered 400 (${JSON.stringify(sharded.body?.detail ?? sharded.body)}): stock set without shards`);
+    if (sharded.status !== 400)
+      throw new Error(`PUT inventory ${skuId} answered ${sharded.status}: ${JSON.stringify(sharded.body)}`);
+    if (shardNote.length === 0)
+      shardNote.push(
+        `PUT /internal/inventory {shards} answered 400 (${JSON.stringify(sharded.body?.detail ?? sharded.body)}): stock set without shards`,
+      );
   }
   const plain = await call("PUT", `/internal/inventory/${skuId}`, { onHand });
-  if (plain.status !== 200) throw new Error(`PUT inventory ${skuId} answered ${plain.status}: ${JSON.stringify(plain.body)}`);
+  if (plain.status !== 200)
+    throw new Error(`PUT inventory ${skuId} answered ${plain.status}: ${JSON.stringify(plain.body)}`);
   return Number(plain.body?.shards ?? 1);
 }
 
 const skuId = (rank: number) => `sku-${String(rank).padStart(3, "0")}`;
-const catalog = Array.from({ length: SKUS }, (_, rank) => ({ skuId: skuId(rank), offerId: `off-${rank}`, unitPrice: 1000 + rank * 10 }));
+const catalog = Array.from({ length: SKUS }, (_, rank) => ({
+  skuId: skuId(rank),
+  offerId: `off-${rank}`,
+  unitPrice: 1000 + rank * 10,
+}));
 await pool(SKUS, CONCURRENCY, async (rank) => {
   const sku = catalog[rank]!;
-  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, { offerId: sku.offerId, unitPrice: sku.unitPrice, currency: "KRW", title: `Book ${rank}` });
+  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, {
+    offerId: sku.offerId,
+    unitPrice: sku.unitPrice,
+    currency: "KRW",
+    title: `Book ${rank}`,
+  });
   if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}: ${JSON.stringify(offer.body)}`);
   await putStock(sku.skuId, 1_000_000, shardsOf(rank));
 });
 for (let i = 0; i < SUPPLIERS; i++) {
-  const put = await call("PUT", `/internal/suppliers/sup-${i}`, { name: `Supplier ${i}`, endpointUrl: `${supplier.url}/orders` });
+  const put = await call("PUT", `/internal/suppliers/sup-${i}`, {
+    name: `Supplier ${i}`,
+    endpointUrl: `${supplier.url}/orders`,
+  });
   if (put.status !== 200) throw new Error(`PUT supplier answered ${put.status}: ${JSON.stringify(put.body)}`);
 }
 for (let i = 0; i < LISTINGS; i++) {
@@ -446,13 +505,17 @@ const skuRank = zipf(SKUS, ZIPF_S);
 const listingRank = zipf(LISTINGS, 1.0);
 const unexpected: string[] = [];
 const note = (what: string, answer: Answer) => {
-  if (unexpected.length < 20) unexpected.push(`${what}: ${answer.status} ${JSON.stringify(answer.body?.code ?? answer.body).slice(0, 160)}`);
+  if (unexpected.length < 20)
+    unexpected.push(`${what}: ${answer.status} ${JSON.stringify(answer.body?.code ?? answer.body).slice(0, 160)}`);
 };
 /** The answers of the current workload (each workload starts its own). */
 let tally: Record<string, number> = {};
 const count = (what: string) => (tally[what] = (tally[what] ?? 0) + 1);
 
-async function checkout(userId: string, lines: { skuId: string; offerId: string; unitPrice: number; qty: number }[]): Promise<string | undefined> {
+async function checkout(
+  userId: string,
+  lines: { skuId: string; offerId: string; unitPrice: number; qty: number }[],
+): Promise<string | undefined> {
   const answer = await call("POST", "/api/v1/orders", {
     userId,
     idempotencyKey: `cap-${ulid()}`,
@@ -474,12 +537,12 @@ function randomLines(lines: number | undefined) {
   const n =
     lines ??
     pick<number>([
-    [1, 40],
-    [2, 25],
-    [3, 15],
-    [4, 10],
-    [5, 10],
-  ]);
+      [1, 40],
+      [2, 25],
+      [3, 15],
+      [4, 10],
+      [5, 10],
+    ]);
   const ranks = new Set<number>();
   while (ranks.size < n) ranks.add(skuRank());
   return [...ranks].map((rank) => ({ ...catalog[rank]!, qty: rand() < 0.8 ? 1 : 2 }));
@@ -523,7 +586,12 @@ async function channelRelay(): Promise<void> {
   if (rand() < 0.7) steps.push(["SHIPPED", { shippingInfo: { carrier: "CJ", trackingNumber: `CJ-${ulid()}` } }]);
   if (steps.length === 2 && rand() < 0.7) steps.push(["DELIVERED", {}]);
   for (const [type, extra] of steps) {
-    const answer = await call("POST", `/internal/relays/${relayId}/events`, { type, ...extra }, { "x-actor": "supplier-bench" });
+    const answer = await call(
+      "POST",
+      `/internal/relays/${relayId}/events`,
+      { type, ...extra },
+      { "x-actor": "supplier-bench" },
+    );
     count(`relay ${type} ${answer.status}`);
     if (answer.status !== 200) return note(`relay ${type}`, answer);
   }
@@ -531,7 +599,15 @@ async function channelRelay(): Promise<void> {
 
 interface WorkloadRun {
   phase: string;
-  lifecycle: { created: number; paid: number; delivered: number; canceled: number; paymentFailed: number; relays: number; timeouts: number };
+  lifecycle: {
+    created: number;
+    paid: number;
+    delivered: number;
+    canceled: number;
+    paymentFailed: number;
+    relays: number;
+    timeouts: number;
+  };
   answers: Record<string, number>;
   /** Per SKU, the created orders that bought it. */
   ordersBySku: Map<string, number>;
@@ -556,9 +632,17 @@ async function runWorkload(phase: string, orders: number, lines: number | undefi
   process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
   const timedOut = (await pool(timeoutOrders, CONCURRENCY, buy)).filter((id): id is string => id !== undefined);
   process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
-process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
+  process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
 
-  const lifecycle = { created: timedOut.length, paid: 0, delivered: 0, canceled: 0, paymentFailed: 0, relays: 0, timeouts: 0 };
+  const lifecycle = {
+    created: timedOut.length,
+    paid: 0,
+    delivered: 0,
+    canceled: 0,
+    paymentFailed: 0,
+    relays: 0,
+    timeouts: 0,
+  };
   await pool(orders - timeoutOrders, CONCURRENCY, async () => {
     const orderId = await buy();
     if (!orderId) return;
@@ -584,7 +668,9 @@ process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
     for (const type of ["READY_TO_SHIP", "SHIPPED", "DELIVERED"]) if (!(await event(orderId, type))) return;
     lifecycle.delivered++;
   });
-  say(`[${elapsed()}] ${phase}: ${JSON.stringify({ ...lifecycle, timeouts: undefined, unpaidLeftToTimeOut: timedOut.length })}`);
+  say(
+    `[${elapsed()}] ${phase}: ${JSON.stringify({ ...lifecycle, timeouts: undefined, unpaidLeftToTimeOut: timedOut.length })}`,
+  );
 
   // The timed-out orders' windows closed long ago: the expiry job cancels them.
   try {
@@ -592,9 +678,15 @@ process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
   } catch (error) {
     say(`  ExpireUnpaidOrders failed: ${(error as Error).message}`);
   }
-  const afterSweep = await pool(timedOut.length, CONCURRENCY, async (i) => (await call("GET", `/api/v1/orders/${timedOut[i]}`)).body?.status);
+  const afterSweep = await pool(
+    timedOut.length,
+    CONCURRENCY,
+    async (i) => (await call("GET", `/api/v1/orders/${timedOut[i]}`)).body?.status,
+  );
   lifecycle.timeouts = afterSweep.filter((s) => s === "CANCELED").length;
-  say(`[${elapsed()}] expiry job: ${lifecycle.timeouts} of ${timedOut.length} unpaid orders canceled (PAYMENT_TIMEOUT)`);
+  say(
+    `[${elapsed()}] expiry job: ${lifecycle.timeouts} of ${timedOut.length} unpaid orders canceled (PAYMENT_TIMEOUT)`,
+  );
   await runtime.bus.idle();
   await recorder.drained();
   recorder.phase = "between";
@@ -619,62 +711,130 @@ const spread = spreadOf({ skuShards: (id) => skuShardCount.get(id), indexPrefixe
  */
 const zipfTotal = catalog.reduce((sum, _, rank) => sum + 1 / (rank + 1) ** ZIPF_S, 0);
 const popularity = new Map(catalog.map((sku, rank) => [sku.skuId, 1 / (rank + 1) ** ZIPF_S / zipfTotal]));
-const spreadByPopularity = spreadOf({ skuShards: (id) => skuShardCount.get(id), indexPrefixes, skuShare: (id) => popularity.get(id) });
+const spreadByPopularity = spreadOf({
+  skuShards: (id) => skuShardCount.get(id),
+  indexPrefixes,
+  skuShare: (id) => popularity.get(id),
+});
 function popularityAware(rows: KeyUnits[], orders: number) {
   const summary = summarize(rows, orders, { top: 5, spread: spreadByPopularity });
-  return { ceilingOrdersPerSecond: summary.ceilingOrdersPerSecond, hottest: summary.hottest, hottestKeys: summary.hottestKeys };
+  return {
+    ceilingOrdersPerSecond: summary.ceilingOrdersPerSecond,
+    hottest: summary.hottest,
+    hottestKeys: summary.hottestKeys,
+  };
 }
 function printPopularityAware(figure: ReturnType<typeof popularityAware>, indent = ""): void {
   const h = figure.hottest;
-  if (h) say(`${indent}Modeled ceiling (every SKU at its catalog popularity): ${figure.ceilingOrdersPerSecond} orders/s = 1,000 / ${h.writeUnitsPerOrder} on ${h.index} ${h.key}`);
+  if (h)
+    say(
+      `${indent}Modeled ceiling (every SKU at its catalog popularity): ${figure.ceilingOrdersPerSecond} orders/s = 1,000 / ${h.writeUnitsPerOrder} on ${h.index} ${h.key}`,
+    );
 }
 
 /** A SKU's table writes (every shard), for the SKU's stock-write figures. */
-const skuUnits = (rows: KeyUnits[], id: string) => rows.filter((r) => r.index === TABLE && (r.key === `SKU#${id}` || r.key.startsWith(`SKU#${id}#`))).reduce((sum, r) => sum + r.units, 0);
+const skuUnits = (rows: KeyUnits[], id: string) =>
+  rows
+    .filter((r) => r.index === TABLE && (r.key === `SKU#${id}` || r.key.startsWith(`SKU#${id}#`)))
+    .reduce((sum, r) => sum + r.units, 0);
 
 /** The hottest SKU's stock writes per order that bought it, as the workload's mix of fates produced them. */
 function hottestSkuPerOrder(rows: KeyUnits[], run: WorkloadRun) {
   const id = catalog[0]!.skuId;
   const orders = run.ordersBySku.get(id) ?? 0;
   const units = skuUnits(rows, id);
-  return { skuId: id, shards: skuShardCount.get(id) ?? 1, ordersWithIt: orders, writeUnits: units, writeUnitsPerOrderWithIt: orders ? Number((units / orders).toFixed(3)) : undefined };
+  return {
+    skuId: id,
+    shards: skuShardCount.get(id) ?? 1,
+    ordersWithIt: orders,
+    writeUnits: units,
+    writeUnitsPerOrderWithIt: orders ? Number((units / orders).toFixed(3)) : undefined,
+  };
 }
 
 function printUnexpected(): void {
-  if (Object.keys(tally).length) say(`\nanswers: ${Object.entries(tally).sort().map(([k, v]) => `${k} x${v}`).join(", ")}`);
+  if (Object.keys(tally).length)
+    say(
+      `\nanswers: ${Object.entries(tally)
+        .sort()
+        .map(([k, v]) => `${k} x${v}`)
+        .join(", ")}`,
+    );
   if (unexpected.length) say(`unexpected answers (first ${unexpected.length}):\n  ${unexpected.join("\n  ")}`);
 }
 
 const mainRun = await runWorkload("workload", ORDERS, LINES);
 const lifecycle = mainRun.lifecycle;
-const workloadRows = unitsByKey(spec, recorder.writes((p) => p === "workload"), await recorder.checks((p) => p === "workload"));
+const workloadRows = unitsByKey(
+  spec,
+  recorder.writes((p) => p === "workload"),
+  await recorder.checks((p) => p === "workload"),
+);
 const relaysCreated = mainRun.answers["relay create 201"] ?? 0;
 const model = summarize(workloadRows, lifecycle.created, { top: 12, spread });
 printModel(model);
 const modelByPopularity = popularityAware(workloadRows, lifecycle.created);
 printPopularityAware(modelByPopularity);
 const mainHotSku = hottestSkuPerOrder(workloadRows, mainRun);
-say(`  hottest SKU ${mainHotSku.skuId} (${mainHotSku.shards} shards): in ${mainHotSku.ordersWithIt} of ${lifecycle.created} orders, ${mainHotSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`);
+say(
+  `  hottest SKU ${mainHotSku.skuId} (${mainHotSku.shards} shards): in ${mainHotSku.ordersWithIt} of ${lifecycle.created} orders, ${mainHotSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`,
+);
 printUnexpected();
 
 // 1b. The same lifecycle mix with one-line orders: what the issue's ceiling target is stated for.
 let oneLine:
-  | { orders: number; lifecycle: WorkloadRun["lifecycle"]; answers: Record<string, number>; summary: CapacitySummary; byPopularity: ReturnType<typeof popularityAware>; hottestSku: ReturnType<typeof hottestSkuPerOrder> }
+  | {
+      orders: number;
+      lifecycle: WorkloadRun["lifecycle"];
+      answers: Record<string, number>;
+      summary: CapacitySummary;
+      byPopularity: ReturnType<typeof popularityAware>;
+      hottestSku: ReturnType<typeof hottestSkuPerOrder>;
+    }
   | undefined;
-if (LINES === 1) oneLine = { orders: lifecycle.created, lifecycle, answers: mainRun.answers, summary: model, byPopularity: modelByPopularity, hottestSku: mainHotSku };
+if (LINES === 1)
+  oneLine = {
+    orders: lifecycle.created,
+    lifecycle,
+    answers: mainRun.answers,
+    summary: model,
+    byPopularity: modelByPopularity,
+    hottestSku: mainHotSku,
+  };
 else if (ONE_LINE_ORDERS > 0) {
-  say(`\n[${elapsed()}] one-line workload: ${ONE_LINE_ORDERS} one-line orders, same users, SKUs, shards and lifecycle mix`);
+  say(
+    `\n[${elapsed()}] one-line workload: ${ONE_LINE_ORDERS} one-line orders, same users, SKUs, shards and lifecycle mix`,
+  );
   const run = await runWorkload("one-line", ONE_LINE_ORDERS, 1);
-  const rows = unitsByKey(spec, recorder.writes((p) => p === "one-line"), await recorder.checks((p) => p === "one-line"));
+  const rows = unitsByKey(
+    spec,
+    recorder.writes((p) => p === "one-line"),
+    await recorder.checks((p) => p === "one-line"),
+  );
   const summary = summarize(rows, run.lifecycle.created, { top: 8, spread });
   const hottestSku = hottestSkuPerOrder(rows, run);
   const byPopularity = popularityAware(rows, run.lifecycle.created);
-  oneLine = { orders: run.lifecycle.created, lifecycle: run.lifecycle, answers: run.answers, summary, byPopularity, hottestSku };
-  say(`One-line orders: ${summary.totalWriteUnitsPerOrder} WCU per full-lifecycle order (${Object.entries(summary.perIndex).map(([index, units]) => `${index} ${units.toFixed(3)}`).join(", ")}); hottest shared keys:`);
+  oneLine = {
+    orders: run.lifecycle.created,
+    lifecycle: run.lifecycle,
+    answers: run.answers,
+    summary,
+    byPopularity,
+    hottestSku,
+  };
+  say(
+    `One-line orders: ${summary.totalWriteUnitsPerOrder} WCU per full-lifecycle order (${Object.entries(
+      summary.perIndex,
+    )
+      .map(([index, units]) => `${index} ${units.toFixed(3)}`)
+      .join(", ")}); hottest shared keys:`,
+  );
   printHottest(summary);
   printCeilings(summary, "  ");
   printPopularityAware(byPopularity, "  ");
-  say(`  hottest SKU ${hottestSku.skuId} (${hottestSku.shards} shards): in ${hottestSku.ordersWithIt} of ${run.lifecycle.created} orders, ${hottestSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`);
+  say(
+    `  hottest SKU ${hottestSku.skuId} (${hottestSku.shards} shards): in ${hottestSku.ordersWithIt} of ${run.lifecycle.created} orders, ${hottestSku.writeUnitsPerOrderWithIt} WCU of stock writes per order that bought it`,
+  );
   printUnexpected();
 }
 
@@ -691,7 +851,11 @@ for (const lines of [1, 5, 50]) {
   const orderId = await checkout(`iso-${lines}`, items);
   await recorder.drained();
   recorder.phase = "after";
-  const rows = unitsByKey(spec, recorder.writes((p) => p === phase), await recorder.checks((p) => p === phase));
+  const rows = unitsByKey(
+    spec,
+    recorder.writes((p) => p === phase),
+    await recorder.checks((p) => p === phase),
+  );
   writeUnitsPerCheckout[String(lines)] = rows.reduce((sum, r) => sum + r.units, 0);
   const breakdown: Record<string, number> = {};
   for (const r of rows) breakdown[`${r.index} ${r.pattern}`] = (breakdown[`${r.index} ${r.pattern}`] ?? 0) + r.units;
@@ -700,14 +864,23 @@ for (const lines of [1, 5, 50]) {
 }
 say(`\nwriteUnitsPerCheckout (isolated checkouts, table + index writes):`);
 for (const [lines, units] of Object.entries(writeUnitsPerCheckout))
-  say(`  ${lpad(lines, 2)} line(s): ${lpad(units, 4)} WCU   (${Object.entries(checkoutBreakdown[lines]!).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  say(
+    `  ${lpad(lines, 2)} line(s): ${lpad(units, 4)} WCU   (${Object.entries(checkoutBreakdown[lines]!)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")})`,
+  );
 
 // One SKU at ONE_SKU_SHARDS shards: a one-line order's stock writes over its life, shipped (reserve + consume) and
 // canceled (reserve + release). Each shard is picked uniformly, so when every order buys this SKU one shard takes
 // 1/shards of the costlier fate's writes per order.
 const oneSkuItem = { skuId: "one-sku", offerId: "off-one-sku", unitPrice: 7000 };
 {
-  const offer = await call("PUT", `/internal/offers/${oneSkuItem.skuId}`, { offerId: oneSkuItem.offerId, unitPrice: oneSkuItem.unitPrice, currency: "KRW", title: "Book one" });
+  const offer = await call("PUT", `/internal/offers/${oneSkuItem.skuId}`, {
+    offerId: oneSkuItem.offerId,
+    unitPrice: oneSkuItem.unitPrice,
+    currency: "KRW",
+    title: "Book one",
+  });
   if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}: ${JSON.stringify(offer.body)}`);
 }
 const oneSkuShards = await putStock(oneSkuItem.skuId, 1_000_000, ONE_SKU_SHARDS);
@@ -717,13 +890,22 @@ for (const fate of ["shipped", "canceled"] as const) {
   await recorder.drained();
   recorder.phase = phase;
   const orderId = await checkout(`one-sku-${fate}`, [{ ...oneSkuItem, qty: 1 }]);
-  if (orderId && fate === "shipped") for (const type of ["PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED", "DELIVERED"]) await event(orderId, type);
-  if (orderId && fate === "canceled") await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "changed my mind" });
+  if (orderId && fate === "shipped")
+    for (const type of ["PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED", "DELIVERED"]) await event(orderId, type);
+  if (orderId && fate === "canceled")
+    await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "changed my mind" });
   await runtime.bus.idle();
   await recorder.drained();
   recorder.phase = "after";
   if (!orderId) say(`  the one-SKU ${fate} order failed`);
-  oneSkuFates[fate] = skuUnits(unitsByKey(spec, recorder.writes((p) => p === phase), await recorder.checks((p) => p === phase)), oneSkuItem.skuId);
+  oneSkuFates[fate] = skuUnits(
+    unitsByKey(
+      spec,
+      recorder.writes((p) => p === phase),
+      await recorder.checks((p) => p === phase),
+    ),
+    oneSkuItem.skuId,
+  );
 }
 const oneSkuPerOrder = Math.max(...Object.values(oneSkuFates));
 const oneSku = {
@@ -733,29 +915,44 @@ const oneSku = {
   ceilingOrdersPerSecond: oneSkuPerOrder > 0 ? Math.floor((PARTITION_WCU * oneSkuShards) / oneSkuPerOrder) : undefined,
 };
 say(
-  `\none SKU at ${oneSkuShards} shards: a one-line order writes ${Object.entries(oneSkuFates).map(([fate, units]) => `${units} WCU (${fate})`).join(", ")} on the SKU's shards -> ${oneSku.writeUnitsPerOrderPerShard} WCU per order on one shard -> ${oneSku.ceilingOrdersPerSecond} orders/s of that SKU`,
+  `\none SKU at ${oneSkuShards} shards: a one-line order writes ${Object.entries(oneSkuFates)
+    .map(([fate, units]) => `${units} WCU (${fate})`)
+    .join(
+      ", ",
+    )} on the SKU's shards -> ${oneSku.writeUnitsPerOrderPerShard} WCU per order on one shard -> ${oneSku.ceilingOrdersPerSecond} orders/s of that SKU`,
 );
 
 // Calibration: this machine's unthrottled checkout rate on one 8-shard SKU, to pick a limit that binds first.
 recorder.phase = "calibration";
 const calibrationSku = { skuId: "calibration", offerId: "off-calibration", unitPrice: 5000 };
-await call("PUT", `/internal/offers/${calibrationSku.skuId}`, { offerId: calibrationSku.offerId, unitPrice: calibrationSku.unitPrice, currency: "KRW" });
+await call("PUT", `/internal/offers/${calibrationSku.skuId}`, {
+  offerId: calibrationSku.offerId,
+  unitPrice: calibrationSku.unitPrice,
+  currency: "KRW",
+});
 await putStock(calibrationSku.skuId, 1_000_000, 8);
 const calibration = await closedLoop(calibrationSku, "calibration", 2);
 const unthrottledPerSecond = calibration.created / calibration.seconds;
 // 8 shards at the limit n ask for 8 x n/2 orders/s (a one-line checkout takes 2 units of its shard key).
 const BURST_WCU = GIVEN_BURST_WCU ?? Math.max(4, Math.min(40, Math.round(unthrottledPerSecond / 6 / 4)));
-say(`\n[${elapsed()}] calibration: ${unthrottledPerSecond.toFixed(1)} one-line checkouts/s unthrottled on one 8-shard SKU -> burst limit ${BURST_WCU} WCU/s per key${GIVEN_BURST_WCU ? " (given)" : ""}`);
+say(
+  `\n[${elapsed()}] calibration: ${unthrottledPerSecond.toFixed(1)} one-line checkouts/s unthrottled on one 8-shard SKU -> burst limit ${BURST_WCU} WCU/s per key${GIVEN_BURST_WCU ? " (given)" : ""}`,
+);
 
 const mismatched = recorder.mismatchedItems();
-if (mismatched > 0) say(`  note: ${mismatched} items have a different number of stream records than successful client writes (transactional flags matched in order)`);
+if (mismatched > 0)
+  say(
+    `  note: ${mismatched} items have a different number of stream records than successful client writes (transactional flags matched in order)`,
+  );
 await recorder.stop();
 await runtime.stop();
 
 // ---------------------------------------------------------------------------------------------------------------
 // 3. Hot-SKU burst under the emulated partition limit
 
-say(`\n[${elapsed()}] hot-SKU burst: ORDERLINE_LOCAL_PARTITION_WCU=${BURST_WCU}, ${BURST_CONCURRENCY} concurrent checkouts of one SKU for ${BURST_SECONDS} s, stock ${BURST_STOCK}`);
+say(
+  `\n[${elapsed()}] hot-SKU burst: ORDERLINE_LOCAL_PARTITION_WCU=${BURST_WCU}, ${BURST_CONCURRENCY} concurrent checkouts of one SKU for ${BURST_SECONDS} s, stock ${BURST_STOCK}`,
+);
 process.env.ORDERLINE_LOCAL_PARTITION_WCU = String(BURST_WCU);
 // 503 CAPACITY_EXCEEDED is what the burst is about: the handlers' per-request error logs of it would bury the
 // figures, so they are counted instead (the logger's level is per invocation, so it cannot be lowered from here).
@@ -772,7 +969,12 @@ const restoreWrites = [process.stdout, process.stderr].map((stream) => {
   return () => (stream.write = write as typeof stream.write);
 });
 setDb(undefined);
-runtime = await startLocalRuntime({ port: 0, dynamoEndpoint: dynamo.endpoint, tableName: "capacity-burst", scheduleIntervalMs: NO_SCHEDULE });
+runtime = await startLocalRuntime({
+  port: 0,
+  dynamoEndpoint: dynamo.endpoint,
+  tableName: "capacity-burst",
+  scheduleIntervalMs: NO_SCHEDULE,
+});
 call = http(runtime.url);
 
 /** `BURST_CONCURRENCY` clients each sending one-line checkouts of `sku` (one new user per request) for `seconds`. */
@@ -797,18 +999,31 @@ async function closedLoop(sku: { skuId: string; offerId: string; unitPrice: numb
           shippingAddressId: "addr-1",
           paymentMethod: "CARD",
         });
-        const label = answer.status === 409 || answer.status === 503 ? `${answer.status} ${answer.body?.code ?? ""}`.trim() : String(answer.status);
+        const label =
+          answer.status === 409 || answer.status === 503
+            ? `${answer.status} ${answer.body?.code ?? ""}`.trim()
+            : String(answer.status);
         statuses[label] = (statuses[label] ?? 0) + 1;
         if (answer.status === 201) {
           created++;
           createdQty += 1;
           lastCreated = performance.now();
-        } else if (answer.status === 409 && answer.body?.code === "OUT_OF_STOCK" && soldOut === undefined) soldOut = (performance.now() - t0) / 1000;
+        } else if (answer.status === 409 && answer.body?.code === "OUT_OF_STOCK" && soldOut === undefined)
+          soldOut = (performance.now() - t0) / 1000;
         else if (![201, 409, 503].includes(answer.status)) note(`${users} checkout`, answer);
       }
     }),
   );
-  return { statuses, created, createdQty, lastCreated, requests, soldOut, seconds: (performance.now() - t0) / 1000, t0 };
+  return {
+    statuses,
+    created,
+    createdQty,
+    lastCreated,
+    requests,
+    soldOut,
+    seconds: (performance.now() - t0) / 1000,
+    t0,
+  };
 }
 
 interface BurstRun {
@@ -831,13 +1046,21 @@ interface BurstRun {
 
 async function burst(shards: number): Promise<BurstRun> {
   const sku = { skuId: `burst-${shards}`, offerId: `off-burst-${shards}`, unitPrice: 5000 };
-  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, { offerId: sku.offerId, unitPrice: sku.unitPrice, currency: "KRW" });
+  const offer = await call("PUT", `/internal/offers/${sku.skuId}`, {
+    offerId: sku.offerId,
+    unitPrice: sku.unitPrice,
+    currency: "KRW",
+  });
   if (offer.status !== 200) throw new Error(`PUT offer answered ${offer.status}`);
   const applied = await putStock(sku.skuId, BURST_STOCK, shards);
   await sleep(1100); // every key's one-second window starts empty
   const throttledBefore = runtime.partitionLimit?.stats().throttled ?? 0;
   const keysBefore = runtime.partitionLimit?.stats().throttledKeys ?? new Map<string, number>();
-  const { statuses, created, createdQty, lastCreated, requests, soldOut, seconds, t0 } = await closedLoop(sku, `burst-${shards}`, BURST_SECONDS);
+  const { statuses, created, createdQty, lastCreated, requests, soldOut, seconds, t0 } = await closedLoop(
+    sku,
+    `burst-${shards}`,
+    BURST_SECONDS,
+  );
   const stock = await call("GET", `/internal/inventory/${sku.skuId}`);
   const reservedAfter = typeof stock.body?.reserved === "number" ? stock.body.reserved : undefined;
   // Sold out: the rate while stock lasted (to the last order created), else over the whole burst.
@@ -871,16 +1094,29 @@ for (const shards of [1, 8]) {
   const run = await burst(shards);
   bursts.push(run);
   say(
-    `  ${shards} shard(s)${run.shards !== shards ? ` (applied: ${run.shards})` : ""}: ${run.ordersPerSecond} orders/s; ${run.requests} requests in ${run.seconds} s -> ${Object.entries(run.statuses)
+    `  ${shards} shard(s)${run.shards !== shards ? ` (applied: ${run.shards})` : ""}: ${run.ordersPerSecond} orders/s; ${run.requests} requests in ${run.seconds} s -> ${Object.entries(
+      run.statuses,
+    )
       .map(([s, n]) => `${s} x${n}`)
-      .join(", ")}; created ${run.created} (qty ${run.createdQty}) of stock ${run.stock}, reserved after ${run.reservedAfter ?? "?"}${run.soldOutAfterSeconds !== undefined ? `, sold out after ${run.soldOutAfterSeconds} s` : ""}; oversold ${run.oversold}; ${run.throttledRequests} DynamoDB requests throttled${
-      run.throttledRequests ? ` (${Object.entries(run.throttledKeys).map(([k, n]) => `${k} x${n}`).join(", ")})` : ""
+      .join(
+        ", ",
+      )}; created ${run.created} (qty ${run.createdQty}) of stock ${run.stock}, reserved after ${run.reservedAfter ?? "?"}${run.soldOutAfterSeconds !== undefined ? `, sold out after ${run.soldOutAfterSeconds} s` : ""}; oversold ${run.oversold}; ${run.throttledRequests} DynamoDB requests throttled${
+      run.throttledRequests
+        ? ` (${Object.entries(run.throttledKeys)
+            .map(([k, n]) => `${k} x${n}`)
+            .join(", ")})`
+        : ""
     }`,
   );
 }
-const speedup = bursts[0]!.ordersPerSecond > 0 ? Number((bursts[1]!.ordersPerSecond / bursts[0]!.ordersPerSecond).toFixed(2)) : undefined;
+const speedup =
+  bursts[0]!.ordersPerSecond > 0
+    ? Number((bursts[1]!.ordersPerSecond / bursts[0]!.ordersPerSecond).toFixed(2))
+    : undefined;
 restoreWrites.forEach((restore) => restore());
-say(`  8 shards vs 1: ${speedup ?? "?"}x the orders/s (${hiddenCapacityLogs} handler error logs of CAPACITY_EXCEEDED not shown)`);
+say(
+  `  8 shards vs 1: ${speedup ?? "?"}x the orders/s (${hiddenCapacityLogs} handler error logs of CAPACITY_EXCEEDED not shown)`,
+);
 if (shardNote.length) say(`  note: ${shardNote[0]}`);
 
 await runtime.stop();
@@ -889,7 +1125,10 @@ reader.destroy();
 await dynamo.stop();
 if (userWcu === undefined) delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 
-const perExtraLine = writeUnitsPerCheckout["5"] !== undefined && writeUnitsPerCheckout["1"] !== undefined ? (writeUnitsPerCheckout["5"] - writeUnitsPerCheckout["1"]) / 4 : undefined;
+const perExtraLine =
+  writeUnitsPerCheckout["5"] !== undefined && writeUnitsPerCheckout["1"] !== undefined
+    ? (writeUnitsPerCheckout["5"] - writeUnitsPerCheckout["1"]) / 4
+    : undefined;
 const oneLineCeiling = oneLine?.summary.ceilingOrdersPerSecond;
 say(`\nTargets (issue 8):`);
 say(
@@ -898,13 +1137,20 @@ say(
 say(
   `  modeled ceiling, mixed 1..5-line orders (spread-aware): ${model.ceilingOrdersPerSecond} orders/s (observed max: ${model.observed.ceilingOrdersPerSecond}; SKUs at their popularity: ${modelByPopularity.ceilingOrdersPerSecond})`,
 );
-say(`  one-line checkout: ${writeUnitsPerCheckout["1"]} WCU (target <= 10); per extra line: ${perExtraLine} WCU (target <= 3)`);
+say(
+  `  one-line checkout: ${writeUnitsPerCheckout["1"]} WCU (target <= 10); per extra line: ${perExtraLine} WCU (target <= 3)`,
+);
 say(`  one SKU at ${oneSku.shards} shards: ${oneSku.ceilingOrdersPerSecond} orders/s (target >= 5,000)`);
 say(`  burst under the emulated limit: 8 shards ${speedup ?? "?"}x the orders/s of 1 (target >= 6x)`);
 
 const result = {
   at: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
   workload: {
     orders: ORDERS,
     users: USERS,
@@ -948,7 +1194,14 @@ const result = {
   checkoutBreakdown,
   perKeyPattern: model.perPattern,
   hottestKeys: model.hottestKeys,
-  burst: { partitionWcu: BURST_WCU, calibratedUnthrottledOrdersPerSecond: Number(unthrottledPerSecond.toFixed(1)), seconds: BURST_SECONDS, concurrency: BURST_CONCURRENCY, runs: bursts, speedup8vs1: speedup },
+  burst: {
+    partitionWcu: BURST_WCU,
+    calibratedUnthrottledOrdersPerSecond: Number(unthrottledPerSecond.toFixed(1)),
+    seconds: BURST_SECONDS,
+    concurrency: BURST_CONCURRENCY,
+    runs: bursts,
+    speedup8vs1: speedup,
+  },
   notes: shardNote,
   itemsWithStreamClientMismatch: mismatched,
 };

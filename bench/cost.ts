@@ -1,8 +1,8 @@
-import type { Actor } from "../core/schema.js";
-import { buildOrder, checkoutActions, requestHash, CheckoutInput } from "../core/order/checkout.js";
+import { buildOrder, CheckoutInput, checkoutActions, requestHash } from "../core/order/checkout.js";
 import { eventPut } from "../core/order/history.js";
 import { plan } from "../core/order/status.js";
-import { keys, Entity, tableDefinition } from "../core/store/table.js";
+import type { Actor } from "../core/schema.js";
+import { Entity, keys, tableDefinition } from "../core/store/table.js";
 import { consistentReadUnits, itemSize, standardWriteUnits, transactionalWriteUnits } from "./item-size.js";
 
 const who: Actor = { actor: "bench", requestId: "01JBENCHREQUESTID0000000000" };
@@ -12,7 +12,19 @@ export const PRICES = { writeUnitPerMillion: 0.625, readUnitPerMillion: 0.125, s
 
 /** A SKU item as the service stores it, for sizing the reserve updates. */
 function skuItem(skuId: string) {
-  return { ...keys.sku(skuId), entity: Entity.Sku, skuId, offerId: `off-${skuId}`, unitPrice: 12000, currency: "KRW", title: "Clean Code", offerUpdatedAt: new Date().toISOString(), onHand: 1000, reserved: 10, available: 990 };
+  return {
+    ...keys.sku(skuId),
+    entity: Entity.Sku,
+    skuId,
+    offerId: `off-${skuId}`,
+    unitPrice: 12000,
+    currency: "KRW",
+    title: "Clean Code",
+    offerUpdatedAt: new Date().toISOString(),
+    onHand: 1000,
+    reserved: 10,
+    available: 990,
+  };
 }
 
 export interface CheckoutCost {
@@ -25,15 +37,30 @@ export interface CheckoutCost {
 
 /** Write units of a checkout of `n` lines, computed from the very items the service writes. */
 export function checkoutCost(n: number): CheckoutCost {
-  const lines = Array.from({ length: n }, (_, i) => ({ skuId: `sku-bench-${i}`, qty: 1, offerId: `off-sku-bench-${i}`, unitPrice: 12000 }));
-  const input = CheckoutInput.parse({ userId: "user-1234", idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55", items: lines, currency: "KRW", shippingAddressId: "addr-1", paymentMethod: "CARD" });
+  const lines = Array.from({ length: n }, (_, i) => ({
+    skuId: `sku-bench-${i}`,
+    qty: 1,
+    offerId: `off-sku-bench-${i}`,
+    unitPrice: 12000,
+  }));
+  const input = CheckoutInput.parse({
+    userId: "user-1234",
+    idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55",
+    items: lines,
+    currency: "KRW",
+    shippingAddressId: "addr-1",
+    paymentMethod: "CARD",
+  });
   const order = buildOrder(input, lines, new Date());
   const actions = checkoutActions("orderline", order, lines, requestHash(input, lines), who);
   let writeUnits = 0;
   let storedBytes = 0;
   let orderBytes = 0;
   for (const action of actions) {
-    if (action.Update) writeUnits += transactionalWriteUnits(itemSize(skuItem(String((action.Update.Key as { pk: string }).pk).slice(4))));
+    if (action.Update)
+      writeUnits += transactionalWriteUnits(
+        itemSize(skuItem(String((action.Update.Key as { pk: string }).pk).slice(4))),
+      );
     if (action.Put) {
       const item = action.Put.Item as Record<string, unknown>;
       const size = itemSize(item);
@@ -59,13 +86,29 @@ function indexesOf(item: Record<string, unknown>): number {
  */
 export function transitionCost(leavesPaymentPending: boolean): number {
   const lines = [{ skuId: "sku-bench-0", qty: 1, offerId: "off-sku-bench-0", unitPrice: 12000 }];
-  const input = CheckoutInput.parse({ userId: "user-1234", idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55", items: lines, currency: "KRW", shippingAddressId: "addr-1", paymentMethod: "CARD" });
+  const input = CheckoutInput.parse({
+    userId: "user-1234",
+    idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55",
+    items: lines,
+    currency: "KRW",
+    shippingAddressId: "addr-1",
+    paymentMethod: "CARD",
+  });
   const order = buildOrder(input, lines, new Date());
   const planned = plan("PAYMENT_PENDING", "PAYMENT_SUCCEEDED", true)!;
   const event = eventPut("orderline", order, 4, planned.events, { externalId: "pay-0001" }, who, order.createdAt);
-  const orderItem = { ...keys.order(order.orderId), entity: Entity.Order, ...order, appliedExternalEvents: ["PAYMENT_SUCCEEDED#pay-0001"] };
+  const orderItem = {
+    ...keys.order(order.orderId),
+    entity: Entity.Order,
+    ...order,
+    appliedExternalEvents: ["PAYMENT_SUCCEEDED#pay-0001"],
+  };
   const size = itemSize(orderItem);
-  return transactionalWriteUnits(size) + transactionalWriteUnits(itemSize(event.Put!.Item as Record<string, unknown>)) + (leavesPaymentPending ? standardWriteUnits(1) : 0);
+  return (
+    transactionalWriteUnits(size) +
+    transactionalWriteUnits(itemSize(event.Put!.Item as Record<string, unknown>)) +
+    (leavesPaymentPending ? standardWriteUnits(1) : 0)
+  );
 }
 
 /** Write units of a SKU stock update inside a transition's transaction (release or consume). */

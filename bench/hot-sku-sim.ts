@@ -17,7 +17,7 @@ export interface SimulationRow {
 
 export function simulate(shards: number, stock: number, demandPerSecond: number, seed = 42): SimulationRow {
   let random = seed;
-  const next = () => ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const left = Array.from({ length: shards }, (_, i) => Math.floor(stock / shards) + (i < stock % shards ? 1 : 0));
   const capacity = PER_ITEM_WCU / WCU_PER_RESERVATION; // reservations per shard per second
   let sold = 0;
@@ -40,13 +40,20 @@ export function simulate(shards: number, stock: number, demandPerSecond: number,
       }
     }
   }
-  return { shards, reservationsPerSecond: sold / seconds, writesPerReservation: attempts / sold, secondsToSellOut: seconds };
+  return {
+    shards,
+    reservationsPerSecond: sold / seconds,
+    writesPerReservation: attempts / sold,
+    secondsToSellOut: seconds,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log("shards | reservations/s | writes/reservation | seconds to sell 100,000 units at 20,000 req/s");
   for (const shards of [1, 2, 4, 8, 16, 32]) {
     const row = simulate(shards, 100_000, 20_000);
-    console.log(`${String(shards).padStart(6)} | ${row.reservationsPerSecond.toFixed(0).padStart(14)} | ${row.writesPerReservation.toFixed(2).padStart(18)} | ${row.secondsToSellOut}`);
+    console.log(
+      `${String(shards).padStart(6)} | ${row.reservationsPerSecond.toFixed(0).padStart(14)} | ${row.writesPerReservation.toFixed(2).padStart(18)} | ${row.secondsToSellOut}`,
+    );
   }
 }

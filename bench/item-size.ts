@@ -12,12 +12,21 @@ export function attributeValueSize(value: unknown): number {
   }
   if (Array.isArray(value)) return 3 + value.reduce<number>((sum, v) => sum + 1 + attributeValueSize(v), 0);
   if (typeof value === "object")
-    return 3 + Object.entries(value as Record<string, unknown>).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + attributeValueSize(v), 0);
+    return (
+      3 +
+      Object.entries(value as Record<string, unknown>).reduce(
+        (sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + attributeValueSize(v),
+        0,
+      )
+    );
   return 0;
 }
 
 export function itemSize(item: Record<string, unknown>): number {
-  return Object.entries(item).reduce((sum, [name, value]) => (value === undefined ? sum : sum + Buffer.byteLength(name) + attributeValueSize(value)), 0);
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => (value === undefined ? sum : sum + Buffer.byteLength(name) + attributeValueSize(value)),
+    0,
+  );
 }
 
 /** Write units of one item in a transaction: 2 per started KB (standard writes: 1 per KB). */

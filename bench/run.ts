@@ -3,14 +3,14 @@ import { cpus, totalmem } from "node:os";
 import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { Catalog } from "../core/catalog/index.js";
-import { buildOrder, checkoutActions, CheckoutInput, requestHash } from "../core/order/checkout.js";
+import { buildOrder, CheckoutInput, checkoutActions, requestHash } from "../core/order/checkout.js";
 import { db } from "../core/store/client.js";
 import { lambdaContext } from "../local/lambda.js";
 import { startLocalRuntime } from "../local/runtime.js";
 import { barChart } from "./chart.js";
 import { checkoutCost, PRICES, stockUpdateCost, transitionCost } from "./cost.js";
-import { measure, merge, percentile, type Summary } from "./stats.js";
 import { coldStart, eventLag } from "./sections.js";
+import { measure, merge, percentile, type Summary } from "./stats.js";
 
 /**
  * `npm run bench`: every figure of issue 5 in one run on this machine, printed as a table and written to
@@ -22,10 +22,16 @@ const SKU_POOL = 64;
 
 const started = performance.now();
 /** Progress on stderr, so a failing section is named. */
-const progress = (what: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${what}`);
+const progress = (what: string) =>
+  console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${what}`);
 const runtime = await startLocalRuntime({ port: 0 });
 const results: Record<string, unknown> = {
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
   at: new Date().toISOString(),
 };
 
@@ -62,7 +68,10 @@ for (const lines of [1, 5]) {
   const rawActions = (i: number) => {
     const input = CheckoutInput.parse(requestBody(skus, i, lines));
     const order = buildOrder(input, input.items!, new Date());
-    return checkoutActions(tableName, order, input.items!, requestHash(input, input.items!), { actor: "bench", requestId: "raw" });
+    return checkoutActions(tableName, order, input.items!, requestHash(input, input.items!), {
+      actor: "bench",
+      requestId: "raw",
+    });
   };
   const ROUNDS = 4;
   const prebuilt = Array.from({ length: ROUNDS * N }, (_, i) => rawActions(i));
@@ -87,16 +96,26 @@ for (const lines of [1, 5]) {
     if (result.statusCode !== 201) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
   };
   const viaHttp = async (i: number) => {
-    const response = await fetch(`${runtime.url}/api/v1/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(requestBody(skus, i, lines)) });
+    const response = await fetch(`${runtime.url}/api/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(requestBody(skus, i, lines)),
+    });
     if (response.status !== 201) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
   };
   // DynamoDB Local and the JIT warm up over the first few hundred transactions, and whichever mode ran first
   // paid for it; so warm up first, then interleave the modes in rounds and merge each mode's rounds.
-  await measure(200, CONCURRENCY, (i) => doc.send(new TransactWriteCommand({ TransactItems: rawActions(ROUNDS * N + i) })), 0);
+  await measure(
+    200,
+    CONCURRENCY,
+    (i) => doc.send(new TransactWriteCommand({ TransactItems: rawActions(ROUNDS * N + i) })),
+    0,
+  );
   const runs: Record<string, Summary[]> = { handler: [], http: [], raw: [] };
   const tasks: Record<string, (i: number) => Promise<void>> = { raw, handler: viaHandler, http: viaHttp };
   for (let round = 0; round < ROUNDS; round++)
-    for (const [mode, task] of Object.entries(tasks)) runs[mode]!.push(await measure(N / ROUNDS, CONCURRENCY, (i) => task(round * N + i), 0));
+    for (const [mode, task] of Object.entries(tasks))
+      runs[mode]!.push(await measure(N / ROUNDS, CONCURRENCY, (i) => task(round * N + i), 0));
   overhead[`${lines} line(s)`] = { handler: merge(runs.handler!), http: merge(runs.http!), raw: merge(runs.raw!) };
 }
 results.checkoutOverhead = overhead;
@@ -138,7 +157,11 @@ const stormLatencies: number[] = [];
 const stormStatuses = await Promise.all(
   Array.from({ length: 100 }, async () => {
     const t = performance.now();
-    const response = await fetch(`${runtime.url}/api/v1/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(stormBody) });
+    const response = await fetch(`${runtime.url}/api/v1/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(stormBody),
+    });
     const order = (await response.json()) as { orderId?: string };
     stormLatencies.push(performance.now() - t);
     return { status: response.status, orderId: order.orderId };
@@ -172,7 +195,8 @@ results.cost = {
   lifecycleWriteUnits: lifecycleWrites,
   getReadUnits: one.readUnitsGet,
   usdPerMillionCheckouts: one.writeUnits * PRICES.writeUnitPerMillion,
-  usdPerMillionOrdersFullLifecycle: lifecycleWrites * PRICES.writeUnitPerMillion + 2 * one.readUnitsGet * PRICES.readUnitPerMillion,
+  usdPerMillionOrdersFullLifecycle:
+    lifecycleWrites * PRICES.writeUnitPerMillion + 2 * one.readUnitsGet * PRICES.readUnitPerMillion,
   storageGbPerMillionOrders: (one.storedBytes * 1e6) / 2 ** 30,
 };
 
@@ -187,11 +211,15 @@ await runtime.stop();
 const f = (x: number, d = 1) => x.toFixed(d);
 console.log(`\nOrderline benchmark — ${JSON.stringify(results.machine)}\n`);
 console.log("1. checkout overhead (N=%d, concurrency %d)", N, CONCURRENCY);
-console.log("   lines | path    | req/s   | p50 ms | p99 ms | vs raw: throughput, p99   (goal handler >= 0.9x, p99 <= 2x)");
+console.log(
+  "   lines | path    | req/s   | p50 ms | p99 ms | vs raw: throughput, p99   (goal handler >= 0.9x, p99 <= 2x)",
+);
 for (const [lines, modes] of Object.entries(overhead)) {
   for (const [mode, s] of Object.entries(modes)) {
     const raw = modes.raw!;
-    console.log(`   ${lines.padEnd(5)} | ${mode.padEnd(7)} | ${f(s.throughput).padStart(7)} | ${f(s.p50).padStart(6)} | ${f(s.p99).padStart(6)} | ${f(s.throughput / raw.throughput, 2)}x, ${f(s.p99 / raw.p99, 2)}x`);
+    console.log(
+      `   ${lines.padEnd(5)} | ${mode.padEnd(7)} | ${f(s.throughput).padStart(7)} | ${f(s.p50).padStart(6)} | ${f(s.p99).padStart(6)} | ${f(s.throughput / raw.throughput, 2)}x, ${f(s.p99 / raw.p99, 2)}x`,
+    );
   }
 }
 console.log("2. hot SKU:", JSON.stringify(results.hotSku), "(goal: exactly 100 created, 0 oversold)");
@@ -201,10 +229,20 @@ console.log("5. cold start:", JSON.stringify(results.coldStart, null, 1), "(goal
 console.log("6. event lag (commit -> local bus):", JSON.stringify(results.eventLag));
 
 mkdirSync("bench", { recursive: true });
-writeFileSync("bench/results.json", JSON.stringify(results, (key, value) => (key === "latencies" ? undefined : value), 2));
-const rows = Object.entries(overhead).flatMap(([lines, modes]) =>
-  Object.entries(modes).map(([mode, s]) => ({ label: `checkout ${lines} via ${mode}`, value: s.throughput, unit: "req/s" })),
+writeFileSync(
+  "bench/results.json",
+  JSON.stringify(results, (key, value) => (key === "latencies" ? undefined : value), 2),
 );
-writeFileSync("bench/results.svg", barChart(`Checkout throughput (${cpus().length} cores, N=${N}, concurrency ${CONCURRENCY})`, rows));
+const rows = Object.entries(overhead).flatMap(([lines, modes]) =>
+  Object.entries(modes).map(([mode, s]) => ({
+    label: `checkout ${lines} via ${mode}`,
+    value: s.throughput,
+    unit: "req/s",
+  })),
+);
+writeFileSync(
+  "bench/results.svg",
+  barChart(`Checkout throughput (${cpus().length} cores, N=${N}, concurrency ${CONCURRENCY})`, rows),
+);
 console.log("\nwrote bench/results.json and bench/results.svg");
 process.exit(0);

@@ -18,10 +18,13 @@ function filesUnder(dir: string): string[] {
 function functionNamesByAsset(): Map<string, string> {
   const names = new Map<string, string>();
   for (const file of readdirSync(DIST).filter((f) => f.endsWith(".template.json"))) {
-    const template = JSON.parse(readFileSync(join(DIST, file), "utf8")) as { Resources?: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string }; Handler?: string } }> };
+    const template = JSON.parse(readFileSync(join(DIST, file), "utf8")) as {
+      Resources?: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string }; Handler?: string } }>;
+    };
     for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
       const key = resource.Properties?.Code?.S3Key;
-      if (resource.Type === "AWS::Lambda::Function" && typeof key === "string") names.set(key.replace(/\.zip$/, ""), `${logicalId} (${resource.Properties?.Handler ?? "?"})`);
+      if (resource.Type === "AWS::Lambda::Function" && typeof key === "string")
+        names.set(key.replace(/\.zip$/, ""), `${logicalId} (${resource.Properties?.Handler ?? "?"})`);
     }
   }
   return names;
@@ -45,15 +48,38 @@ export async function coldStart() {
     if (!entry) continue;
     const bytes = files.filter((f) => !f.endsWith(".map")).reduce((sum, f) => sum + statSync(f).size, 0);
     const started = performance.now();
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(join(process.cwd(), entry))})`], {
-      // Without the local runtime's AWS_LAMBDA_MAX_CONCURRENCY (set in this process once a handler ran): with it,
-      // Powertools expects the InvokeStore the Lambda runtime installs, and the bare import fails.
-      env: { ...process.env, AWS_LAMBDA_MAX_CONCURRENCY: undefined, ORDERLINE_TABLE: "bench", AWS_REGION: "us-east-1" },
-      encoding: "utf8",
-    });
+    const child = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", `await import(${JSON.stringify(join(process.cwd(), entry))})`],
+      {
+        // Without the local runtime's AWS_LAMBDA_MAX_CONCURRENCY (set in this process once a handler ran): with it,
+        // Powertools expects the InvokeStore the Lambda runtime installs, and the bare import fails.
+        env: {
+          ...process.env,
+          AWS_LAMBDA_MAX_CONCURRENCY: undefined,
+          ORDERLINE_TABLE: "bench",
+          AWS_REGION: "us-east-1",
+        },
+        encoding: "utf8",
+      },
+    );
     const importMs = performance.now() - started;
-    rows.push({ function: names.get(hash)!, kb: Math.round(bytes / 102.4) / 10, importMs: Math.round(importMs), ok: child.status === 0,
-      ...(child.status === 0 ? {} : { error: ((child.stderr ?? "").split("\n").find((line) => /^\w*Error\b.{0,200}$/.test(line.trim())) ?? child.error?.message ?? `exit ${child.status}`).trim().slice(0, 300) }),
+    rows.push({
+      function: names.get(hash)!,
+      kb: Math.round(bytes / 102.4) / 10,
+      importMs: Math.round(importMs),
+      ok: child.status === 0,
+      ...(child.status === 0
+        ? {}
+        : {
+            error: (
+              (child.stderr ?? "").split("\n").find((line) => /^\w*Error\b.{0,200}$/.test(line.trim())) ??
+              child.error?.message ??
+              `exit ${child.status}`
+            )
+              .trim()
+              .slice(0, 300),
+          }),
       withinGoal: bytes <= 500 * 1024,
     });
   }
@@ -80,18 +106,36 @@ export async function eventLag(runtime: LocalRuntime, samples = 200) {
       }
     }
   };
-  await fetch(`${runtime.url}/internal/offers/${skuId}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ offerId: "off-lag", unitPrice: 100, currency: "KRW" }) });
-  await fetch(`${runtime.url}/internal/inventory/${skuId}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ onHand: 1_000_000 }) });
+  await fetch(`${runtime.url}/internal/offers/${skuId}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ offerId: "off-lag", unitPrice: 100, currency: "KRW" }),
+  });
+  await fetch(`${runtime.url}/internal/inventory/${skuId}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ onHand: 1_000_000 }),
+  });
   for (let i = 0; i < samples; i++) {
     await new Promise((r) => setTimeout(r, Math.random() * 150));
     const response = await fetch(`${runtime.url}/api/v1/orders`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ userId: "lag", idempotencyKey: `lag-${ulid()}`, items: [{ skuId, qty: 1, offerId: "off-lag", unitPrice: 100 }], currency: "KRW", shippingAddressId: "a", paymentMethod: "CARD" }),
+      body: JSON.stringify({
+        userId: "lag",
+        idempotencyKey: `lag-${ulid()}`,
+        items: [{ skuId, qty: 1, offerId: "off-lag", unitPrice: 100 }],
+        currency: "KRW",
+        shippingAddressId: "a",
+        paymentMethod: "CARD",
+      }),
     });
     const committed = performance.now();
     const { orderId } = (await response.json()) as { orderId: string };
-    await runtime.bus.waitFor((e) => e["detail-type"] === "PAYMENT_REQUESTED" && (e.detail as { orderId?: string }).orderId === orderId, 10_000);
+    await runtime.bus.waitFor(
+      (e) => e["detail-type"] === "PAYMENT_REQUESTED" && (e.detail as { orderId?: string }).orderId === orderId,
+      10_000,
+    );
     lags.push(performance.now() - committed);
   }
   lags.sort((a, b) => a - b);

@@ -19,7 +19,10 @@ export interface FieldIssue {
 }
 
 export class ValidationError extends DomainError {
-  constructor(message: string, readonly issues: FieldIssue[] = []) {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
     super("VALIDATION_ERROR", message, { errors: issues });
   }
 }
@@ -49,13 +52,19 @@ export interface PriceChange {
 
 export class PriceChangedError extends DomainError {
   constructor(items: PriceChange[]) {
-    super("PRICE_CHANGED", `${items.length} line(s) no longer match the current offer; re-approve the prices and retry`, { items });
+    super(
+      "PRICE_CHANGED",
+      `${items.length} line(s) no longer match the current offer; re-approve the prices and retry`,
+      { items },
+    );
   }
 }
 
 export class OfferUnavailableError extends DomainError {
   constructor(skuIds: string[]) {
-    super("OFFER_UNAVAILABLE", `no current offer for ${skuIds.join(", ")}`, { items: skuIds.map((skuId) => ({ skuId })) });
+    super("OFFER_UNAVAILABLE", `no current offer for ${skuIds.join(", ")}`, {
+      items: skuIds.map((skuId) => ({ skuId })),
+    });
   }
 }
 
@@ -96,5 +105,7 @@ export class CapacityExceededError extends DomainError {
 
 /** Errors that a later delivery of the same work may not meet again: retry, never treat as a business answer. */
 export function isRetryable(error: unknown): boolean {
-  return error instanceof DomainError && (error.code === "CAPACITY_EXCEEDED" || error.code === "CONCURRENT_MODIFICATION");
+  return (
+    error instanceof DomainError && (error.code === "CAPACITY_EXCEEDED" || error.code === "CONCURRENT_MODIFICATION")
+  );
 }

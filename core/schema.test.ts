@@ -1,7 +1,14 @@
-import * as z from "zod";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { ValidationError } from "./errors.js";
-import { CreateRelayInput, CustomerInfo, Metadata, PatchRelayInput, RelayEventInput, ShippingInfo } from "./relay/model.js";
+import {
+  CreateRelayInput,
+  CustomerInfo,
+  Metadata,
+  PatchRelayInput,
+  RelayEventInput,
+  ShippingInfo,
+} from "./relay/model.js";
 import { FREE_FORM_MAX_BYTES, FreeFormObject, MAX_FREE_FORM_BYTES, ShippingAddressObject } from "./schema.js";
 import { validate } from "./validate.js";
 
@@ -29,25 +36,39 @@ const free: [string, z.ZodType, Record<string, unknown>][] = [
 
 describe("free-form objects", () => {
   it("exports one consistent set of size caps, each far below DynamoDB's 400 KB item limit", () => {
-    expect(FREE_FORM_MAX_BYTES).toEqual({ shippingAddress: 2048, customerInfo: 2048, shippingInfo: 4096, metadata: 4096, payload: 4096 });
+    expect(FREE_FORM_MAX_BYTES).toEqual({
+      shippingAddress: 2048,
+      customerInfo: 2048,
+      shippingInfo: 4096,
+      metadata: 4096,
+      payload: 4096,
+    });
     expect(MAX_FREE_FORM_BYTES).toBe(4096);
     // A relay and its audit entry (before and after) hold all three relay objects at most twice.
-    expect(2 * (FREE_FORM_MAX_BYTES.customerInfo + FREE_FORM_MAX_BYTES.shippingInfo + FREE_FORM_MAX_BYTES.metadata)).toBeLessThan(400 * 1024 / 10);
+    expect(
+      2 * (FREE_FORM_MAX_BYTES.customerInfo + FREE_FORM_MAX_BYTES.shippingInfo + FREE_FORM_MAX_BYTES.metadata),
+    ).toBeLessThan((400 * 1024) / 10);
   });
 
   it.each(free)("%s: accepts an ordinary object", (_field, schema, valid) => {
     expect(pathsOf(schema, valid)).toEqual([]);
   });
 
-  it.each(free)("%s: refuses an empty key at the top and nested, naming the object that holds it", (field, schema, valid) => {
-    const wrap = z.strictObject({ [field]: schema });
-    expect(pathsOf(wrap, { [field]: { ...valid, "": "x" } })).toEqual([field]);
-    if (field !== "shippingAddress") expect(pathsOf(wrap, { [field]: { ...valid, nested: { "": "x" } } })).toEqual([`${field}.nested`]);
-  });
+  it.each(free)(
+    "%s: refuses an empty key at the top and nested, naming the object that holds it",
+    (field, schema, valid) => {
+      const wrap = z.strictObject({ [field]: schema });
+      expect(pathsOf(wrap, { [field]: { ...valid, "": "x" } })).toEqual([field]);
+      if (field !== "shippingAddress")
+        expect(pathsOf(wrap, { [field]: { ...valid, nested: { "": "x" } } })).toEqual([`${field}.nested`]);
+    },
+  );
 
   it.each(free)("%s: refuses more than its serialized size cap", (field, schema) => {
     const cap = FREE_FORM_MAX_BYTES[field as keyof typeof FREE_FORM_MAX_BYTES];
-    const big = Object.fromEntries(Array.from({ length: Math.ceil(cap / 400) + 1 }, (_, i) => [`f${i}`, "x".repeat(400)]));
+    const big = Object.fromEntries(
+      Array.from({ length: Math.ceil(cap / 400) + 1 }, (_, i) => [`f${i}`, "x".repeat(400)]),
+    );
     const wrap = z.strictObject({ [field]: schema });
     expect(pathsOf(wrap, { [field]: big })).toContain(field);
   });

@@ -28,7 +28,10 @@ export interface Actor {
  */
 export const StorableNumber = z
   .number()
-  .refine((n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER), "is outside the range that can be stored exactly")
+  .refine(
+    (n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER),
+    "is outside the range that can be stored exactly",
+  )
   // The refinement above, as the document states it (a refinement is invisible to JSON Schema).
   .meta({
     override: {
@@ -43,7 +46,11 @@ export const StorableNumber = z
 /** JSON Schema of {@link StorableNumber}, for hand-built schemas (the free-form values below). */
 const storableNumberJsonSchema = {
   type: "number",
-  anyOf: [{ const: 0 }, { minimum: 1e-130, maximum: Number.MAX_SAFE_INTEGER }, { minimum: -Number.MAX_SAFE_INTEGER, maximum: -1e-130 }],
+  anyOf: [
+    { const: 0 },
+    { minimum: 1e-130, maximum: Number.MAX_SAFE_INTEGER },
+    { minimum: -Number.MAX_SAFE_INTEGER, maximum: -1e-130 },
+  ],
 };
 
 /**
@@ -56,7 +63,8 @@ export type FieldChoices = readonly (readonly [string, string])[];
 export function exactlyOneOfEach(choices: FieldChoices) {
   return (input: Record<string, unknown>, ctx: z.RefinementCtx) => {
     for (const [a, b] of choices)
-      if ((input[a] === undefined) === (input[b] === undefined)) ctx.addIssue({ code: "custom", path: [a], message: `give exactly one of ${a} or ${b}` });
+      if ((input[a] === undefined) === (input[b] === undefined))
+        ctx.addIssue({ code: "custom", path: [a], message: `give exactly one of ${a} or ${b}` });
   };
 }
 
@@ -108,7 +116,12 @@ export const FREE_FORM_DEPTH = 8;
 /** Name of the OpenAPI component for a value at `level` of a free-form object. */
 const freeFormValueName = (level: number) => `FreeFormValueLevel${level}`;
 const freeFormValueRef = (level: number) => ({ $ref: `#/components/schemas/${freeFormValueName(level)}` });
-const freeFormScalars = () => [{ type: "string", maxLength: 2000 }, storableNumberJsonSchema, { type: "boolean" }, { type: "null" }];
+const freeFormScalars = () => [
+  { type: "string", maxLength: 2000 },
+  storableNumberJsonSchema,
+  { type: "boolean" },
+  { type: "null" },
+];
 
 /**
  * JSON Schema of a free-form object (an order event's `payload`): non-empty keys at every depth, strings of at most
@@ -170,9 +183,15 @@ function emptyKeyAt(value: unknown, path: (string | number)[] = [], depth = 0): 
 export function freeForm<S extends z.ZodType<Record<string, unknown>>>(schema: S, maxBytes: number): S {
   return schema.superRefine((value, ctx) => {
     const at = emptyKeyAt(value);
-    if (at) ctx.addIssue({ code: "custom", path: at, message: 'has an empty key (""); every key needs at least one character' });
+    if (at)
+      ctx.addIssue({
+        code: "custom",
+        path: at,
+        message: 'has an empty key (""); every key needs at least one character',
+      });
     const size = Buffer.byteLength(JSON.stringify(value), "utf8");
-    if (size > maxBytes) ctx.addIssue({ code: "custom", message: `is ${size} bytes serialized; at most ${maxBytes} bytes are allowed` });
+    if (size > maxBytes)
+      ctx.addIssue({ code: "custom", message: `is ${size} bytes serialized; at most ${maxBytes} bytes are allowed` });
   }) as unknown as S;
 }
 
@@ -192,4 +211,7 @@ export const FreeFormObject = freeForm(
  * A checkout's `shippingAddress` snapshot: named strings (`{ "line1": "...", "city": "..." }`), non-empty keys, at
  * most {@link FREE_FORM_MAX_BYTES}.shippingAddress serialized.
  */
-export const ShippingAddressObject = freeForm(z.record(FreeFormKey.max(64), z.string().max(512)), FREE_FORM_MAX_BYTES.shippingAddress);
+export const ShippingAddressObject = freeForm(
+  z.record(FreeFormKey.max(64), z.string().max(512)),
+  FREE_FORM_MAX_BYTES.shippingAddress,
+);

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ValidationError, type FieldIssue } from "./errors.js";
+import { type FieldIssue, ValidationError } from "./errors.js";
 import { Id } from "./schema.js";
 
 export interface ValidateOptions {
@@ -50,7 +50,8 @@ export function plainMessage(issue: Issue, value: unknown): string {
   switch (issue.code) {
     case "invalid_type": {
       if (value === undefined) return "is required";
-      const expected = issue.expected === "number" && (issue as { format?: string }).format?.includes("int") ? "int" : issue.expected;
+      const expected =
+        issue.expected === "number" && (issue as { format?: string }).format?.includes("int") ? "int" : issue.expected;
       if (expected === "int" && typeof value === "number" && Number.isFinite(value)) return "must be a whole number";
       if (expected === "number" || expected === "int") return `must be ${typeNames[expected]}`;
       return `must be ${typeNames[expected] ?? expected}`;
@@ -72,9 +73,19 @@ export function plainMessage(issue: Issue, value: unknown): string {
       return `must have at most ${sizeWords(issue.origin, max)}`;
     }
     case "invalid_format":
-      return custom ?? (issue.format === "regex" ? "has characters or a layout that is not allowed" : `must be a valid ${issue.format}`);
+      return (
+        custom ??
+        (issue.format === "regex"
+          ? "has characters or a layout that is not allowed"
+          : `must be a valid ${issue.format}`)
+      );
     case "invalid_value":
-      return custom ?? (issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`);
+      return (
+        custom ??
+        (issue.values.length === 1
+          ? `must be ${JSON.stringify(issue.values[0])}`
+          : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`)
+      );
     case "not_multiple_of":
       return custom ?? `must be a multiple of ${String(issue.divisor)}`;
     case "invalid_union":
@@ -97,9 +108,18 @@ export function plainMessage(issue: Issue, value: unknown): string {
  */
 function skippedRootIssues(schema: z.ZodType, input: unknown): Issue[] {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return [];
-  const def = (schema as unknown as {
-    _zod: { def: { type?: string; checks?: { _zod: { def: { when?: unknown; error?: (issue: Issue) => unknown }; check: (payload: unknown) => unknown } }[] } };
-  })._zod.def;
+  const def = (
+    schema as unknown as {
+      _zod: {
+        def: {
+          type?: string;
+          checks?: {
+            _zod: { def: { when?: unknown; error?: (issue: Issue) => unknown }; check: (payload: unknown) => unknown };
+          }[];
+        };
+      };
+    }
+  )._zod.def;
   if (def.type !== "object" || !def.checks) return [];
   const found: Issue[] = [];
   for (const check of def.checks) {
@@ -113,7 +133,8 @@ function skippedRootIssues(schema: z.ZodType, input: unknown): Issue[] {
       for (const issue of payload.issues) {
         if (issue.message) continue;
         const given = check._zod.def.error?.(issue);
-        (issue as { message: string }).message = typeof given === "string" ? given : ((given as { message?: string } | undefined)?.message ?? "is not valid");
+        (issue as { message: string }).message =
+          typeof given === "string" ? given : ((given as { message?: string } | undefined)?.message ?? "is not valid");
       }
       found.push(...payload.issues);
     } catch {
@@ -130,7 +151,12 @@ function pathOf(prefix: string | undefined, path: PropertyKey[]): string {
 }
 
 /** The field issues of a failed parse, in plain words, each named where the caller sent it. */
-export function issuesOf(schema: z.ZodType, error: z.ZodError, input: unknown, options: ValidateOptions = {}): FieldIssue[] {
+export function issuesOf(
+  schema: z.ZodType,
+  error: z.ZodError,
+  input: unknown,
+  options: ValidateOptions = {},
+): FieldIssue[] {
   const out: FieldIssue[] = [];
   const seen = new Set<string>();
   const add = (path: string, message: string) => {
@@ -140,7 +166,9 @@ export function issuesOf(schema: z.ZodType, error: z.ZodError, input: unknown, o
     out.push({ path, message });
   };
   const all = [...error.issues, ...skippedRootIssues(schema, input)];
-  const emptyAt = new Set(all.filter((i) => i.code === "too_small" && valueAt(input, i.path) === "").map((i) => i.path.join("\u0000")));
+  const emptyAt = new Set(
+    all.filter((i) => i.code === "too_small" && valueAt(input, i.path) === "").map((i) => i.path.join("\u0000")),
+  );
   for (const issue of all) {
     // "must not be empty" says it all; the pattern an empty string also fails adds nothing.
     if (issue.code === "invalid_format" && emptyAt.has(issue.path.join("\u0000"))) continue;
@@ -174,7 +202,12 @@ export function relocate(error: unknown, at: string): never {
   if (!(error instanceof ValidationError)) throw error;
   const issues = error.issues.map((issue) => ({
     ...issue,
-    path: issue.path === "(body)" || issue.path === "" ? at : issue.path.startsWith(`${at}.`) || issue.path === at ? issue.path : `${at}.${issue.path}`,
+    path:
+      issue.path === "(body)" || issue.path === ""
+        ? at
+        : issue.path.startsWith(`${at}.`) || issue.path === at
+          ? issue.path
+          : `${at}.${issue.path}`,
   }));
   throw new ValidationError(summaryOf(issues), issues);
 }
@@ -183,7 +216,10 @@ export function relocate(error: unknown, at: string): never {
  * The named path parameters, each checked as an id and reported as `path.<name>` (a bad id in the URL is not a body
  * field). Every bad parameter is named at once.
  */
-export function pathParams<K extends string>(params: Record<string, string | undefined>, ...names: K[]): Record<K, string> {
+export function pathParams<K extends string>(
+  params: Record<string, string | undefined>,
+  ...names: K[]
+): Record<K, string> {
   const issues: FieldIssue[] = [];
   const out = {} as Record<K, string>;
   for (const name of names) {

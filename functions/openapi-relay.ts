@@ -2,7 +2,7 @@ import * as z from "zod";
 import { Relay } from "../core/relay/index.js";
 import * as Representation from "../core/relay/representation.js";
 import { Id } from "../core/schema.js";
-import { linksTo, pageOf, type OperationSpec } from "./openapi.js";
+import { linksTo, type OperationSpec, pageOf } from "./openapi.js";
 
 const RelaySchema = Representation.RelayRepresentation;
 const AuditSchema = Representation.RelayAuditRepresentation;
@@ -61,8 +61,13 @@ export const relayOperations: Record<string, OperationSpec> = {
     path: z.object({ supplierId: Id }),
     headers: z.object({
       "webhook-id": z.string().min(1).max(200),
-      "webhook-timestamp": z.string().regex(/^\d{1,12}$/).meta({ description: "unix seconds; refused when more than 5 minutes away" }),
-      "webhook-signature": z.string().meta({ description: 'space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`' }),
+      "webhook-timestamp": z
+        .string()
+        .regex(/^\d{1,12}$/)
+        .meta({ description: "unix seconds; refused when more than 5 minutes away" }),
+      "webhook-signature": z
+        .string()
+        .meta({ description: 'space-separated `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`' }),
     }),
     body: Relay.SupplierWebhookBody,
     success: [
@@ -72,7 +77,14 @@ export const relayOperations: Record<string, OperationSpec> = {
         description: "applied, or a redelivery of a `webhook-id` already applied (nothing changed)",
       },
     ],
-    errors: ["INVALID_SIGNATURE", "NOT_FOUND", "INVALID_TRANSITION", "FORBIDDEN_DATA", "PAYLOAD_TOO_LARGE", "CONCURRENT_MODIFICATION"],
+    errors: [
+      "INVALID_SIGNATURE",
+      "NOT_FOUND",
+      "INVALID_TRANSITION",
+      "FORBIDDEN_DATA",
+      "PAYLOAD_TOO_LARGE",
+      "CONCURRENT_MODIFICATION",
+    ],
   },
   "POST /internal/relays": {
     summary: "Create a relay (idempotent on (listingId, externalOrderId) and on ecommerceOrderId)",
@@ -95,7 +107,13 @@ export const relayOperations: Record<string, OperationSpec> = {
       },
       { status: 200, schema: RelaySchema, description: "the existing relay for this external or ecommerce order" },
     ],
-    errors: ["FORBIDDEN_DATA", "LISTING_NOT_FOUND", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "PAYLOAD_TOO_LARGE"],
+    errors: [
+      "FORBIDDEN_DATA",
+      "LISTING_NOT_FOUND",
+      "ECOMMERCE_ORDER_NOT_FOUND",
+      "ECOMMERCE_ORDER_ALREADY_RELAYED",
+      "PAYLOAD_TOO_LARGE",
+    ],
   },
   "GET /internal/relays": {
     summary: "Relays by listing or by status, newest first",
@@ -103,16 +121,29 @@ export const relayOperations: Record<string, OperationSpec> = {
     success: [{ status: 200, schema: pageOf(RelaySchema, "RelayPage"), description: "one page" }],
     errors: [],
   },
-  "GET /internal/relays/{relayId}": { summary: "A relay", path: relayPath, success: one("the relay"), errors: ["NOT_FOUND"] },
+  "GET /internal/relays/{relayId}": {
+    summary: "A relay",
+    path: relayPath,
+    success: one("the relay"),
+    errors: ["NOT_FOUND"],
+  },
   "PATCH /internal/relays/{relayId}": {
     summary: "Change quantity, customerInfo, shippingInfo or ecommerceOrderId where DS-4.1 §5.3 allows it",
     path: relayPath,
     body: Relay.PatchRelayInput,
     success: one("the relay after the change"),
-    errors: ["NOT_FOUND", "FIELD_IMMUTABLE", "FORBIDDEN_DATA", "ECOMMERCE_ORDER_NOT_FOUND", "ECOMMERCE_ORDER_ALREADY_RELAYED", "CONCURRENT_MODIFICATION"],
+    errors: [
+      "NOT_FOUND",
+      "FIELD_IMMUTABLE",
+      "FORBIDDEN_DATA",
+      "ECOMMERCE_ORDER_NOT_FOUND",
+      "ECOMMERCE_ORDER_ALREADY_RELAYED",
+      "CONCURRENT_MODIFICATION",
+    ],
   },
   "POST /internal/relays/{relayId}/dispatch": {
-    summary: "Send a pending relay to its supplier now (502 RELAY_SEND_FAILED carries relayId, currentStatus, dispatchAttempts, lastError)",
+    summary:
+      "Send a pending relay to its supplier now (502 RELAY_SEND_FAILED carries relayId, currentStatus, dispatchAttempts, lastError)",
     path: relayPath,
     body: IgnoredBody,
     bodyRequired: false,
@@ -136,7 +167,12 @@ export const relayOperations: Record<string, OperationSpec> = {
   "POST /admin/relays/retry": {
     summary: "Re-dispatch the named relays, or pending relays whose last attempt failed",
     body: Relay.RetryInput.partial({ reason: true }).extend({
-      relayIds: z.array(Id).min(1).max(Relay.RETRY_CONCURRENCY).optional().meta({ description: "at most one round per HTTP call; the RelayRetry function takes up to 100" }),
+      relayIds: z
+        .array(Id)
+        .min(1)
+        .max(Relay.RETRY_CONCURRENCY)
+        .optional()
+        .meta({ description: "at most one round per HTTP call; the RelayRetry function takes up to 100" }),
     }),
     bodyRequired: false,
     success: [{ status: 200, schema: RetryResult, description: "one result per relay" }],

@@ -1,11 +1,17 @@
 import * as z from "zod";
-import { createDocument, type ZodOpenApiLinkObject, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
+import {
+  createDocument,
+  type ZodOpenApiLinkObject,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponseObject,
+} from "zod-openapi";
 import { Catalog } from "../core/catalog/index.js";
-import { Order } from "../core/order/index.js";
 import { CHECKOUT_CHOICES } from "../core/order/checkout.js";
+import { Order } from "../core/order/index.js";
 import { Cursor, exactlyOneOfJsonSchema, freeFormValueComponents, Id, Limit } from "../core/schema.js";
 import { statusOfCode } from "./http/problem.js";
-import { routeKey, routes, type Auth } from "./routes.js";
+import { type Auth, routeKey, routes } from "./routes.js";
 
 /** What one route takes and gives, in the same zod schemas the handlers validate with. */
 export interface OperationSpec {
@@ -16,7 +22,13 @@ export interface OperationSpec {
   /** False where the handler also takes a request without a body (the document then marks the body optional). */
   bodyRequired?: boolean;
   headers?: z.ZodObject;
-  success: { status: number; schema: z.ZodType; description: string; headers?: z.ZodObject; links?: Record<string, ZodOpenApiLinkObject> }[];
+  success: {
+    status: number;
+    schema: z.ZodType;
+    description: string;
+    headers?: z.ZodObject;
+    links?: Record<string, ZodOpenApiLinkObject>;
+  }[];
   /** Problem codes the route can answer besides VALIDATION_ERROR and INTERNAL. */
   errors: string[];
 }
@@ -37,7 +49,10 @@ export const Problem = z
 /** The operationId of a route key: `GET /api/v1/orders/{orderId}` -> `getApiV1OrdersOrderId`. */
 export function operationIdOf(key: string): string {
   const [method = "", path = ""] = key.split(" ");
-  return method.toLowerCase() + path.replace(/[^A-Za-z0-9]+([A-Za-z0-9])?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""));
+  return (
+    method.toLowerCase() +
+    path.replace(/[^A-Za-z0-9]+([A-Za-z0-9])?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))
+  );
 }
 
 /**
@@ -45,7 +60,12 @@ export function operationIdOf(key: string): string {
  * `field`), so a stateful client (or fuzzer) can follow a creation with calls on what it created.
  */
 export function linksTo(keys: string[], param: string, field = param): Record<string, ZodOpenApiLinkObject> {
-  return Object.fromEntries(keys.map((key) => [operationIdOf(key), { operationId: operationIdOf(key), parameters: { [param]: `$response.body#/${field}` } }]));
+  return Object.fromEntries(
+    keys.map((key) => [
+      operationIdOf(key),
+      { operationId: operationIdOf(key), parameters: { [param]: `$response.body#/${field}` } },
+    ]),
+  );
 }
 
 /**
@@ -78,7 +98,8 @@ const orderOperations: Record<string, OperationSpec> = {
     // The body's exactly-one-of rules are CheckoutInput's refinement, stated from the same CHECKOUT_CHOICES.
     body: Order.CheckoutFields.extend({ idempotencyKey: Order.IdempotencyKey.optional() }).meta({
       id: "CheckoutRequest",
-      description: "`idempotencyKey` here or the `Idempotency-Key` header: one of them is required, and equal when both are sent",
+      description:
+        "`idempotencyKey` here or the `Idempotency-Key` header: one of them is required, and equal when both are sent",
       override: ({ jsonSchema }) => void Object.assign(jsonSchema, exactlyOneOfJsonSchema(CHECKOUT_CHOICES)),
     }),
     success: [
@@ -87,7 +108,12 @@ const orderOperations: Record<string, OperationSpec> = {
         schema: OrderSchema,
         description: "order created",
         links: linksTo(
-          ["GET /api/v1/orders/{orderId}", "GET /api/v1/orders/{orderId}/events", "POST /api/v1/orders/{orderId}/cancel", "POST /internal/orders/{orderId}/events"],
+          [
+            "GET /api/v1/orders/{orderId}",
+            "GET /api/v1/orders/{orderId}/events",
+            "POST /api/v1/orders/{orderId}/cancel",
+            "POST /internal/orders/{orderId}/events",
+          ],
           "orderId",
         ),
       },
@@ -98,7 +124,15 @@ const orderOperations: Record<string, OperationSpec> = {
         headers: z.object({ "Idempotent-Replayed": z.literal("true") }),
       },
     ],
-    errors: ["CART_NOT_FOUND", "PRICE_CHANGED", "OFFER_UNAVAILABLE", "OUT_OF_STOCK", "IDEMPOTENCY_KEY_REUSED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    errors: [
+      "CART_NOT_FOUND",
+      "PRICE_CHANGED",
+      "OFFER_UNAVAILABLE",
+      "OUT_OF_STOCK",
+      "IDEMPOTENCY_KEY_REUSED",
+      "PAYLOAD_TOO_LARGE",
+      "UNSUPPORTED_MEDIA_TYPE",
+    ],
   },
   "GET /api/v1/orders": {
     summary: "A user's orders, newest first",
@@ -196,7 +230,10 @@ function validationExamples(key: string, spec: OperationSpec): Record<string, { 
       summary: "an empty body `{}`: every missing field in one answer",
       value: validationProblem([
         { path: "userId", message: "is required" },
-        { path: "header.Idempotency-Key", message: "is required: send the Idempotency-Key header or the body field idempotencyKey" },
+        {
+          path: "header.Idempotency-Key",
+          message: "is required: send the Idempotency-Key header or the body field idempotencyKey",
+        },
         { path: "currency", message: "is required" },
         { path: "paymentMethod", message: "is required" },
         { path: "items", message: "give exactly one of items or cartId" },
@@ -210,9 +247,15 @@ function validationExamples(key: string, spec: OperationSpec): Record<string, { 
       value: validationProblem([{ path: `path.${param}`, message: "may contain only letters, digits and . _ : @ -" }]),
     };
   if (spec.query && "limit" in spec.query.shape)
-    examples.badQuery = { summary: "limit=abc", value: validationProblem([{ path: "query.limit", message: "must be a number" }]) };
+    examples.badQuery = {
+      summary: "limit=abc",
+      value: validationProblem([{ path: "query.limit", message: "must be a number" }]),
+    };
   if (spec.body && !param && key !== "POST /api/v1/orders")
-    examples.unknownField = { summary: "a field the route does not take", value: validationProblem([{ path: "note", message: "is not a known field" }]) };
+    examples.unknownField = {
+      summary: "a field the route does not take",
+      value: validationProblem([{ path: "note", message: "is not a known field" }]),
+    };
   return examples;
 }
 
@@ -226,7 +269,13 @@ function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperati
       content: { "application/json": { schema: success.schema } },
     };
   const byStatus = new Map<number, string[]>();
-  const codes = new Set(["VALIDATION_ERROR", ...spec.errors, ...commonErrors, ...(spec.body ? bodyErrors : []), "INTERNAL"]);
+  const codes = new Set([
+    "VALIDATION_ERROR",
+    ...spec.errors,
+    ...commonErrors,
+    ...(spec.body ? bodyErrors : []),
+    "INTERNAL",
+  ]);
   for (const code of codes) {
     const status = statusOfCode[code] ?? 500;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -235,7 +284,9 @@ function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperati
     const examples = status === 400 ? validationExamples(key, spec) : {};
     responses[String(status)] = {
       description: codes.join(", "),
-      content: { "application/problem+json": { schema: Problem, ...(Object.keys(examples).length > 0 ? { examples } : {}) } },
+      content: {
+        "application/problem+json": { schema: Problem, ...(Object.keys(examples).length > 0 ? { examples } : {}) },
+      },
     };
   }
   return {
@@ -249,7 +300,9 @@ function operation(spec: OperationSpec, auth: Auth, key = ""): ZodOpenApiOperati
       ...(spec.query ? { query: spec.query } : {}),
       ...(spec.headers ? { header: spec.headers } : {}),
     },
-    ...(spec.body ? { requestBody: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: spec.body } } } } : {}),
+    ...(spec.body
+      ? { requestBody: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: spec.body } } } }
+      : {}),
     responses,
   };
 }
@@ -262,14 +315,19 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
     const spec = specs[routeKey(route)];
     if (!spec) throw new Error(`no OpenAPI operation for ${routeKey(route)}`);
     const item = (paths[route.path] ??= {});
-    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(spec, route.auth, routeKey(route));
+    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(
+      spec,
+      route.auth,
+      routeKey(route),
+    );
   }
   return createDocument({
     openapi: "3.1.0",
     info: {
       title: "Orderline",
       version: "1.0.0",
-      description: "Serverless order backend: idempotent checkout, order state machine with event history, dropship relay. Errors are RFC 9457 problem+json.",
+      description:
+        "Serverless order backend: idempotent checkout, order state machine with event history, dropship relay. Errors are RFC 9457 problem+json.",
     },
     components: {
       // Referenced by the free-form `payload` schema (core/schema.ts freeFormJsonSchema).
@@ -280,7 +338,8 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
           type: "apiKey",
           in: "header",
           name: "webhook-signature",
-          description: "Standard Webhooks: HMAC-SHA256 with the supplier's whsec_ secret over `<webhook-id>.<webhook-timestamp>.<raw body>`",
+          description:
+            "Standard Webhooks: HMAC-SHA256 with the supplier's whsec_ secret over `<webhook-id>.<webhook-timestamp>.<raw body>`",
         },
       },
     },

@@ -5,7 +5,10 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 /** The one logger, metrics and tracer of every handler (the local runtime uses the same ones). */
 export const logger = new Logger({ serviceName: "orderline" });
 export const metrics = new Metrics({ namespace: "Orderline", serviceName: "orderline" });
-export const tracer = new Tracer({ serviceName: "orderline", enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined });
+export const tracer = new Tracer({
+  serviceName: "orderline",
+  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+});
 
 /**
  * Emits one count right away. A single-metric flush per emission keeps dimensions of concurrent requests

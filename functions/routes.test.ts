@@ -6,9 +6,15 @@ describe("route table", () => {
   it("has an implementation for every route and no implementation without a route", async () => {
     for (const [group, { handler }] of Object.entries(routeGroups)) {
       const file = handler.replace(/\.[^.]+$/, "");
-      const mod = (await import(pathToFileURL(`${process.cwd()}/${file}.ts`).href)) as { routes: Record<string, unknown>; handler: unknown };
+      const mod = (await import(pathToFileURL(`${process.cwd()}/${file}.ts`).href)) as {
+        routes: Record<string, unknown>;
+        handler: unknown;
+      };
       expect(typeof mod.handler).toBe("function");
-      const declared = routes.filter((r) => r.group === group).map(routeKey).sort();
+      const declared = routes
+        .filter((r) => r.group === group)
+        .map(routeKey)
+        .sort();
       expect(Object.keys(mod.routes).sort(), group).toEqual(declared);
     }
   });

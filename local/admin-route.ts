@@ -43,15 +43,25 @@ const notFound = () => ({ status: 404, body: problem("NOT_FOUND", "no such file 
 export const adminRoute: LocalRoute = async (req, url) => {
   if (req.method !== "GET" && req.method !== "HEAD") return undefined;
   const { pathname } = url;
-  if (pathname === "/admin") return { status: 308, headers: { location: `/admin/${url.search}` }, raw: { contentType: "text/plain; charset=utf-8", data: "" } };
+  if (pathname === "/admin")
+    return {
+      status: 308,
+      headers: { location: `/admin/${url.search}` },
+      raw: { contentType: "text/plain; charset=utf-8", data: "" },
+    };
   if (!pathname.startsWith("/admin/")) return undefined;
   const name = pathname === "/admin/" ? "index.html" : pathname.slice("/admin/".length);
-  if (name === "config.json") return { status: 200, headers: HEADERS, raw: { contentType: CONTENT_TYPES[".json"]!, data: LOCAL_CONFIG } };
+  if (name === "config.json")
+    return { status: 200, headers: HEADERS, raw: { contentType: CONTENT_TYPES[".json"]!, data: LOCAL_CONFIG } };
   if (!SERVED.test(name)) return undefined;
   if (PRIVATE.has(name)) return notFound();
   try {
     const data = await readFile(path.join(ADMIN_DIR, name));
-    return { status: 200, headers: HEADERS, raw: { contentType: CONTENT_TYPES[path.extname(name)] ?? "application/octet-stream", data } };
+    return {
+      status: 200,
+      headers: HEADERS,
+      raw: { contentType: CONTENT_TYPES[path.extname(name)] ?? "application/octet-stream", data },
+    };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return notFound();
     throw error;

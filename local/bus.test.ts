@@ -1,8 +1,8 @@
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { AddressInfo } from "node:net";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
-import { LocalBus, type BusEvent } from "./bus.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type BusEvent, LocalBus } from "./bus.js";
 import { createGateway } from "./gateway.js";
 import { calls } from "./testdata/bus-targets.js";
 
@@ -15,8 +15,16 @@ const logged: string[] = [];
 beforeAll(async () => {
   bus = new LocalBus({
     rules: [
-      { name: "Recorded", pattern: { source: ["test.payments"], "detail-type": ["Payment Succeeded", "Payment Failed"] }, handler: "local/testdata/bus-targets.record" },
-      { name: "AlsoRecorded", pattern: { source: ["test.payments"], detail: { amount: [{ numeric: [">", 1000] }] } }, handler: "local/testdata/bus-targets.record" },
+      {
+        name: "Recorded",
+        pattern: { source: ["test.payments"], "detail-type": ["Payment Succeeded", "Payment Failed"] },
+        handler: "local/testdata/bus-targets.record",
+      },
+      {
+        name: "AlsoRecorded",
+        pattern: { source: ["test.payments"], detail: { amount: [{ numeric: [">", 1000] }] } },
+        handler: "local/testdata/bus-targets.record",
+      },
       { name: "Broken", pattern: { source: ["test.broken"] }, handler: "local/testdata/bus-targets.alwaysFails" },
       { name: "Flaky", pattern: { source: ["test.flaky"] }, handler: "local/testdata/bus-targets.failsOnce" },
     ],
@@ -29,7 +37,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", () => resolve()));
   gatewayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
   // Any credentials: the local bus does not check signatures.
-  eventBridge = new EventBridgeClient({ endpoint: bus.endpoint, region: "local", credentials: { accessKeyId: "any", secretAccessKey: "any" } });
+  eventBridge = new EventBridgeClient({
+    endpoint: bus.endpoint,
+    region: "local",
+    credentials: { accessKeyId: "any", secretAccessKey: "any" },
+  });
 });
 
 afterAll(async () => {
@@ -39,7 +51,12 @@ afterAll(async () => {
   await bus?.close();
 });
 
-const entry = (source: string, detailType: string, detail: Record<string, unknown>, extra: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry => ({
+const entry = (
+  source: string,
+  detailType: string,
+  detail: Record<string, unknown>,
+  extra: Partial<PutEventsRequestEntry> = {},
+): PutEventsRequestEntry => ({
   Source: source,
   DetailType: detailType,
   Detail: JSON.stringify(detail),
@@ -49,7 +66,11 @@ const entry = (source: string, detailType: string, detail: Record<string, unknow
 
 async function listEvents(query: string) {
   const response = await fetch(`${gatewayUrl}/_local/events${query}`);
-  return { status: response.status, contentType: response.headers.get("content-type"), body: (await response.json()) as any };
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    body: (await response.json()) as any,
+  };
 }
 
 describe("PutEvents from the real EventBridge client", () => {
@@ -57,7 +78,14 @@ describe("PutEvents from the real EventBridge client", () => {
     const time = new Date("2024-05-06T07:08:09.123Z");
     const out = await eventBridge.send(
       new PutEventsCommand({
-        Entries: [entry("test.payments", "Payment Succeeded", { orderId: "o-1", paymentId: "p-1" }, { Time: time, Resources: ["arn:aws:test:::payment/p-1"] })],
+        Entries: [
+          entry(
+            "test.payments",
+            "Payment Succeeded",
+            { orderId: "o-1", paymentId: "p-1" },
+            { Time: time, Resources: ["arn:aws:test:::payment/p-1"] },
+          ),
+        ],
       }),
     );
     expect(out.FailedEntryCount).toBe(0);
@@ -98,14 +126,22 @@ describe("PutEvents from the real EventBridge client", () => {
           { Source: "test.other", DetailType: "Array", Detail: "[1,2]" },
           entry("aws.ec2", "Reserved source", {}),
           entry("test.other", "Unknown bus", {}, { EventBusName: "nope" }),
-          entry("test.other", "Bus by ARN", {}, { EventBusName: "arn:aws:events:local:000000000000:event-bus/orderline-test" }),
+          entry(
+            "test.other",
+            "Bus by ARN",
+            {},
+            { EventBusName: "arn:aws:events:local:000000000000:event-bus/orderline-test" },
+          ),
         ],
       }),
     );
     expect(out.FailedEntryCount).toBe(7);
     const [valid, noSource, noDetailType, noDetail, notJson, array, reserved, unknownBus, byArn] = out.Entries!;
     expect(valid!.EventId).toBeTruthy();
-    expect(noSource).toEqual({ ErrorCode: "InvalidArgument", ErrorMessage: "Parameter Source is not valid. Reason: Source is a required argument." });
+    expect(noSource).toEqual({
+      ErrorCode: "InvalidArgument",
+      ErrorMessage: "Parameter Source is not valid. Reason: Source is a required argument.",
+    });
     expect(noDetailType).toMatchObject({ ErrorCode: "InvalidArgument" });
     expect(noDetail).toMatchObject({ ErrorCode: "InvalidArgument" });
     expect(notJson).toEqual({ ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." });
@@ -113,13 +149,17 @@ describe("PutEvents from the real EventBridge client", () => {
     expect(reserved).toMatchObject({ ErrorCode: "NotAuthorizedForSourceException" });
     expect(unknownBus).toMatchObject({ ErrorCode: "ResourceNotFoundException" });
     expect(byArn!.EventId).toBeTruthy();
-    for (const failed of [noSource, noDetailType, noDetail, notJson, array, reserved, unknownBus]) expect(failed!.EventId).toBeUndefined();
+    for (const failed of [noSource, noDetailType, noDetail, notJson, array, reserved, unknownBus])
+      expect(failed!.EventId).toBeUndefined();
     expect(bus.events({ detailType: "Not JSON" })).toEqual([]);
   });
 
   it("rejects more than 10 entries as a whole with ValidationException", async () => {
     const entries = Array.from({ length: 11 }, (_, i) => entry("test.other", "Bulk", { i }));
-    await expect(eventBridge.send(new PutEventsCommand({ Entries: entries }))).rejects.toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    await expect(eventBridge.send(new PutEventsCommand({ Entries: entries }))).rejects.toMatchObject({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+    });
     expect(bus.events({ detailType: "Bulk" })).toEqual([]);
   });
 
@@ -136,32 +176,57 @@ describe("PutEvents from the real EventBridge client", () => {
 
 describe("delivery to rules", () => {
   it("calls every matching rule's handler with the delivered event and a Lambda context", async () => {
-    const out = await eventBridge.send(new PutEventsCommand({ Entries: [entry("test.payments", "Payment Failed", { orderId: "o-2", amount: 5000 })] }));
+    const out = await eventBridge.send(
+      new PutEventsCommand({ Entries: [entry("test.payments", "Payment Failed", { orderId: "o-2", amount: 5000 })] }),
+    );
     const id = out.Entries![0]!.EventId!;
-    await vi.waitFor(() => expect(calls.filter((c) => c.event.id === id)).toHaveLength(2), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(calls.filter((c) => c.event.id === id)).toHaveLength(2), {
+      timeout: 2000,
+      interval: 10,
+    });
     const mine = calls.filter((c) => c.event.id === id);
     expect(mine.map((c) => c.functionName).sort()).toEqual(["orderline-AlsoRecorded", "orderline-Recorded"]);
-    expect(mine[0]!.event).toMatchObject({ source: "test.payments", "detail-type": "Payment Failed", detail: { orderId: "o-2", amount: 5000 } });
+    expect(mine[0]!.event).toMatchObject({
+      source: "test.payments",
+      "detail-type": "Payment Failed",
+      detail: { orderId: "o-2", amount: 5000 },
+    });
     await bus.idle();
-    expect(bus.deliveries(id).map((d) => [d.rule, d.status, d.attempts]).sort()).toEqual([
+    expect(
+      bus
+        .deliveries(id)
+        .map((d) => [d.rule, d.status, d.attempts])
+        .sort(),
+    ).toEqual([
       ["AlsoRecorded", "delivered", 1],
       ["Recorded", "delivered", 1],
     ]);
   });
 
   it("does not call rules whose pattern does not match", async () => {
-    const out = await eventBridge.send(new PutEventsCommand({ Entries: [entry("test.payments", "Refund Succeeded", { orderId: "o-3", amount: 5 })] }));
+    const out = await eventBridge.send(
+      new PutEventsCommand({ Entries: [entry("test.payments", "Refund Succeeded", { orderId: "o-3", amount: 5 })] }),
+    );
     await bus.idle();
     expect(calls.filter((c) => c.event.id === out.Entries![0]!.EventId)).toEqual([]);
     expect(bus.deliveries(out.Entries![0]!.EventId)).toEqual([]);
   });
 
   it("retries a failing handler, then dead-letters the event and logs it", async () => {
-    const out = await eventBridge.send(new PutEventsCommand({ Entries: [entry("test.broken", "Anything", { orderId: "o-4" })] }));
+    const out = await eventBridge.send(
+      new PutEventsCommand({ Entries: [entry("test.broken", "Anything", { orderId: "o-4" })] }),
+    );
     const id = out.Entries![0]!.EventId!;
     await bus.idle();
     expect(calls.filter((c) => c.event.id === id && c.target === "alwaysFails")).toHaveLength(3);
-    expect(bus.deadLetters).toContainEqual(expect.objectContaining({ rule: "Broken", attempts: 3, error: "target is down", event: expect.objectContaining({ id }) }));
+    expect(bus.deadLetters).toContainEqual(
+      expect.objectContaining({
+        rule: "Broken",
+        attempts: 3,
+        error: "target is down",
+        event: expect.objectContaining({ id }),
+      }),
+    );
     expect(bus.deliveries(id)).toEqual([{ eventId: id, rule: "Broken", status: "dead-lettered", attempts: 3 }]);
     expect(logged.some((line) => line.includes("dead letter") && line.includes(id))).toBe(true);
   });
@@ -176,7 +241,9 @@ describe("delivery to rules", () => {
 
   it("waitFor takes a predicate or an event pattern, and times out", async () => {
     const waiting = bus.waitFor({ source: ["test.wait"], detail: { n: [{ numeric: [">", 1] }] } }, 2000);
-    await eventBridge.send(new PutEventsCommand({ Entries: [entry("test.wait", "W", { n: 1 }), entry("test.wait", "W", { n: 2 })] }));
+    await eventBridge.send(
+      new PutEventsCommand({ Entries: [entry("test.wait", "W", { n: 1 }), entry("test.wait", "W", { n: 2 })] }),
+    );
     expect((await waiting).detail).toEqual({ n: 2 });
     expect((await bus.waitFor((e) => e.source === "test.wait", 10)).detail).toEqual({ n: 1 });
     await expect(bus.waitFor({ source: ["never"] }, 20)).rejects.toThrow(/within 20 ms/);
@@ -199,7 +266,17 @@ describe("GET /_local/events", () => {
     expect(all.status).toBe(200);
     expect(all.body.items.map((e: BusEvent) => e.detail.i)).toEqual([0, 1, 2, 3, 4]);
     expect(all.body.nextCursor).toBeNull();
-    expect(Object.keys(all.body.items[0]).sort()).toEqual(["account", "detail", "detail-type", "id", "region", "resources", "source", "time", "version"]);
+    expect(Object.keys(all.body.items[0]).sort()).toEqual([
+      "account",
+      "detail",
+      "detail-type",
+      "id",
+      "region",
+      "resources",
+      "source",
+      "time",
+      "version",
+    ]);
     const even = await listEvents("?source=test.list&detailType=Even");
     expect(even.body.items.map((e: BusEvent) => e.detail.i)).toEqual([0, 2, 4]);
     const evenEverywhere = await listEvents("?detailType=Even&limit=100");
@@ -211,7 +288,9 @@ describe("GET /_local/events", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await listEvents(`?source=test.list&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const page = await listEvents(
+        `?source=test.list&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
       expect(page.status).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.items.map((e: BusEvent) => e.detail.i as number));
@@ -225,7 +304,11 @@ describe("GET /_local/events", () => {
   it("defaults to 20 items", async () => {
     // Enough events of one source that the default limit, and not the number stored, decides the page size.
     for (let i = 0; i < 3; i++)
-      await eventBridge.send(new PutEventsCommand({ Entries: Array.from({ length: 10 }, (_, j) => entry("test.default-limit", "Tick", { i: i * 10 + j })) }));
+      await eventBridge.send(
+        new PutEventsCommand({
+          Entries: Array.from({ length: 10 }, (_, j) => entry("test.default-limit", "Tick", { i: i * 10 + j })),
+        }),
+      );
     const page = await listEvents("?source=test.default-limit");
     expect(page.body.items.map((e: BusEvent) => e.detail.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(page.body.nextCursor).not.toBeNull();
@@ -234,10 +317,13 @@ describe("GET /_local/events", () => {
     expect(unfiltered.body.nextCursor === null).toBe(bus.events().length <= 20);
   });
 
-  it.each(["limit=0", "limit=101", "limit=abc", "limit=2.5", "cursor=not-a-cursor", "detail_type=ORDER_CREATED"])("rejects %s with a problem", async (query) => {
-    const response = await listEvents(`?${query}`);
-    expect(response.status).toBe(400);
-    expect(response.contentType).toBe("application/problem+json");
-    expect(response.body).toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
-  });
+  it.each(["limit=0", "limit=101", "limit=abc", "limit=2.5", "cursor=not-a-cursor", "detail_type=ORDER_CREATED"])(
+    "rejects %s with a problem",
+    async (query) => {
+      const response = await listEvents(`?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.contentType).toBe("application/problem+json");
+      expect(response.body).toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
+    },
+  );
 });

@@ -1,13 +1,12 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { eventRules } from "../functions/events/rules.js";
 import { problem } from "../functions/http/problem.js";
 import type { LocalRoute } from "./gateway.js";
 import { importHandler, lambdaContext } from "./lambda.js";
-import { compilePattern, matches, type CompiledPattern } from "./pattern.js";
-
+import { type CompiledPattern, compilePattern, matches } from "./pattern.js";
 
 export const LOCAL_ACCOUNT = "000000000000";
 export const LOCAL_REGION = "local";
@@ -94,7 +93,6 @@ const MAX_ENTRIES = 10;
 const MAX_REQUEST_BYTES = 256 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
 
-
 /** ISO 8601 without milliseconds, as EventBridge writes `time`. */
 function eventTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -109,14 +107,22 @@ function parseTime(value: PutEventsEntry["Time"]): Date | undefined {
 function entrySize(entry: PutEventsEntry): number {
   // "Calculating PutEvents event entry size": Time counts 14 bytes, then Source, DetailType, Detail and Resources.
   let size = entry.Time === undefined ? 0 : 14;
-  for (const text of [entry.Source, entry.DetailType, entry.Detail, ...(Array.isArray(entry.Resources) ? entry.Resources : [])]) {
+  for (const text of [
+    entry.Source,
+    entry.DetailType,
+    entry.Detail,
+    ...(Array.isArray(entry.Resources) ? entry.Resources : []),
+  ]) {
     if (typeof text === "string") size += Buffer.byteLength(text);
   }
   return size;
 }
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
-const invalidArgument = (name: string) => ({ ErrorCode: "InvalidArgument", ErrorMessage: `Parameter ${name} is not valid. Reason: ${name} is a required argument.` });
+const invalidArgument = (name: string) => ({
+  ErrorCode: "InvalidArgument",
+  ErrorMessage: `Parameter ${name} is not valid. Reason: ${name} is a required argument.`,
+});
 
 interface Stored {
   seq: number;
@@ -184,7 +190,10 @@ export class LocalBus {
   putEvents(entries: readonly PutEventsEntry[]): PutEventsResult {
     if (this.closed) throw new BusRequestError("ServiceUnavailableException", "the local bus is stopped");
     if (!Array.isArray(entries) || entries.length < 1) {
-      throw new BusRequestError("ValidationException", "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      throw new BusRequestError(
+        "ValidationException",
+        "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     }
     if (entries.length > MAX_ENTRIES) {
       throw new BusRequestError(
@@ -213,7 +222,9 @@ export class LocalBus {
     const test =
       typeof filter === "function"
         ? filter
-        : (e: BusEvent) => (filter.source === undefined || e.source === filter.source) && (filter.detailType === undefined || e["detail-type"] === filter.detailType);
+        : (e: BusEvent) =>
+            (filter.source === undefined || e.source === filter.source) &&
+            (filter.detailType === undefined || e["detail-type"] === filter.detailType);
     return this.stored.map((s) => s.event).filter(test);
   }
 
@@ -235,7 +246,9 @@ export class LocalBus {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no matching event on the local bus within ${timeoutMs} ms (${this.stored.length} events seen)`));
+        reject(
+          new Error(`no matching event on the local bus within ${timeoutMs} ms (${this.stored.length} events seen)`),
+        );
       }, timeoutMs);
       this.waiters.push(waiter);
     });
@@ -259,14 +272,20 @@ export class LocalBus {
   /** `GET /_local/events?source=&detailType=&limit=&cursor=`, served by the main gateway. */
   readonly route: LocalRoute = async (req, url) => {
     if (url.pathname !== "/_local/events" || req.method !== "GET") return undefined;
-    const invalid = (path: string, message: string) => ({ status: 400, body: problem("VALIDATION_ERROR", message, { errors: [{ path, message }] }) });
+    const invalid = (path: string, message: string) => ({
+      status: 400,
+      body: problem("VALIDATION_ERROR", message, { errors: [{ path, message }] }),
+    });
     const q = url.searchParams;
     // Like every list of the API, an unknown parameter (a typo such as `detail_type`) is refused, not ignored.
-    const unknown = [...q.keys()].find((key) => !["limit", "cursor", "source", "detailType", "detail-type"].includes(key));
+    const unknown = [...q.keys()].find(
+      (key) => !["limit", "cursor", "source", "detailType", "detail-type"].includes(key),
+    );
     if (unknown !== undefined) return invalid(unknown, `unknown query parameter ${unknown}`);
     const limitText = q.get("limit");
     const limit = limitText === null ? 20 : Number(limitText);
-    if (!/^\d+$/.test(limitText ?? "20") || !Number.isInteger(limit) || limit < 1 || limit > 100) return invalid("limit", "limit must be an integer from 1 to 100");
+    if (!/^\d+$/.test(limitText ?? "20") || !Number.isInteger(limit) || limit < 1 || limit > 100)
+      return invalid("limit", "limit must be an integer from 1 to 100");
     let after = 0;
     const cursor = q.get("cursor");
     if (cursor !== null && cursor !== "") {
@@ -311,14 +330,16 @@ export class LocalBus {
     if (!isNonEmptyString(entry.Source)) return invalidArgument("Source");
     if (!isNonEmptyString(entry.DetailType)) return invalidArgument("DetailType");
     if (!isNonEmptyString(entry.Detail)) return invalidArgument("Detail");
-    if (entry.Source.startsWith("aws.")) return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
+    if (entry.Source.startsWith("aws."))
+      return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
     let detail: unknown;
     try {
       detail = JSON.parse(entry.Detail);
     } catch {
       detail = undefined;
     }
-    if (typeof detail !== "object" || detail === null || Array.isArray(detail)) return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
+    if (typeof detail !== "object" || detail === null || Array.isArray(detail))
+      return { ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." };
     const busName = entry.EventBusName;
     if (this.busNames && busName !== undefined && busName !== "" && busName !== "default") {
       const name = busName.startsWith("arn:") ? busName.slice(busName.lastIndexOf("/") + 1) : busName;
@@ -326,8 +347,14 @@ export class LocalBus {
         return { ErrorCode: "ResourceNotFoundException", ErrorMessage: `Event bus ${name} does not exist.` };
       }
     }
-    if (entry.Resources !== undefined && (!Array.isArray(entry.Resources) || !entry.Resources.every((r) => typeof r === "string"))) {
-      return { ErrorCode: "InvalidArgument", ErrorMessage: "Parameter Resources is not valid. Reason: Resources must be a list of strings." };
+    if (
+      entry.Resources !== undefined &&
+      (!Array.isArray(entry.Resources) || !entry.Resources.every((r) => typeof r === "string"))
+    ) {
+      return {
+        ErrorCode: "InvalidArgument",
+        ErrorMessage: "Parameter Resources is not valid. Reason: Resources must be a list of strings.",
+      };
     }
     const time = parseTime(entry.Time);
     if (!time) return { ErrorCode: "InvalidArgument", ErrorMessage: "Parameter Time is not valid." };
@@ -377,19 +404,31 @@ export class LocalBus {
       }
       record.attempts = attempt + 1;
       try {
-        const handler = typeof rule.handler === "function" ? rule.handler : await importHandler<EventHandler>(rule.handler);
+        const handler =
+          typeof rule.handler === "function" ? rule.handler : await importHandler<EventHandler>(rule.handler);
         // Each target gets its own copy, as each Lambda invocation gets its own deserialized event.
         await handler(structuredClone(event), lambdaContext(`orderline-${rule.name}`));
         record.status = "delivered";
         return;
       } catch (error) {
         lastError = error;
-        if (attempt < this.retries) this.log(`${rule.name} failed on ${event.source}/${event["detail-type"]} ${event.id} (attempt ${attempt + 1}): ${describe(error)}`);
+        if (attempt < this.retries)
+          this.log(
+            `${rule.name} failed on ${event.source}/${event["detail-type"]} ${event.id} (attempt ${attempt + 1}): ${describe(error)}`,
+          );
       }
     }
     record.status = "dead-lettered";
-    this.deadLetters.push({ rule: rule.name, event, attempts: record.attempts, error: describe(lastError), at: new Date().toISOString() });
-    this.log(`dead letter: ${rule.name} gave up on ${event.source}/${event["detail-type"]} ${event.id} after ${record.attempts} attempts: ${describe(lastError)}`);
+    this.deadLetters.push({
+      rule: rule.name,
+      event,
+      attempts: record.attempts,
+      error: describe(lastError),
+      at: new Date().toISOString(),
+    });
+    this.log(
+      `dead letter: ${rule.name} gave up on ${event.source}/${event["detail-type"]} ${event.id} after ${record.attempts} attempts: ${describe(lastError)}`,
+    );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -422,25 +461,36 @@ export class LocalBus {
     try {
       if (req.method !== "POST" || (req.url ?? "/").split("?")[0] !== "/") {
         req.resume();
-        return fail(404, "UnknownOperationException", `the local bus only answers POST / (got ${req.method} ${req.url})`);
+        return fail(
+          404,
+          "UnknownOperationException",
+          `the local bus only answers POST / (got ${req.method} ${req.url})`,
+        );
       }
       const target = req.headers["x-amz-target"];
       if (target !== "AWSEvents.PutEvents") {
         req.resume();
-        return fail(400, "UnknownOperationException", `the local bus implements AWSEvents.PutEvents only (got ${String(target)})`);
+        return fail(
+          400,
+          "UnknownOperationException",
+          `the local bus implements AWSEvents.PutEvents only (got ${String(target)})`,
+        );
       }
       const body = await readBody(req);
-      if (body === undefined) return fail(413, "ValidationException", "Total size of the entries in the request is over the limit.");
+      if (body === undefined)
+        return fail(413, "ValidationException", "Total size of the entries in the request is over the limit.");
       let input: { Entries?: unknown };
       try {
         input = JSON.parse(body.toString("utf8")) as { Entries?: unknown };
       } catch {
         return fail(400, "SerializationException", "the request body is not valid JSON");
       }
-      if (typeof input !== "object" || input === null) return fail(400, "SerializationException", "the request body is not a JSON object");
+      if (typeof input !== "object" || input === null)
+        return fail(400, "SerializationException", "the request body is not a JSON object");
       reply(200, this.putEvents((input.Entries ?? []) as PutEventsEntry[]));
     } catch (error) {
-      if (error instanceof BusRequestError) return fail(error.type === "ServiceUnavailableException" ? 503 : 400, error.type, error.message);
+      if (error instanceof BusRequestError)
+        return fail(error.type === "ServiceUnavailableException" ? 503 : 400, error.type, error.message);
       this.log(`PutEvents failed: ${describe(error)}`);
       if (!res.headersSent) fail(500, "InternalException", "the local bus failed");
     }

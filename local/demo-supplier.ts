@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { sleep } from "../core/retry.js";
 
@@ -59,7 +59,6 @@ async function call(url: string, method: string, body?: unknown): Promise<{ stat
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-
 /** Starts the server, registers it with Orderline (`PUT /internal/suppliers/{id}`) and takes a fresh secret. */
 export async function startDemoSupplier(options: DemoSupplierOptions): Promise<DemoSupplier> {
   const supplierId = options.supplierId ?? "demo-supplier";
@@ -78,7 +77,12 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
     const signature = webhook!.sign(id, now, body);
     const response = await fetch(`${options.orderlineUrl}/webhooks/suppliers/${supplierId}`, {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(Math.floor(now.getTime() / 1000)), "webhook-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": signature,
+      },
       body,
     });
     const text = await response.text();
@@ -89,7 +93,9 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
   function fulfil(relay: ReceivedRelay): void {
     const run = (async () => {
       await callBack(relay, "relay.accepted");
-      await callBack(relay, "relay.shipped", { shippingInfo: { carrier: "CJ", trackingNumber: `DEMO-${relay.relayId.slice(-8)}` } });
+      await callBack(relay, "relay.shipped", {
+        shippingInfo: { carrier: "CJ", trackingNumber: `DEMO-${relay.relayId.slice(-8)}` },
+      });
       await callBack(relay, "relay.delivered");
     })().catch((error: unknown) => log(`callback failed for ${relay.relayId}: ${String(error)}`));
     pending.add(run);
@@ -129,10 +135,15 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
 
-  const registered = await call(`${options.orderlineUrl}/internal/suppliers/${supplierId}`, "PUT", { name: options.name ?? "Demo Supplier", endpointUrl: `${url}/orders` });
-  if (registered.status !== 200) throw new Error(`registering the supplier failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  const registered = await call(`${options.orderlineUrl}/internal/suppliers/${supplierId}`, "PUT", {
+    name: options.name ?? "Demo Supplier",
+    endpointUrl: `${url}/orders`,
+  });
+  if (registered.status !== 200)
+    throw new Error(`registering the supplier failed: ${registered.status} ${JSON.stringify(registered.body)}`);
   const issued = await call(`${options.orderlineUrl}/internal/suppliers/${supplierId}/secret`, "POST");
-  if (issued.status !== 200) throw new Error(`issuing the secret failed: ${issued.status} ${JSON.stringify(issued.body)}`);
+  if (issued.status !== 200)
+    throw new Error(`issuing the secret failed: ${issued.status} ${JSON.stringify(issued.body)}`);
   const secret = (issued.body as { secret: string }).secret;
   webhook = new Webhook(secret);
   log(`demo supplier ${supplierId} listening on ${url}/orders (secret issued; refuses more than ${maxQuantity} units)`);

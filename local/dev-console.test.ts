@@ -5,7 +5,16 @@ import { formatAccessLine } from "./gateway.js";
 
 const emf = (name: string, dims: Record<string, string> = {}, value = 1) =>
   JSON.stringify({
-    _aws: { Timestamp: 1, CloudWatchMetrics: [{ Namespace: "Orderline", Dimensions: [["service", ...Object.keys(dims)]], Metrics: [{ Name: name, Unit: "Count" }] }] },
+    _aws: {
+      Timestamp: 1,
+      CloudWatchMetrics: [
+        {
+          Namespace: "Orderline",
+          Dimensions: [["service", ...Object.keys(dims)]],
+          Metrics: [{ Name: name, Unit: "Count" }],
+        },
+      ],
+    },
     service: "orderline",
     ...dims,
     [name]: value,
@@ -13,8 +22,16 @@ const emf = (name: string, dims: Record<string, string> = {}, value = 1) =>
 
 describe("access line", () => {
   it("prints method, path, status, duration and request id on one line, cutting long paths", () => {
-    expect(formatAccessLine({ method: "POST", path: "/api/v1/orders", status: 201, ms: 12, requestId: "01REQ" })).toBe("POST /api/v1/orders 201 12 ms 01REQ");
-    const long = formatAccessLine({ method: "GET", path: `/api/v1/orders?userId=${"u".repeat(300)}`, status: 200, ms: 3, requestId: "r" });
+    expect(formatAccessLine({ method: "POST", path: "/api/v1/orders", status: 201, ms: 12, requestId: "01REQ" })).toBe(
+      "POST /api/v1/orders 201 12 ms 01REQ",
+    );
+    const long = formatAccessLine({
+      method: "GET",
+      path: `/api/v1/orders?userId=${"u".repeat(300)}`,
+      status: 200,
+      ms: 3,
+      requestId: "r",
+    });
     expect(long.length).toBeLessThan(150);
     expect(long).toMatch(/\.\.\. 200 3 ms r$/);
   });
@@ -29,15 +46,23 @@ describe("EMF metrics are counted, not printed", () => {
   });
 
   it("labels each count with its dimensions (service left out) and sums them", () => {
-    expect(countsOf(parseEmf(emf("order_create_total", { status: "created" }))!)).toEqual([["order_create_total{status=created}", 1]]);
+    expect(countsOf(parseEmf(emf("order_create_total", { status: "created" }))!)).toEqual([
+      ["order_create_total{status=created}", 1],
+    ]);
     const summary = new MetricSummary();
-    for (const line of [emf("order_create_total", { status: "created" }), emf("order_create_total", { status: "created" }), emf("stream_published_total", {}, 3)])
+    for (const line of [
+      emf("order_create_total", { status: "created" }),
+      emf("order_create_total", { status: "created" }),
+      emf("stream_published_total", {}, 3),
+    ])
       summary.add(parseEmf(line)!);
     expect(summary.takeRecent()).toBe("order_create_total{status=created}=2 stream_published_total=3");
     expect(summary.takeRecent()).toBeUndefined();
     summary.add(parseEmf(emf("order_cancel_total", { status: "canceled" }))!);
     expect(summary.takeRecent()).toBe("order_cancel_total{status=canceled}=1");
-    expect(summary.totals()).toBe("order_cancel_total{status=canceled}=1 order_create_total{status=created}=2 stream_published_total=3");
+    expect(summary.totals()).toBe(
+      "order_cancel_total{status=canceled}=1 order_create_total{status=created}=2 stream_published_total=3",
+    );
   });
 });
 
@@ -57,13 +82,20 @@ describe("Powertools log lines are shortened", () => {
       status_transition: "->PAYMENT_PENDING",
       cart_id: null,
     });
-    expect(compactLogLine(line)).toBe("[log] INFO order created request_id=01REQ order_id=01ORD status_transition=->PAYMENT_PENDING");
+    expect(compactLogLine(line)).toBe(
+      "[log] INFO order created request_id=01REQ order_id=01ORD status_transition=->PAYMENT_PENDING",
+    );
     expect(compactLogLine("not json")).toBeUndefined();
     expect(compactLogLine(emf("x"))).toBeUndefined();
   });
 
   it("keeps an error's message and stack", () => {
-    const line = JSON.stringify({ level: "ERROR", message: "unexpected error", service: "orderline", error: { name: "TypeError", message: "boom", stack: "TypeError: boom\n    at f (a.ts:1:1)" } });
+    const line = JSON.stringify({
+      level: "ERROR",
+      message: "unexpected error",
+      service: "orderline",
+      error: { name: "TypeError", message: "boom", stack: "TypeError: boom\n    at f (a.ts:1:1)" },
+    });
     expect(compactLogLine(line)).toBe("[log] ERROR unexpected error error=TypeError: boom\n    at f (a.ts:1:1)");
   });
 });

@@ -62,7 +62,10 @@ export class MetricSummary {
 }
 
 function format(counts: Map<string, number>): string {
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => `${key}=${value}`).join(" ");
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(" ");
 }
 
 /** Fields of a Powertools log line that say where it ran, not what happened: left out of the compact line. */
@@ -99,7 +102,11 @@ export function compactLogLine(line: string): string | undefined {
     .filter(([key, value]) => !CONTEXT_FIELDS.has(key) && value !== null && value !== undefined)
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
   const error = entry.error as { name?: string; message?: string; stack?: string } | undefined;
-  const head = [`[log] ${entry.level} ${entry.message}`, ...fields, ...(error ? [`error=${error.name ?? "Error"}: ${error.message ?? ""}`] : [])].join(" ");
+  const head = [
+    `[log] ${entry.level} ${entry.message}`,
+    ...fields,
+    ...(error ? [`error=${error.name ?? "Error"}: ${error.message ?? ""}`] : []),
+  ].join(" ");
   return error?.stack ? `${head}\n${error.stack.split("\n").slice(1).join("\n")}` : head;
 }
 
@@ -108,7 +115,10 @@ export function compactLogLine(line: string): string | undefined {
  * it as written. Powertools writes one whole line per call; a write holding anything but whole lines passes through
  * untouched. Returns the function that restores the stream.
  */
-export function rewriteLines(stream: NodeJS.WriteStream, rewrite: (line: string) => string | null | undefined): () => void {
+export function rewriteLines(
+  stream: NodeJS.WriteStream,
+  rewrite: (line: string) => string | null | undefined,
+): () => void {
   const original = stream.write;
   const write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
     if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && chunk.length > 0) {
@@ -127,7 +137,11 @@ export function rewriteLines(stream: NodeJS.WriteStream, rewrite: (line: string)
             return true;
           }
           const encoding = typeof rest[0] === "string" ? [rest[0]] : [];
-          return (original as (...args: unknown[]) => boolean).call(this, `${kept.join("\n")}\n`, ...rest.slice(encoding.length));
+          return (original as (...args: unknown[]) => boolean).call(
+            this,
+            `${kept.join("\n")}\n`,
+            ...rest.slice(encoding.length),
+          );
         }
       }
     }

@@ -69,8 +69,17 @@ export const docsRoute: LocalRoute = async (req, url) => {
   if (req.method !== "GET" && req.method !== "HEAD") return undefined;
   const path = url.pathname;
   if (path === "/docs" || path === "/docs/")
-    return { status: 200, raw: { contentType: "text/html; charset=utf-8", data: page }, headers: { ...securityHeaders, "cache-control": "no-cache" } };
-  if (path === "/docs/init.js") return { status: 200, raw: { contentType: "text/javascript; charset=utf-8", data: init }, headers: securityHeaders };
+    return {
+      status: 200,
+      raw: { contentType: "text/html; charset=utf-8", data: page },
+      headers: { ...securityHeaders, "cache-control": "no-cache" },
+    };
+  if (path === "/docs/init.js")
+    return {
+      status: 200,
+      raw: { contentType: "text/javascript; charset=utf-8", data: init },
+      headers: securityHeaders,
+    };
   if (!path.startsWith("/docs/")) return undefined;
   const name = path.slice("/docs/".length);
   if (!Object.hasOwn(assets, name)) return undefined;

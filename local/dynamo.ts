@@ -1,8 +1,14 @@
-import { createServer } from "node:net";
-import { createRequire } from "node:module";
 import type { ChildProcess } from "node:child_process";
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand, type Projection } from "@aws-sdk/client-dynamodb";
-import { tableDefinition, type IndexProjection } from "../core/store/table.js";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  type Projection,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import { type IndexProjection, tableDefinition } from "../core/store/table.js";
 
 const require = createRequire(import.meta.url);
 
@@ -18,13 +24,19 @@ export async function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
 
 export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  return new DynamoDBClient({
+    endpoint,
+    region: "local",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
 }
 
 /**
@@ -109,7 +121,10 @@ export async function createTable(endpoint: string, tableName: string): Promise<
       }),
     );
     await client.send(
-      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true } }),
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
+      }),
     );
   } finally {
     client.destroy();

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { Socket } from "node:net";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
-import { fallbackHandler, matchRoute, routeGroups, routeKey, type Route } from "../functions/routes.js";
 import { responseRequestId } from "../functions/http/api.js";
 import { problem, titleOf } from "../functions/http/problem.js";
+import { fallbackHandler, matchRoute, type Route, routeGroups, routeKey } from "../functions/routes.js";
 import { importHandler, lambdaContext } from "./lambda.js";
 
 /** API Gateway's own payload limit; the handlers enforce the service's smaller one (256 KB). */
@@ -65,7 +65,10 @@ export function toApiGatewayEvent(
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": status >= 400 ? "application/problem+json" : "application/json", ...headers });
+  res.writeHead(status, {
+    "content-type": status >= 400 ? "application/problem+json" : "application/json",
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -92,7 +95,15 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 export type LocalRoute = (
   req: IncomingMessage,
   url: URL,
-) => Promise<{ status: number; body?: unknown; raw?: { contentType: string; data: Buffer | string }; headers?: Record<string, string> } | undefined>;
+) => Promise<
+  | {
+      status: number;
+      body?: unknown;
+      raw?: { contentType: string; data: Buffer | string };
+      headers?: Record<string, string>;
+    }
+  | undefined
+>;
 
 /**
  * Node's answer to a request it could not parse, as problem+json like every other answer: a request line and
@@ -106,7 +117,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   }
   const [code, detail] =
     error.code === "HPE_HEADER_OVERFLOW"
-      ? ["REQUEST_HEADER_FIELDS_TOO_LARGE", "the request line and headers are too large; send a shorter URL and fewer or smaller headers"]
+      ? [
+          "REQUEST_HEADER_FIELDS_TOO_LARGE",
+          "the request line and headers are too large; send a shorter URL and fewer or smaller headers",
+        ]
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "HPE_REQUEST_TIMEOUT"
         ? ["REQUEST_TIMEOUT", "the request did not arrive in time"]
         : ["VALIDATION_ERROR", "the request is not valid HTTP/1.1"];
@@ -159,7 +173,9 @@ function reportAccess(req: IncomingMessage, res: ServerResponse, started: bigint
   let answeredId: unknown;
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = ((...args: unknown[]) => {
-    const headers = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a)) as Record<string, unknown> | undefined;
+    const headers = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a)) as
+      | Record<string, unknown>
+      | undefined;
     answeredId = headers?.["x-request-id"];
     return writeHead(...args);
   }) as typeof res.writeHead;
@@ -209,7 +225,10 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
         if (!found) {
           req.resume();
           const handler = await importHandler<LambdaHandler>(fallbackHandler);
-          result = await handler(toApiGatewayEvent(req, url, undefined, {}, Buffer.alloc(0), requestId), lambdaContext("orderline-fallback"));
+          result = await handler(
+            toApiGatewayEvent(req, url, undefined, {}, Buffer.alloc(0), requestId),
+            lambdaContext("orderline-fallback"),
+          );
         } else {
           const body = await readBody(req);
           if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);

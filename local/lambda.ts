@@ -35,7 +35,8 @@ class LocalInvokeStore {
     return this.als.getStore()?.[key];
   }
   set(key: PropertyKey, value: unknown): void {
-    if (key === REQUEST_ID || key === X_RAY_TRACE_ID || key === TENANT_ID) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    if (key === REQUEST_ID || key === X_RAY_TRACE_ID || key === TENANT_ID)
+      throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
     const store = this.als.getStore();
     if (!store) throw new Error("No context available");
     store[key] = value;
@@ -86,7 +87,8 @@ export function importHandler<F = (...args: never[]) => unknown>(spec: string): 
     loaded = import(pathToFileURL(join(root, `${file}.ts`)).href).then((m: Record<string, unknown>) => {
       const fn = m[exportName];
       if (typeof fn !== "function") throw new Error(`${file}.ts has no function export ${exportName}`);
-      return (event: unknown, context: Context) => invoke(fn as (event: unknown, context: Context) => unknown, event, context);
+      return (event: unknown, context: Context) =>
+        invoke(fn as (event: unknown, context: Context) => unknown, event, context);
     });
     loaded.catch(() => modules.delete(spec));
     modules.set(spec, loaded);

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { compactLogLine, MetricSummary, parseEmf, rewriteLines } from "./dev-console.js";
 import { formatAccessLine, onAccess } from "./gateway.js";
-import { startLocalRuntime, type LocalRuntime } from "./runtime.js";
+import { type LocalRuntime, startLocalRuntime } from "./runtime.js";
 
 /** `npm run dev`: the whole service on this machine. Ctrl-C stops everything, DynamoDB Local included. */
 const started = Date.now();
@@ -18,7 +18,8 @@ function portFrom(name: string, fallback: number): number {
   const text = process.env[name];
   if (text === undefined || text === "") return fallback;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`${name}=${text} is not a port number (0 to 65535); for example ${name}=${fallback || 3001} npm run dev`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`${name}=${text} is not a port number (0 to 65535); for example ${name}=${fallback || 3001} npm run dev`);
   return port;
 }
 
@@ -35,11 +36,17 @@ function freePort(host: string): Promise<number | undefined> {
 }
 
 /** What to tell the user when `host:port` cannot be listened on, or undefined for an error that is not about that. */
-async function listenProblem(error: NodeJS.ErrnoException, name: string, port: number, host: string): Promise<string | undefined> {
+async function listenProblem(
+  error: NodeJS.ErrnoException,
+  name: string,
+  port: number,
+  host: string,
+): Promise<string | undefined> {
   const other = (await freePort(host)) ?? 3001;
   if (error.code === "EADDRINUSE")
     return `port ${port} on ${host} is already in use (another \`npm run dev\`?). Stop what listens there, or choose another port: ${name}=${other} npm run dev`;
-  if (error.code === "EACCES") return `port ${port} on ${host} needs privileges this user does not have; choose a port above 1023: ${name}=${other} npm run dev`;
+  if (error.code === "EACCES")
+    return `port ${port} on ${host} needs privileges this user does not have; choose a port above 1023: ${name}=${other} npm run dev`;
   if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND")
     return `HOST=${host} is not an address of this machine; use HOST=127.0.0.1 (the default) or HOST=0.0.0.0`;
   return undefined;
@@ -56,7 +63,8 @@ async function checkPort(name: string, port: number, host: string): Promise<void
     probe.once("error", resolve);
     probe.listen(port, host, () => probe.close(() => resolve(undefined)));
   });
-  if (error) fail((await listenProblem(error, name, port, host)) ?? `cannot listen on ${host}:${port}: ${error.message}`);
+  if (error)
+    fail((await listenProblem(error, name, port, host)) ?? `cannot listen on ${host}:${port}: ${error.message}`);
 }
 
 /** `--data-dir <dir>`, `--data-dir=<dir>` or ORDERLINE_DATA_DIR: where DynamoDB Local keeps its data; unset: memory. */
@@ -163,7 +171,9 @@ try {
 } catch (error) {
   // Taken between the check and the start (rare): the same message, never a stack.
   const err = error as NodeJS.ErrnoException & { port?: number };
-  const problem = err.code ? await listenProblem(err, err.port === busPort ? "ORDERLINE_EVENT_BUS_PORT" : "PORT", err.port ?? port, host) : undefined;
+  const problem = err.code
+    ? await listenProblem(err, err.port === busPort ? "ORDERLINE_EVENT_BUS_PORT" : "PORT", err.port ?? port, host)
+    : undefined;
   if (problem) fail(problem);
   console.error(error);
   fail("could not start");

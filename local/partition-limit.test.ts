@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { inject } from "vitest";
-import { ulid } from "ulid";
 import {
+  type AttributeValue,
   DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
@@ -9,17 +7,31 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
-  type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { ulid } from "ulid";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createTable, localClient } from "./dynamo.js";
-import { applySimpleUpdate, attributeSize, itemSize, indexWrites, numberSize, PartitionLimiter, tableSpec, writeCharges, type Item } from "./partition-limit.js";
+import {
+  applySimpleUpdate,
+  attributeSize,
+  type Item,
+  indexWrites,
+  itemSize,
+  numberSize,
+  PartitionLimiter,
+  tableSpec,
+  writeCharges,
+} from "./partition-limit.js";
 
 const S = (s: string): AttributeValue => ({ S: s });
 const spec = tableSpec({
   partitionKey: "pk",
   sortKey: "sk",
-  globalIndexes: { gsi1: { partitionKey: "gsi1pk", sortKey: "gsi1sk" }, gsi2: { partitionKey: "gsi2pk", sortKey: "gsi2sk", projection: "KEYS_ONLY" } },
+  globalIndexes: {
+    gsi1: { partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+    gsi2: { partitionKey: "gsi2pk", sortKey: "gsi2sk", projection: "KEYS_ONLY" },
+  },
 });
 
 describe("write units (pure)", () => {
@@ -41,12 +53,23 @@ describe("write units (pure)", () => {
     const before: Item = { pk: S("O#1"), sk: S("O"), gsi2pk: S("Q#1"), gsi2sk: S("t"), status: S("PENDING") };
     const after: Item = { pk: S("O#1"), sk: S("O"), status: S("PAID") };
     // leaves gsi2 (KEYS_ONLY); was never in gsi1
-    expect(indexWrites(spec, before, after)).toEqual([{ index: "gsi2", partitionKey: "Q#1", op: "delete", bytes: itemSize({ pk: S("O#1"), sk: S("O"), gsi2pk: S("Q#1"), gsi2sk: S("t") }) }]);
+    expect(indexWrites(spec, before, after)).toEqual([
+      {
+        index: "gsi2",
+        partitionKey: "Q#1",
+        op: "delete",
+        bytes: itemSize({ pk: S("O#1"), sk: S("O"), gsi2pk: S("Q#1"), gsi2sk: S("t") }),
+      },
+    ]);
     // a non-key change under KEYS_ONLY writes nothing; under ALL (gsi1) it rewrites the entry
     const inBoth: Item = { ...before, gsi1pk: S("U#1"), gsi1sk: S("1") };
-    expect(indexWrites(spec, inBoth, { ...inBoth, status: S("PAID") }).map((w) => `${w.index}:${w.op}:${w.partitionKey}`)).toEqual(["gsi1:put:U#1"]);
+    expect(
+      indexWrites(spec, inBoth, { ...inBoth, status: S("PAID") }).map((w) => `${w.index}:${w.op}:${w.partitionKey}`),
+    ).toEqual(["gsi1:put:U#1"]);
     // a key change is a delete plus a put (and gsi1, projecting ALL, sees an attribute change)
-    expect(indexWrites(spec, inBoth, { ...inBoth, gsi2pk: S("Q#2") }).map((w) => `${w.index}:${w.op}:${w.partitionKey}`)).toEqual(["gsi1:put:U#1", "gsi2:delete:Q#1", "gsi2:put:Q#2"]);
+    expect(
+      indexWrites(spec, inBoth, { ...inBoth, gsi2pk: S("Q#2") }).map((w) => `${w.index}:${w.op}:${w.partitionKey}`),
+    ).toEqual(["gsi1:put:U#1", "gsi2:delete:Q#1", "gsi2:put:Q#2"]);
     const charges = writeCharges(spec, { before: undefined, after: inBoth, transactional: true });
     expect(charges).toEqual([
       { index: "table", partitionKey: "O#1", units: 2 },
@@ -61,11 +84,17 @@ describe("simple update expressions applied in process", () => {
   const sku: Item = { ...key, reserved: { N: "3" }, available: { N: "7" }, title: S("book") };
   it("applies SET, arithmetic, ADD and REMOVE on top-level attributes", () => {
     expect(
-      applySimpleUpdate(sku, key, "SET reserved = reserved + :q, #a = available - :q, note = :n ADD stockVersion :one REMOVE title", { "#a": "available" }, {
-        ":q": { N: "2" },
-        ":n": S("x"),
-        ":one": { N: "1" },
-      }),
+      applySimpleUpdate(
+        sku,
+        key,
+        "SET reserved = reserved + :q, #a = available - :q, note = :n ADD stockVersion :one REMOVE title",
+        { "#a": "available" },
+        {
+          ":q": { N: "2" },
+          ":n": S("x"),
+          ":one": { N: "1" },
+        },
+      ),
     ).toEqual({ ...key, reserved: { N: "5" }, available: { N: "5" }, note: S("x"), stockVersion: { N: "1" } });
     expect(applySimpleUpdate(undefined, key, "SET a = :a", {}, { ":a": S("new") })).toEqual({ ...key, a: S("new") });
   });
@@ -96,7 +125,12 @@ describe("the partition limiter on DynamoDB Local", () => {
 
   beforeEach(() => {
     clock += 10_000; // every test starts on empty windows
-    client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+    client = new DynamoDBClient({
+      endpoint,
+      region: "local",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      maxAttempts: 1,
+    });
     doc = DynamoDBDocumentClient.from(client);
     limiter = new PartitionLimiter({ wcu: WCU, reader: localClient(endpoint), now: () => clock });
     limiter.install(client);
@@ -108,7 +142,12 @@ describe("the partition limiter on DynamoDB Local", () => {
 
   afterAll(() => plain.destroy());
 
-  const exists = async (pk: string, sk: string) => (await plain.send(new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S(sk) }, ConsistentRead: true }))).Item !== undefined;
+  const exists = async (pk: string, sk: string) =>
+    (
+      await plain.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S(sk) }, ConsistentRead: true }),
+      )
+    ).Item !== undefined;
   const put = (item: Record<string, unknown>) => doc.send(new PutCommand({ TableName: tableName, Item: item }));
   const unique = (prefix: string) => `${prefix}#${ulid()}`;
 
@@ -118,7 +157,9 @@ describe("the partition limiter on DynamoDB Local", () => {
     const error = await put({ pk: hot, sk: "over" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
     expect((error as Error).name).toBe("ProvisionedThroughputExceededException");
-    expect((error as ProvisionedThroughputExceededException).ThrottlingReasons?.[0]?.reason).toBe("TableWriteKeyRangeThroughputExceeded");
+    expect((error as ProvisionedThroughputExceededException).ThrottlingReasons?.[0]?.reason).toBe(
+      "TableWriteKeyRangeThroughputExceeded",
+    );
     expect(await exists(hot, "over")).toBe(false);
     expect(await exists(hot, `s${WCU - 1}`)).toBe(true);
     // other keys are untouched by the hot one
@@ -138,8 +179,22 @@ describe("the partition limiter on DynamoDB Local", () => {
     clock += 1001;
     // an update that shrinks a 3 KB item still costs 3 units (the larger of before and after)
     for (let i = 0; i < 3; i++)
-      await client.send(new UpdateItemCommand({ TableName: tableName, Key: { pk: S(key), sk: S(`s${i}`) }, UpdateExpression: "REMOVE big" }));
-    const small = () => client.send(new UpdateItemCommand({ TableName: tableName, Key: { pk: S(key), sk: S("s0") }, UpdateExpression: "SET n = :one", ExpressionAttributeValues: { ":one": { N: "1" } } }));
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: S(key), sk: S(`s${i}`) },
+          UpdateExpression: "REMOVE big",
+        }),
+      );
+    const small = () =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: S(key), sk: S("s0") },
+          UpdateExpression: "SET n = :one",
+          ExpressionAttributeValues: { ":one": { N: "1" } },
+        }),
+      );
     await small(); // 10 units
     await expect(small()).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
   });
@@ -150,7 +205,9 @@ describe("the partition limiter on DynamoDB Local", () => {
     const pk = unique("ITEM");
     const error = await put({ pk, sk: "I", gsi1pk: hotIndexKey, gsi1sk: "over" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
-    expect((error as ProvisionedThroughputExceededException).ThrottlingReasons?.[0]).toMatchObject({ reason: "IndexWriteKeyRangeThroughputExceeded" });
+    expect((error as ProvisionedThroughputExceededException).ThrottlingReasons?.[0]).toMatchObject({
+      reason: "IndexWriteKeyRangeThroughputExceeded",
+    });
     expect(await exists(pk, "I")).toBe(false);
     // the same items without the index key pass
     await put({ pk, sk: "I" });
@@ -163,7 +220,13 @@ describe("the partition limiter on DynamoDB Local", () => {
       ExpressionAttributeValues: { ":k": S(hotIndexKey), ":s": S("moved") },
     });
     await expect(client.send(move)).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
-    expect((await plain.send(new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S("I") }, ConsistentRead: true }))).Item?.gsi1pk).toBeUndefined();
+    expect(
+      (
+        await plain.send(
+          new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S("I") }, ConsistentRead: true }),
+        )
+      ).Item?.gsi1pk,
+    ).toBeUndefined();
   });
 
   it("charges transactional writes 2x, condition checks like a write, and cancels only the throttled actions", async () => {
@@ -171,32 +234,60 @@ describe("the partition limiter on DynamoDB Local", () => {
     const tx = (sk: string, other?: string) =>
       doc.send(
         new TransactWriteCommand({
-          TransactItems: [{ Put: { TableName: tableName, Item: { pk: hot, sk } } }, ...(other ? [{ Put: { TableName: tableName, Item: { pk: other, sk: "x" } } }] : [])],
+          TransactItems: [
+            { Put: { TableName: tableName, Item: { pk: hot, sk } } },
+            ...(other ? [{ Put: { TableName: tableName, Item: { pk: other, sk: "x" } } }] : []),
+          ],
         }),
       );
     for (let i = 0; i < WCU / 2; i++) await tx(`t${i}`); // 2 units each
     const cold = unique("COLD");
     const error = await tx("over", cold).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionCanceledException);
-    expect((error as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(["ThrottlingError", "None"]);
+    expect((error as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+      "ThrottlingError",
+      "None",
+    ]);
     expect(await exists(hot, "over")).toBe(false);
     expect(await exists(cold, "x")).toBe(false);
 
     clock += 1001;
     // a ConditionCheck on the hot key costs 2 units too: 4 checks + 1 write = 10
-    const check = { ConditionCheck: { TableName: tableName, Key: { pk: S(hot), sk: S("t0") }, ConditionExpression: "attribute_exists(pk)" } };
-    await client.send(new TransactWriteItemsCommand({ TransactItems: [check, { Put: { TableName: tableName, Item: { pk: S(unique("A")), sk: S("x") } } }] }));
-    for (let i = 0; i < 3; i++) await client.send(new TransactWriteItemsCommand({ TransactItems: [{ ...check, ConditionCheck: { ...check.ConditionCheck, Key: { pk: S(hot), sk: S(`t${i + 1}`) } } }] }));
+    const check = {
+      ConditionCheck: {
+        TableName: tableName,
+        Key: { pk: S(hot), sk: S("t0") },
+        ConditionExpression: "attribute_exists(pk)",
+      },
+    };
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [check, { Put: { TableName: tableName, Item: { pk: S(unique("A")), sk: S("x") } } }],
+      }),
+    );
+    for (let i = 0; i < 3; i++)
+      await client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { ...check, ConditionCheck: { ...check.ConditionCheck, Key: { pk: S(hot), sk: S(`t${i + 1}`) } } },
+          ],
+        }),
+      );
     await tx("last");
     const after = await tx("one-too-many").catch((e: unknown) => e);
-    expect((after as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(["ThrottlingError"]);
+    expect((after as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+      "ThrottlingError",
+    ]);
   });
 
   it("sizes a transactional update by DynamoDB's own evaluation and throttles the index key it moves to", async () => {
     const queue = unique("QUEUE");
     // 9 items already queued under one index key (9 units there)
     const ids = Array.from({ length: WCU - 1 }, () => unique("ORD"));
-    for (const id of ids) await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(id), sk: S("O"), gsi2pk: S(queue), gsi2sk: S(id) } }));
+    for (const id of ids)
+      await client.send(
+        new PutItemCommand({ TableName: tableName, Item: { pk: S(id), sk: S("O"), gsi2pk: S(queue), gsi2sk: S(id) } }),
+      );
     const id = unique("ORD");
     await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(id), sk: S("O"), n: { N: "1" } } }));
     // the next one enters the queue by an update with arithmetic: 10 units, admitted; the one after is over
@@ -220,14 +311,22 @@ describe("the partition limiter on DynamoDB Local", () => {
     const other = unique("ORD");
     await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(other), sk: S("O"), n: { N: "1" } } }));
     const error = await enqueue(other).catch((e: unknown) => e);
-    expect((error as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(["ThrottlingError"]);
-    const item = (await plain.send(new GetItemCommand({ TableName: tableName, Key: { pk: S(other), sk: S("O") }, ConsistentRead: true }))).Item;
+    expect((error as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+      "ThrottlingError",
+    ]);
+    const item = (
+      await plain.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: S(other), sk: S("O") }, ConsistentRead: true }),
+      )
+    ).Item;
     expect(item).toEqual({ pk: S(other), sk: S("O"), n: { N: "1" } });
   });
 
   it("sizes complex updates by DynamoDB Local's own evaluation, and a failed condition as a failed write", async () => {
     const pk = unique("LOG");
-    await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("L"), entries: { L: [] } } }));
+    await client.send(
+      new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("L"), entries: { L: [] } } }),
+    );
     const big = S("y".repeat(1500));
     const append = (condition?: string) =>
       client.send(
@@ -244,13 +343,24 @@ describe("the partition limiter on DynamoDB Local", () => {
     // a failed condition is charged by the item before (3 KB: 3 units) and fails as DynamoDB fails it -> 9
     await expect(append("attribute_not_exists(pk)")).rejects.toThrow(/conditional/i);
     await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("tiny") } })); // 10
-    await expect(client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("tiny2") } }))).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
-    const item = (await plain.send(new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S("L") }, ConsistentRead: true }))).Item!;
+    await expect(
+      client.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(pk), sk: S("tiny2") } })),
+    ).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+    const item = (
+      await plain.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk: S(pk), sk: S("L") }, ConsistentRead: true }),
+      )
+    ).Item!;
     expect(item.entries?.L).toHaveLength(2);
   });
 
   it("lets the SDK retry a throttled single write", async () => {
-    const retrying = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 3 });
+    const retrying = new DynamoDBClient({
+      endpoint,
+      region: "local",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      maxAttempts: 3,
+    });
     limiter.install(retrying);
     const hot = unique("RETRY");
     for (let i = 0; i < WCU; i++) await put({ pk: hot, sk: `s${i}` });
@@ -263,11 +373,14 @@ describe("the partition limiter on DynamoDB Local", () => {
         throw error;
       }
     };
-    retrying.middlewareStack.addRelativeTo(
-      advanceClock as never,
-      { relation: "before", toMiddleware: "orderlinePartitionLimit", name: "advanceClockOnThrottle" },
+    retrying.middlewareStack.addRelativeTo(advanceClock as never, {
+      relation: "before",
+      toMiddleware: "orderlinePartitionLimit",
+      name: "advanceClockOnThrottle",
+    });
+    const out = await retrying.send(
+      new PutItemCommand({ TableName: tableName, Item: { pk: S(hot), sk: S("retried") } }),
     );
-    const out = await retrying.send(new PutItemCommand({ TableName: tableName, Item: { pk: S(hot), sk: S("retried") } }));
     expect(out.$metadata.attempts).toBeGreaterThan(1);
     expect(await exists(hot, "retried")).toBe(true);
     retrying.destroy();
@@ -282,7 +395,12 @@ describe("the local runtime with ORDERLINE_LOCAL_PARTITION_WCU", () => {
     setDb(undefined);
     process.env.ORDERLINE_LOCAL_PARTITION_WCU = "2";
     const lines: string[] = [];
-    const runtime = await startLocalRuntime({ port: 0, dynamoEndpoint: inject("dynamoEndpoint"), tableName: `e2e-${ulid().toLowerCase()}`, log: (l) => lines.push(l) });
+    const runtime = await startLocalRuntime({
+      port: 0,
+      dynamoEndpoint: inject("dynamoEndpoint"),
+      tableName: `e2e-${ulid().toLowerCase()}`,
+      log: (l) => lines.push(l),
+    });
     delete process.env.ORDERLINE_LOCAL_PARTITION_WCU;
     try {
       expect(runtime.partitionLimit?.wcu).toBe(2);
@@ -290,7 +408,9 @@ describe("the local runtime with ORDERLINE_LOCAL_PARTITION_WCU", () => {
       const handlersClient = db().client;
       expect(handlersClient.middlewareStack.identify().some((m) => m.startsWith("orderlinePartitionLimit"))).toBe(true);
       const call = http(runtime.url);
-      expect((await call("PUT", "/internal/offers/hot", { offerId: "off-hot", unitPrice: 1000, currency: "KRW" })).status).toBe(200);
+      expect(
+        (await call("PUT", "/internal/offers/hot", { offerId: "off-hot", unitPrice: 1000, currency: "KRW" })).status,
+      ).toBe(200);
       expect((await call("PUT", "/internal/inventory/hot", { onHand: 100 })).status).toBe(200);
       const statuses = await Promise.all(
         Array.from({ length: 6 }, async (_, i) => {
@@ -308,7 +428,9 @@ describe("the local runtime with ORDERLINE_LOCAL_PARTITION_WCU", () => {
       expect(statuses).toContain(201);
       expect(runtime.partitionLimit!.stats().throttled).toBeGreaterThan(0);
       await runtime.stop();
-      expect(handlersClient.middlewareStack.identify().some((m) => m.startsWith("orderlinePartitionLimit"))).toBe(false);
+      expect(handlersClient.middlewareStack.identify().some((m) => m.startsWith("orderlinePartitionLimit"))).toBe(
+        false,
+      );
     } finally {
       await runtime.stop();
       setDb(undefined);

@@ -40,22 +40,22 @@
  * A BatchWriteItem is throttled as a whole (AWS would return the throttled part as UnprocessedItems).
  */
 import {
+  type AttributeValue,
   BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type CancellationReason,
   ConditionalCheckFailedException,
   CreateTableCommand,
   DeleteItemCommand,
   DeleteTableCommand,
+  type DynamoDBClient,
   GetItemCommand,
+  type KeysAndAttributes,
   ProvisionedThroughputExceededException,
   PutItemCommand,
   TransactionCanceledException,
-  UpdateItemCommand,
-  type AttributeValue,
-  type BatchGetItemCommandOutput,
-  type CancellationReason,
-  type DynamoDBClient,
-  type KeysAndAttributes,
   type TransactWriteItem,
+  UpdateItemCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { tableDefinition } from "../core/store/table.js";
@@ -74,7 +74,8 @@ export function numberSize(text: string): number {
   return Math.ceil(digits / 2) + 1;
 }
 
-const binarySize = (value: unknown) => (typeof value === "string" ? Buffer.from(value, "base64").length : ((value as Uint8Array | undefined)?.length ?? 0));
+const binarySize = (value: unknown) =>
+  typeof value === "string" ? Buffer.from(value, "base64").length : ((value as Uint8Array | undefined)?.length ?? 0);
 
 /**
  * Size of one attribute value. Accepts the SDK's shape and the Lambda/JSON shape (binary as base64). An empty
@@ -136,7 +137,11 @@ function readProjection(raw: unknown): Projection {
 
 /** The table's key schema and GSIs (name, keys, projection; projection ALL when not declared). */
 export function tableSpec(definition: unknown = tableDefinition): TableSpec {
-  const def = definition as { partitionKey: string; sortKey?: string; globalIndexes?: Record<string, Record<string, unknown>> };
+  const def = definition as {
+    partitionKey: string;
+    sortKey?: string;
+    globalIndexes?: Record<string, Record<string, unknown>>;
+  };
   return {
     partitionKey: def.partitionKey,
     sortKey: def.sortKey,
@@ -206,11 +211,23 @@ export function indexWrites(spec: TableSpec, before: Item | undefined, after: It
     const isKey = is && canonical([is[index.partitionKey], index.sortKey ? is[index.sortKey] : null]);
     if (was && is && wasKey === isKey) {
       if (canonical(was) !== canonical(is))
-        writes.push({ index: index.name, partitionKey: keyText(is[index.partitionKey]), op: "put", bytes: Math.max(itemSize(was), itemSize(is)) });
+        writes.push({
+          index: index.name,
+          partitionKey: keyText(is[index.partitionKey]),
+          op: "put",
+          bytes: Math.max(itemSize(was), itemSize(is)),
+        });
       continue;
     }
-    if (was) writes.push({ index: index.name, partitionKey: keyText(was[index.partitionKey]), op: "delete", bytes: itemSize(was) });
-    if (is) writes.push({ index: index.name, partitionKey: keyText(is[index.partitionKey]), op: "put", bytes: itemSize(is) });
+    if (was)
+      writes.push({
+        index: index.name,
+        partitionKey: keyText(was[index.partitionKey]),
+        op: "delete",
+        bytes: itemSize(was),
+      });
+    if (is)
+      writes.push({ index: index.name, partitionKey: keyText(is[index.partitionKey]), op: "put", bytes: itemSize(is) });
   }
   return writes;
 }
@@ -241,29 +258,51 @@ export function writeCharges(spec: TableSpec, write: WriteSizing): Charge[] {
   const factor = write.transactional ? 2 : 1;
   const pk = write.partitionKey ?? keyText((write.after ?? write.before)?.[spec.partitionKey]);
   const kind = write.kind ?? "write";
-  if (kind !== "write") return [{ index: TABLE, partitionKey: pk, units: writeUnits(itemSize(write.before)) * (kind === "conditionCheck" ? 2 : factor) }];
-  const charges: Charge[] = [{ index: TABLE, partitionKey: pk, units: writeUnits(Math.max(itemSize(write.before), itemSize(write.after))) * factor }];
-  for (const w of indexWrites(spec, write.before, write.after)) charges.push({ index: w.index, partitionKey: w.partitionKey, units: writeUnits(w.bytes) });
+  if (kind !== "write")
+    return [
+      {
+        index: TABLE,
+        partitionKey: pk,
+        units: writeUnits(itemSize(write.before)) * (kind === "conditionCheck" ? 2 : factor),
+      },
+    ];
+  const charges: Charge[] = [
+    {
+      index: TABLE,
+      partitionKey: pk,
+      units: writeUnits(Math.max(itemSize(write.before), itemSize(write.after))) * factor,
+    },
+  ];
+  for (const w of indexWrites(spec, write.before, write.after))
+    charges.push({ index: w.index, partitionKey: w.partitionKey, units: writeUnits(w.bytes) });
   return charges;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Update expressions simple enough to apply here (the hot paths: counters, status and index key changes)
 
-const isInteger = (v: AttributeValue | undefined): v is { N: string } => typeof (v as { N?: unknown } | undefined)?.N === "string" && /^-?\d+$/.test((v as { N: string }).N);
+const isInteger = (v: AttributeValue | undefined): v is { N: string } =>
+  typeof (v as { N?: unknown } | undefined)?.N === "string" && /^-?\d+$/.test((v as { N: string }).N);
 
 /**
  * The item after `expression`, when it only uses `SET a = operand [+|- operand]`, `REMOVE a`, `ADD a :integer` on
  * top-level attributes (operands: `:value` or an attribute); undefined for anything else (or an operand that is
  * missing or not an integer where arithmetic needs one), which then goes to DynamoDB Local's own evaluation.
  */
-export function applySimpleUpdate(before: Item | undefined, key: Item, expression: string, names: Record<string, string> = {}, values: Item = {}): Item | undefined {
+export function applySimpleUpdate(
+  before: Item | undefined,
+  key: Item,
+  expression: string,
+  names: Record<string, string> = {},
+  values: Item = {},
+): Item | undefined {
   if (/[()[\].]/.test(expression)) return undefined;
   const clauses = [...expression.matchAll(/\b(SET|REMOVE|ADD|DELETE)\b/gi)];
   if (clauses.length === 0) return undefined;
   const source: Item = before ?? key;
   const after: Item = { ...source };
-  const name = (token: string) => (token.startsWith("#") ? names[token] : /^[A-Za-z_][\w]*$/.test(token) ? token : undefined);
+  const name = (token: string) =>
+    token.startsWith("#") ? names[token] : /^[A-Za-z_][\w]*$/.test(token) ? token : undefined;
   const operand = (token: string): AttributeValue | undefined => {
     if (token.startsWith(":")) return values[token];
     const n = name(token);
@@ -271,7 +310,10 @@ export function applySimpleUpdate(before: Item | undefined, key: Item, expressio
   };
   for (let c = 0; c < clauses.length; c++) {
     const verb = clauses[c]![1]!.toUpperCase();
-    const body = expression.slice(clauses[c]!.index! + clauses[c]![0].length, clauses[c + 1]?.index ?? expression.length);
+    const body = expression.slice(
+      clauses[c]!.index! + clauses[c]![0].length,
+      clauses[c + 1]?.index ?? expression.length,
+    );
     for (const action of body.split(",").map((a) => a.trim())) {
       if (action === "") return undefined;
       if (verb === "REMOVE") {
@@ -382,7 +424,8 @@ export class PartitionLimiter {
   private readonly counters = { admitted: 0, throttled: 0, throttledKeys: new Map<string, number>() };
 
   constructor(options: PartitionLimitOptions) {
-    if (!(options.wcu > 0)) throw new Error(`the partition limit must be a positive number of write units, got ${options.wcu}`);
+    if (!(options.wcu > 0))
+      throw new Error(`the partition limit must be a positive number of write units, got ${options.wcu}`);
     this.wcu = options.wcu;
     this.spec = options.spec ?? tableSpec();
     this.reader = options.reader;
@@ -391,7 +434,11 @@ export class PartitionLimiter {
   }
 
   stats(): PartitionLimitStats {
-    return { admitted: this.counters.admitted, throttled: this.counters.throttled, throttledKeys: new Map(this.counters.throttledKeys) };
+    return {
+      admitted: this.counters.admitted,
+      throttled: this.counters.throttled,
+      throttledKeys: new Map(this.counters.throttledKeys),
+    };
   }
 
   /** Adds the limit to `client` (and every DynamoDBDocumentClient built on it: they share its middleware stack). */
@@ -414,7 +461,9 @@ export class PartitionLimiter {
     this.clients.clear();
     const tables = [...this.shadows.keys()];
     this.shadows.clear();
-    await Promise.allSettled(tables.map((table) => this.reader.send(new DeleteTableCommand({ TableName: table + SHADOW_SUFFIX }))));
+    await Promise.allSettled(
+      tables.map((table) => this.reader.send(new DeleteTableCommand({ TableName: table + SHADOW_SUFFIX }))),
+    );
     this.reader.destroy();
   }
 
@@ -426,17 +475,36 @@ export class PartitionLimiter {
       case "PutItemCommand": {
         const item = input.Item as Item;
         const [before] = await this.read(table, [keyOf(this.spec, item)]);
-        return { transactional: false, actions: [{ table, charges: writeCharges(this.spec, { before, after: item, transactional: false }) }] };
+        return {
+          transactional: false,
+          actions: [{ table, charges: writeCharges(this.spec, { before, after: item, transactional: false }) }],
+        };
       }
       case "DeleteItemCommand": {
         const key = input.Key as Item;
         const [before] = await this.read(table, [key]);
-        return { transactional: false, actions: [{ table, charges: writeCharges(this.spec, { before, after: undefined, transactional: false, partitionKey: keyText(key[this.spec.partitionKey]) }) }] };
+        return {
+          transactional: false,
+          actions: [
+            {
+              table,
+              charges: writeCharges(this.spec, {
+                before,
+                after: undefined,
+                transactional: false,
+                partitionKey: keyText(key[this.spec.partitionKey]),
+              }),
+            },
+          ],
+        };
       }
       case "UpdateItemCommand": {
         const update = input as UpdateInput;
         const [before] = await this.read(table, [update.Key!]);
-        return { transactional: false, actions: [{ table, charges: await this.updateCharges(table, update, before, false) }] };
+        return {
+          transactional: false,
+          actions: [{ table, charges: await this.updateCharges(table, update, before, false) }],
+        };
       }
       case "TransactWriteItemsCommand":
         return this.planTransaction((input.TransactItems ?? []) as TransactWriteItem[]);
@@ -447,10 +515,16 @@ export class PartitionLimiter {
     }
   }
 
-  private async updateCharges(table: string, update: UpdateInput, before: Item | undefined, transactional: boolean): Promise<Charge[]> {
+  private async updateCharges(
+    table: string,
+    update: UpdateInput,
+    before: Item | undefined,
+    transactional: boolean,
+  ): Promise<Charge[]> {
     const partitionKey = keyText(update.Key![this.spec.partitionKey]);
     const after = await this.evaluateUpdate(table, update, before);
-    if (after === undefined) return writeCharges(this.spec, { before, after: undefined, transactional, kind: "failedWrite", partitionKey });
+    if (after === undefined)
+      return writeCharges(this.spec, { before, after: undefined, transactional, kind: "failedWrite", partitionKey });
     return writeCharges(this.spec, { before, after, transactional, partitionKey });
   }
 
@@ -466,7 +540,10 @@ export class PartitionLimiter {
     const befores: (Item | undefined)[] = new Array(items.length);
     await Promise.all(
       [...byTable].map(async ([table, indexes]) => {
-        const found = await this.read(table, indexes.map((i) => targets[i]!.key));
+        const found = await this.read(
+          table,
+          indexes.map((i) => targets[i]!.key),
+        );
         indexes.forEach((i, j) => (befores[i] = found[j]));
       }),
     );
@@ -475,10 +552,27 @@ export class PartitionLimiter {
         const before = befores[i];
         const { table } = targets[i]!;
         const partitionKey = keyText(targets[i]!.key[this.spec.partitionKey]);
-        if (action.Put) return { table, charges: writeCharges(this.spec, { before, after: action.Put.Item, transactional: true, partitionKey }) };
-        if (action.Delete) return { table, charges: writeCharges(this.spec, { before, after: undefined, transactional: true, partitionKey }) };
+        if (action.Put)
+          return {
+            table,
+            charges: writeCharges(this.spec, { before, after: action.Put.Item, transactional: true, partitionKey }),
+          };
+        if (action.Delete)
+          return {
+            table,
+            charges: writeCharges(this.spec, { before, after: undefined, transactional: true, partitionKey }),
+          };
         if (action.Update) return { table, charges: await this.updateCharges(table, action.Update, before, true) };
-        return { table, charges: writeCharges(this.spec, { before, after: undefined, transactional: true, kind: "conditionCheck", partitionKey }) };
+        return {
+          table,
+          charges: writeCharges(this.spec, {
+            before,
+            after: undefined,
+            transactional: true,
+            kind: "conditionCheck",
+            partitionKey,
+          }),
+        };
       }),
     );
     return { transactional: true, actions };
@@ -492,7 +586,12 @@ export class PartitionLimiter {
       writes.forEach((w, i) =>
         actions.push({
           table,
-          charges: writeCharges(this.spec, { before: befores[i], after: w.PutRequest?.Item, transactional: false, partitionKey: keyText(keys[i]![this.spec.partitionKey]) }),
+          charges: writeCharges(this.spec, {
+            before: befores[i],
+            after: w.PutRequest?.Item,
+            transactional: false,
+            partitionKey: keyText(keys[i]![this.spec.partitionKey]),
+          }),
         }),
       );
     }
@@ -507,9 +606,13 @@ export class PartitionLimiter {
     }
     const found = new Map<string, Item>();
     for (let i = 0; i < keys.length; i += 100) {
-      let request: Record<string, KeysAndAttributes> | undefined = { [table]: { Keys: keys.slice(i, i + 100), ConsistentRead: true } };
+      let request: Record<string, KeysAndAttributes> | undefined = {
+        [table]: { Keys: keys.slice(i, i + 100), ConsistentRead: true },
+      };
       while (request && Object.keys(request).length > 0) {
-        const out: BatchGetItemCommandOutput = await this.reader.send(new BatchGetItemCommand({ RequestItems: request }));
+        const out: BatchGetItemCommandOutput = await this.reader.send(
+          new BatchGetItemCommand({ RequestItems: request }),
+        );
         for (const item of out.Responses?.[table] ?? []) found.set(canonical(keyOf(this.spec, item)), item);
         request = out.UnprocessedKeys;
       }
@@ -526,8 +629,14 @@ export class PartitionLimiter {
           new CreateTableCommand({
             TableName: table + SHADOW_SUFFIX,
             BillingMode: "PAY_PER_REQUEST",
-            AttributeDefinitions: [partitionKey, ...(sortKey ? [sortKey] : [])].map((name) => ({ AttributeName: name, AttributeType: "S" })),
-            KeySchema: [{ AttributeName: partitionKey, KeyType: "HASH" }, ...(sortKey ? [{ AttributeName: sortKey, KeyType: "RANGE" as const }] : [])],
+            AttributeDefinitions: [partitionKey, ...(sortKey ? [sortKey] : [])].map((name) => ({
+              AttributeName: name,
+              AttributeType: "S",
+            })),
+            KeySchema: [
+              { AttributeName: partitionKey, KeyType: "HASH" },
+              ...(sortKey ? [{ AttributeName: sortKey, KeyType: "RANGE" as const }] : []),
+            ],
           }),
         )
         .then(
@@ -548,11 +657,21 @@ export class PartitionLimiter {
    * The item after `update`, applied by DynamoDB Local to a copy of `before` in the shadow table; undefined when
    * the update's condition fails (or DynamoDB refuses it: the real request then fails the same way).
    */
-  private async evaluateUpdate(table: string, update: UpdateInput, before: Item | undefined): Promise<Item | undefined> {
+  private async evaluateUpdate(
+    table: string,
+    update: UpdateInput,
+    before: Item | undefined,
+  ): Promise<Item | undefined> {
     const { partitionKey } = this.spec;
     const realKey = update.Key!;
     if (update.UpdateExpression) {
-      const simple = applySimpleUpdate(before, realKey, update.UpdateExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues);
+      const simple = applySimpleUpdate(
+        before,
+        realKey,
+        update.UpdateExpression,
+        update.ExpressionAttributeNames,
+        update.ExpressionAttributeValues,
+      );
       if (simple) return simple;
     }
     if (realKey[partitionKey]?.S === undefined) return before; // not this table's layout: size as unchanged
@@ -561,7 +680,10 @@ export class PartitionLimiter {
     const shadowKey: Item = { ...realKey, [partitionKey]: shadowPk };
     const shadowTable = table + SHADOW_SUFFIX;
     try {
-      if (before) await this.reader.send(new PutItemCommand({ TableName: shadowTable, Item: { ...before, [partitionKey]: shadowPk } }));
+      if (before)
+        await this.reader.send(
+          new PutItemCommand({ TableName: shadowTable, Item: { ...before, [partitionKey]: shadowPk } }),
+        );
       const out = await this.reader.send(
         new UpdateItemCommand({
           TableName: shadowTable,
@@ -575,7 +697,8 @@ export class PartitionLimiter {
       );
       return { ...(out.Attributes ?? {}), [partitionKey]: realKey[partitionKey] };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || errorName(error) === "ValidationException") return undefined;
+      if (error instanceof ConditionalCheckFailedException || errorName(error) === "ValidationException")
+        return undefined;
       throw error;
     } finally {
       this.reader.send(new DeleteItemCommand({ TableName: shadowTable, Key: shadowKey })).catch(() => undefined);
@@ -631,14 +754,23 @@ export class PartitionLimiter {
       const name = `${c.index} ${c.partitionKey}`;
       this.counters.throttledKeys.set(name, (this.counters.throttledKeys.get(name) ?? 0) + 1);
     }
-    const describe = hot.map((c) => `${c.index === TABLE ? "table" : `index ${c.index}`} key ${c.partitionKey}`).join(", ");
+    const describe = hot
+      .map((c) => `${c.index === TABLE ? "table" : `index ${c.index}`} key ${c.partitionKey}`)
+      .join(", ");
     const message = `Throughput exceeds the ${this.wcu} write units per second of partition key(s) ${describe} (ORDERLINE_LOCAL_PARTITION_WCU)`;
     if (plan.transactional) {
       const reasons: CancellationReason[] = plan.actions.map((action) =>
-        action.charges.some((c) => over.has(idOf(action.table, c))) ? { Code: "ThrottlingError", Message: message } : { Code: "None" },
+        action.charges.some((c) => over.has(idOf(action.table, c)))
+          ? { Code: "ThrottlingError", Message: message }
+          : { Code: "None" },
       );
       const text = `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(", ")}]`;
-      throw new TransactionCanceledException({ message: text, Message: text, CancellationReasons: reasons, $metadata: { httpStatusCode: 400 } });
+      throw new TransactionCanceledException({
+        message: text,
+        Message: text,
+        CancellationReasons: reasons,
+        $metadata: { httpStatusCode: 400 },
+      });
     }
     throw new ProvisionedThroughputExceededException({
       message,

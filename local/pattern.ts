@@ -24,7 +24,8 @@ type LeafTest = (leaf: Leaf) => boolean;
 type FieldTest = (leaves: Leaf[]) => boolean;
 type ObjectTest = (value: unknown) => boolean;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 function fail(path: string, message: string): never {
   throw new InvalidEventPatternError(`${path || "pattern"}: ${message}`);
@@ -37,7 +38,8 @@ function leavesOf(value: unknown, out: Leaf[] = []): Leaf[] {
     for (const element of value) leavesOf(element, out);
     return out;
   }
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null) out.push(value);
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null)
+    out.push(value);
   return out;
 }
 
@@ -80,7 +82,10 @@ function cidr(path: string, operand: unknown): LeafTest {
   const base = ipv4(address ?? "");
   const bits = bitsText === undefined ? 32 : Number(bitsText);
   if (base === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) {
-    fail(path, `cidr ${JSON.stringify(operand)} is not an IPv4 CIDR block (IPv6 is not supported by the local matcher)`);
+    fail(
+      path,
+      `cidr ${JSON.stringify(operand)} is not an IPv4 CIDR block (IPv6 is not supported by the local matcher)`,
+    );
   }
   const size = 2 ** (32 - bits);
   const start = Math.floor(base / size) * size;
@@ -95,12 +100,14 @@ const lower = new Set([">", ">="]);
 const upper = new Set(["<", "<="]);
 
 function numeric(path: string, operand: unknown): LeafTest {
-  if (!Array.isArray(operand) || (operand.length !== 2 && operand.length !== 4)) fail(path, "numeric needs [op, n] or [op, n, op, n]");
+  if (!Array.isArray(operand) || (operand.length !== 2 && operand.length !== 4))
+    fail(path, "numeric needs [op, n] or [op, n, op, n]");
   const tests: ((n: number) => boolean)[] = [];
   for (let i = 0; i < operand.length; i += 2) {
     const op = operand[i];
     const bound = operand[i + 1];
-    if (typeof bound !== "number" || !Number.isFinite(bound)) fail(path, `numeric bound ${JSON.stringify(bound)} is not a number`);
+    if (typeof bound !== "number" || !Number.isFinite(bound))
+      fail(path, `numeric bound ${JSON.stringify(bound)} is not a number`);
     switch (op) {
       case "=":
         tests.push((n) => n === bound);
@@ -123,7 +130,8 @@ function numeric(path: string, operand: unknown): LeafTest {
   }
   if (operand.length === 4) {
     // A range: a lower bound first, then an upper bound ("=" only stands alone).
-    if (!lower.has(operand[0] as string) || !upper.has(operand[2] as string)) fail(path, "a numeric range is [\">\"|\">=\", low, \"<\"|\"<=\", high]");
+    if (!lower.has(operand[0] as string) || !upper.has(operand[2] as string))
+      fail(path, 'a numeric range is [">"|">=", low, "<"|"<=", high]');
     if ((operand[1] as number) >= (operand[3] as number)) fail(path, "a numeric range needs low < high");
   }
   return (leaf) => typeof leaf === "number" && tests.every((t) => t(leaf));
@@ -135,7 +143,11 @@ function affix(path: string, kind: "prefix" | "suffix", operand: unknown): (s: s
   let folded = false;
   if (typeof operand === "string") {
     text = operand;
-  } else if (isPlainObject(operand) && Object.keys(operand).length === 1 && typeof operand["equals-ignore-case"] === "string") {
+  } else if (
+    isPlainObject(operand) &&
+    Object.keys(operand).length === 1 &&
+    typeof operand["equals-ignore-case"] === "string"
+  ) {
     text = ignoreCase(operand["equals-ignore-case"]);
     folded = true;
   } else {
@@ -168,15 +180,23 @@ function anythingBut(path: string, operand: unknown): LeafTest {
     switch (key) {
       case "prefix":
       case "suffix":
-        if (typeof inner !== "string" && !(Array.isArray(inner) && inner.length > 0 && inner.every((v) => typeof v === "string"))) {
+        if (
+          typeof inner !== "string" &&
+          !(Array.isArray(inner) && inner.length > 0 && inner.every((v) => typeof v === "string"))
+        ) {
           fail(path, `anything-but ${key} needs a string or a list of strings`);
         }
-        if ((Array.isArray(inner) ? inner : [inner]).some((v) => v === "")) fail(path, `anything-but ${key} may not be empty`);
-        excludedString = (s) => (Array.isArray(inner) ? (inner as string[]) : [inner as string]).some((t) => (key === "prefix" ? s.startsWith(t) : s.endsWith(t)));
+        if ((Array.isArray(inner) ? inner : [inner]).some((v) => v === ""))
+          fail(path, `anything-but ${key} may not be empty`);
+        excludedString = (s) =>
+          (Array.isArray(inner) ? (inner as string[]) : [inner as string]).some((t) =>
+            key === "prefix" ? s.startsWith(t) : s.endsWith(t),
+          );
         break;
       case "equals-ignore-case": {
         const list = Array.isArray(inner) ? inner : [inner];
-        if (list.length === 0 || !list.every((v) => typeof v === "string")) fail(path, "anything-but equals-ignore-case needs a string or a list of strings");
+        if (list.length === 0 || !list.every((v) => typeof v === "string"))
+          fail(path, "anything-but equals-ignore-case needs a string or a list of strings");
         const folded = new Set((list as string[]).map(ignoreCase));
         excludedString = (s) => folded.has(ignoreCase(s));
         break;
@@ -194,7 +214,10 @@ function anythingBut(path: string, operand: unknown): LeafTest {
     // Only strings can be excluded by a string operator; every other leaf passes.
     return (leaf) => typeof leaf !== "string" || !excludedString(leaf);
   }
-  fail(path, "anything-but needs a string, a number, a list of either, or a nested prefix/suffix/equals-ignore-case/wildcard");
+  fail(
+    path,
+    "anything-but needs a string, a number, a list of either, or a nested prefix/suffix/equals-ignore-case/wildcard",
+  );
 }
 
 function compileMatcher(path: string, matcher: unknown): FieldTest {
@@ -206,7 +229,10 @@ function compileMatcher(path: string, matcher: unknown): FieldTest {
   if (keys.length !== 1) fail(path, `an operator object has exactly one key, got ${JSON.stringify(keys)}`);
   const op = keys[0]!;
   const operand = matcher[op];
-  const any = (test: LeafTest): FieldTest => (leaves) => leaves.some(test);
+  const any =
+    (test: LeafTest): FieldTest =>
+    (leaves) =>
+      leaves.some(test);
   switch (op) {
     case "exists":
       if (typeof operand !== "boolean") fail(path, "exists needs true or false");

@@ -1,7 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeleteItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { ulid } from "ulid";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshTable } from "../test/support/table.js";
 import { localClient } from "./dynamo.js";
 import { StreamPoller } from "./poller.js";
@@ -24,7 +30,10 @@ const orderEvent = (run: string, n: number, extra: Item = {}): Item => ({
   ...extra,
 });
 const put = (item: Item) => ddb.send(new PutItemCommand({ TableName: tableName, Item: item }));
-const putAll = (items: Item[]) => ddb.send(new TransactWriteItemsCommand({ TransactItems: items.map((Item) => ({ Put: { TableName: tableName, Item } })) }));
+const putAll = (items: Item[]) =>
+  ddb.send(
+    new TransactWriteItemsCommand({ TransactItems: items.map((Item) => ({ Put: { TableName: tableName, Item } })) }),
+  );
 const sk = (r: DynamoDBRecord) => `${r.dynamodb!.Keys!.pk!.S}|${r.dynamodb!.Keys!.sk!.S}`;
 const deliveredOf = (run: string) => state.batches.flat().filter((r) => r.dynamodb!.Keys!.pk!.S === `ORDER#${run}`);
 const succeededOf = (run: string) => state.succeeded.flat().filter((r) => r.dynamodb!.Keys!.pk!.S === `ORDER#${run}`);
@@ -32,7 +41,16 @@ const succeededOf = (run: string) => state.succeeded.flat().filter((r) => r.dyna
 beforeAll(async () => {
   ({ endpoint, tableName } = await freshTable("poll"));
   ddb = localClient(endpoint);
-  poller = new StreamPoller({ endpoint, tableName, handler, startAt: "LATEST", intervalMs: 50, retryDelayMs: 10, maxRetries: 2, log: (l) => logged.push(l) });
+  poller = new StreamPoller({
+    endpoint,
+    tableName,
+    handler,
+    startAt: "LATEST",
+    intervalMs: 50,
+    retryDelayMs: 10,
+    maxRetries: 2,
+    log: (l) => logged.push(l),
+  });
   // Written before a LATEST poller starts: never delivered by it.
   await put(orderEvent("before-start", 1));
   await poller.start();
@@ -46,30 +64,75 @@ afterAll(async () => {
 describe("the local stream poller", () => {
   it("delivers only inserted OrderEvent and RelayAudit items, in order, in the record shape Lambda delivers", async () => {
     const run = ulid();
-    await put(orderEvent(run, 1, { bytes: { B: new Uint8Array([1, 2, 3]) }, tags: { SS: ["a", "b"] }, nested: { M: { l: { L: [{ N: "1.5" }, { NULL: true }, { BOOL: false }] } } } }));
-    await put({ pk: { S: `ORDER#${run}` }, sk: { S: "ORDER" }, entity: { S: "Order" }, status: { S: "PAYMENT_PENDING" } });
+    await put(
+      orderEvent(run, 1, {
+        bytes: { B: new Uint8Array([1, 2, 3]) },
+        tags: { SS: ["a", "b"] },
+        nested: { M: { l: { L: [{ N: "1.5" }, { NULL: true }, { BOOL: false }] } } },
+      }),
+    );
+    await put({
+      pk: { S: `ORDER#${run}` },
+      sk: { S: "ORDER" },
+      entity: { S: "Order" },
+      status: { S: "PAYMENT_PENDING" },
+    });
     await put(orderEvent(run, 2));
     await put({ pk: { S: `ORDER#${run}` }, sk: { S: "AUDIT#1" }, entity: { S: "RelayAudit" }, auditId: { S: "a-1" } });
     await put({ pk: { S: `ORDER#${run}` }, sk: { S: "NOENTITY" } });
     // A MODIFY and a REMOVE of an outbox item are not delivered either.
-    await ddb.send(new UpdateItemCommand({ TableName: tableName, Key: { pk: { S: `ORDER#${run}` }, sk: { S: "EVENT#00000002" } }, UpdateExpression: "SET touched = :t", ExpressionAttributeValues: { ":t": { BOOL: true } } }));
-    await ddb.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `ORDER#${run}` }, sk: { S: "EVENT#00000002" } } }));
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `ORDER#${run}` }, sk: { S: "EVENT#00000002" } },
+        UpdateExpression: "SET touched = :t",
+        ExpressionAttributeValues: { ":t": { BOOL: true } },
+      }),
+    );
+    await ddb.send(
+      new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: `ORDER#${run}` }, sk: { S: "EVENT#00000002" } } }),
+    );
     await put(orderEvent(run, 3));
     await poller.drained();
 
     const records = deliveredOf(run);
-    expect(records.map(sk)).toEqual([`ORDER#${run}|EVENT#00000001`, `ORDER#${run}|EVENT#00000002`, `ORDER#${run}|AUDIT#1`, `ORDER#${run}|EVENT#00000003`]);
+    expect(records.map(sk)).toEqual([
+      `ORDER#${run}|EVENT#00000001`,
+      `ORDER#${run}|EVENT#00000002`,
+      `ORDER#${run}|AUDIT#1`,
+      `ORDER#${run}|EVENT#00000003`,
+    ]);
     const sequence = records.map((r) => BigInt(r.dynamodb!.SequenceNumber!));
     expect([...sequence].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(sequence);
 
     const first = records[0]!;
-    expect(Object.keys(first)).toEqual(["eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb", "eventSourceARN"]);
-    expect(first).toMatchObject({ eventName: "INSERT", eventVersion: "1.1", eventSource: "aws:dynamodb", eventSourceARN: poller.arn });
+    expect(Object.keys(first)).toEqual([
+      "eventID",
+      "eventName",
+      "eventVersion",
+      "eventSource",
+      "awsRegion",
+      "dynamodb",
+      "eventSourceARN",
+    ]);
+    expect(first).toMatchObject({
+      eventName: "INSERT",
+      eventVersion: "1.1",
+      eventSource: "aws:dynamodb",
+      eventSourceARN: poller.arn,
+    });
     expect(typeof first.eventID).toBe("string");
     expect(typeof first.awsRegion).toBe("string");
     expect(poller.arn).toMatch(new RegExp(`^arn:aws:dynamodb:[^:]+:\\d{12}:table/${tableName}/stream/`));
     const d = first.dynamodb!;
-    expect(Object.keys(d)).toEqual(["ApproximateCreationDateTime", "Keys", "NewImage", "SequenceNumber", "SizeBytes", "StreamViewType"]);
+    expect(Object.keys(d)).toEqual([
+      "ApproximateCreationDateTime",
+      "Keys",
+      "NewImage",
+      "SequenceNumber",
+      "SizeBytes",
+      "StreamViewType",
+    ]);
     expect(d.Keys).toEqual({ pk: { S: `ORDER#${run}` }, sk: { S: "EVENT#00000001" } });
     expect(d.NewImage).toEqual({
       ...orderEvent(run, 1),
@@ -88,8 +151,15 @@ describe("the local stream poller", () => {
 
   it("delivers empty maps nested at any depth as Lambda does ({ M: {} }), although DynamoDB Local streams them as {}", async () => {
     const run = ulid();
-    const data: AttributeValue = { M: { a: { M: {} }, b: { L: [{ M: {} }, { M: { c: { M: {} } } }, { L: [] }] }, d: { S: "x" } } };
-    const audit: Item = { pk: { S: `ORDER#${run}` }, sk: { S: "AUDIT#1" }, entity: { S: "RelayAudit" }, after: { M: { shippingInfo: { M: { box: { M: {} } } } } } };
+    const data: AttributeValue = {
+      M: { a: { M: {} }, b: { L: [{ M: {} }, { M: { c: { M: {} } } }, { L: [] }] }, d: { S: "x" } },
+    };
+    const audit: Item = {
+      pk: { S: `ORDER#${run}` },
+      sk: { S: "AUDIT#1" },
+      entity: { S: "RelayAudit" },
+      after: { M: { shippingInfo: { M: { box: { M: {} } } } } },
+    };
     await put(orderEvent(run, 1, { data, empty: { M: {} } }));
     await put(audit);
     await poller.drained();
@@ -110,7 +180,9 @@ describe("the local stream poller", () => {
     expect(count(1)).toBe(1); // checkpointed before the failure: never redelivered
     expect(count(2)).toBe(2); // failed once, then delivered again
     expect(count(3)).toBeGreaterThanOrEqual(1);
-    const batches = state.batches.map((b) => b.filter((r) => r.dynamodb!.Keys!.pk!.S === `ORDER#${run}`).map(sk)).filter((b) => b.length > 0);
+    const batches = state.batches
+      .map((b) => b.filter((r) => r.dynamodb!.Keys!.pk!.S === `ORDER#${run}`).map(sk))
+      .filter((b) => b.length > 0);
     const retried = batches.filter((b) => b[0]!.endsWith("EVENT#00000002"));
     expect(retried.length).toBeGreaterThanOrEqual(1);
     // The failed record and everything after it end up in a batch that succeeded.
@@ -136,7 +208,12 @@ describe("the local stream poller", () => {
 
   it("bisects a batch whose invocation throws, so only the poison record is dropped", async () => {
     const run = ulid();
-    await putAll([orderEvent(run, 1), orderEvent(run, 2, { poison: { BOOL: true } }), orderEvent(run, 3), orderEvent(run, 4)]);
+    await putAll([
+      orderEvent(run, 1),
+      orderEvent(run, 2, { poison: { BOOL: true } }),
+      orderEvent(run, 3),
+      orderEvent(run, 4),
+    ]);
     await poller.drained();
 
     const failed = poller.onFailure.filter((f) => f.record.dynamodb!.Keys!.pk!.S === `ORDER#${run}`);

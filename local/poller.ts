@@ -4,17 +4,20 @@ import {
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type AttributeValue as StreamAttributeValue,
-  type _Record as StreamRecord,
   type Shard,
   type ShardIteratorType,
+  type AttributeValue as StreamAttributeValue,
+  type _Record as StreamRecord,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { streamPublisher } from "../functions/events/rules.js";
 import { importHandler, invoke, lambdaContext } from "./lambda.js";
-import { compilePattern, type CompiledPattern } from "./pattern.js";
+import { type CompiledPattern, compilePattern } from "./pattern.js";
 
-export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void | undefined | null>;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | void | undefined | null>;
 
 /**
  * The event-source filter of the deployed stream mapping (Lambda event filtering, same pattern syntax as
@@ -111,7 +114,8 @@ function toLambdaImage(image: Record<string, StreamAttributeValue> | undefined):
 export function toLambdaRecord(record: StreamRecord, streamArn: string, region: string): DynamoDBRecord {
   const d = record.dynamodb ?? {};
   const dynamodb: Record<string, unknown> = {};
-  if (d.ApproximateCreationDateTime) dynamodb.ApproximateCreationDateTime = d.ApproximateCreationDateTime.getTime() / 1000;
+  if (d.ApproximateCreationDateTime)
+    dynamodb.ApproximateCreationDateTime = d.ApproximateCreationDateTime.getTime() / 1000;
   dynamodb.Keys = toLambdaImage(d.Keys);
   if (d.NewImage) dynamodb.NewImage = toLambdaImage(d.NewImage);
   if (d.OldImage) dynamodb.OldImage = toLambdaImage(d.OldImage);
@@ -198,7 +202,8 @@ export class StreamPoller {
   async start(): Promise<void> {
     const table = await this.ddb.send(new DescribeTableCommand({ TableName: this.options.tableName }));
     const arn = table.Table?.LatestStreamArn;
-    if (!arn || table.Table?.StreamSpecification?.StreamEnabled === false) throw new Error(`table ${this.options.tableName} has no stream enabled`);
+    if (!arn || table.Table?.StreamSpecification?.StreamEnabled === false)
+      throw new Error(`table ${this.options.tableName} has no stream enabled`);
     this.streamArn = arn;
     const startAt = this.options.startAt ?? "LATEST";
     for (const shard of await this.describeShards()) {
@@ -274,7 +279,9 @@ export class StreamPoller {
     const shards: Shard[] = [];
     let start: string | undefined;
     do {
-      const out = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }));
+      const out = await this.streams.send(
+        new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: start }),
+      );
       shards.push(...(out.StreamDescription?.Shards ?? []));
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -285,7 +292,12 @@ export class StreamPoller {
   private async position(state: ShardState): Promise<void> {
     const type: ShardIteratorType = state.lastRead ? "AFTER_SEQUENCE_NUMBER" : (state.initial ?? "TRIM_HORIZON");
     const out = await this.streams.send(
-      new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: state.id, ShardIteratorType: type, SequenceNumber: state.lastRead }),
+      new GetShardIteratorCommand({
+        StreamArn: this.streamArn,
+        ShardId: state.id,
+        ShardIteratorType: type,
+        SequenceNumber: state.lastRead,
+      }),
     );
     state.iterator = out.ShardIterator;
     state.initial = undefined;
@@ -382,7 +394,9 @@ export class StreamPoller {
       const result = await this.handler({ Records: batch.map((p) => p.record) }, lambdaContext(this.functionName));
       const failures = result?.batchItemFailures ?? [];
       if (failures.length > 0) {
-        const indexes = failures.map((f) => (f.itemIdentifier ? batch.findIndex((p) => p.seq === f.itemIdentifier) : -1));
+        const indexes = failures.map((f) =>
+          f.itemIdentifier ? batch.findIndex((p) => p.seq === f.itemIdentifier) : -1,
+        );
         // An identifier that is empty or not in the batch fails the whole batch, as in Lambda.
         firstFailed = indexes.some((i) => i < 0) ? 0 : Math.min(...indexes);
         reason = "reported in batchItemFailures";
@@ -413,7 +427,14 @@ export class StreamPoller {
       state.queue.shift();
       state.failing = undefined;
       state.batchLimit = this.batchSize;
-      this.onFailure.push({ shardId: state.id, sequenceNumber: head.seq, record: head.record, attempts: count, error: reason, at: new Date().toISOString() });
+      this.onFailure.push({
+        shardId: state.id,
+        sequenceNumber: head.seq,
+        record: head.record,
+        attempts: count,
+        error: reason,
+        at: new Date().toISOString(),
+      });
       this.log(`on-failure: record ${head.seq} of shard ${state.id} dropped after ${count} attempts (${reason})`);
       return;
     }

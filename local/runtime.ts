@@ -1,12 +1,12 @@
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { db, setDb } from "../core/store/client.js";
 import { scheduledJobs, streamPublisher } from "../functions/events/rules.js";
-import { LOCAL_ACCOUNT, LOCAL_REGION, LocalBus, type BusEvent } from "./bus.js";
-import { createTable, localClient, startDynamoLocal, type DynamoLocal } from "./dynamo.js";
-import { createGateway, type LocalRoute } from "./gateway.js";
+import { type BusEvent, LOCAL_ACCOUNT, LOCAL_REGION, LocalBus } from "./bus.js";
 import { docsRoute } from "./docs-route.js";
+import { createTable, type DynamoLocal, localClient, startDynamoLocal } from "./dynamo.js";
+import { createGateway, type LocalRoute } from "./gateway.js";
 import { importHandler, lambdaContext } from "./lambda.js";
 import { PartitionLimiter, partitionWcuFromEnv } from "./partition-limit.js";
 import { StreamPoller } from "./poller.js";
@@ -119,11 +119,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     let dynamo: DynamoLocal | undefined;
-    const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo = await startDynamoLocal({ dbPath: options.dataDir })).endpoint;
+    const dynamoEndpoint =
+      options.dynamoEndpoint ?? (dynamo = await startDynamoLocal({ dbPath: options.dataDir })).endpoint;
     if (dynamo) {
       const running = dynamo;
       cleanup.push(() => running.stop());
-      log(`DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : "in memory"}) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`);
+      log(
+        `DynamoDB Local (${options.dataDir ? `data in ${options.dataDir}` : "in memory"}) at ${dynamoEndpoint}, ready in ${Date.now() - started} ms`,
+      );
     }
     const tableName = options.tableName ?? "orderline-local";
     let created = true;
@@ -194,9 +197,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Built on first request (loading zod-openapi is not worth delaying start-up), then served as is.
     let openApiDocument: unknown;
     const openApi: LocalRoute = async (req, url) =>
-      req.method === "GET" && url.pathname === "/openapi.json" ? { status: 200, body: (openApiDocument ??= (await import("../functions/openapi-document.js")).document()) } : undefined;
+      req.method === "GET" && url.pathname === "/openapi.json"
+        ? { status: 200, body: (openApiDocument ??= (await import("../functions/openapi-document.js")).document()) }
+        : undefined;
     // The admin console (local/admin-route.ts), loaded on its first request like the OpenAPI document.
-    const admin: LocalRoute = async (req, url) => (url.pathname.startsWith("/admin") ? (await import("./admin-route.js")).adminRoute(req, url) : undefined);
+    const admin: LocalRoute = async (req, url) =>
+      url.pathname.startsWith("/admin") ? (await import("./admin-route.js")).adminRoute(req, url) : undefined;
     const server: Server = createGateway([health, openApi, docsRoute, bus.route, admin]);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -225,17 +231,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
     const timers = scheduledJobs.map((job) =>
       setInterval(() => {
-        runJob(job.name).catch((error: unknown) => warn(`scheduled job ${job.name} failed: ${(error as Error).message}`));
+        runJob(job.name).catch((error: unknown) =>
+          warn(`scheduled job ${job.name} failed: ${(error as Error).message}`),
+        );
       }, intervalMs),
     );
     cleanup.push(async () => {
       timers.forEach(clearInterval);
       await Promise.allSettled([...running.values()]);
     });
-    if (scheduledJobs.length > 0) log(`scheduled jobs every ${intervalMs} ms: ${scheduledJobs.map((j) => j.name).join(", ")}`);
+    if (scheduledJobs.length > 0)
+      log(`scheduled jobs every ${intervalMs} ms: ${scheduledJobs.map((j) => j.name).join(", ")}`);
 
     ready = true;
-    log(`HTTP API at ${url} (GET /health, GET /openapi.json, GET /_local/events), ready ${Date.now() - started} ms after start`);
+    log(
+      `HTTP API at ${url} (GET /health, GET /openapi.json, GET /_local/events), ready ${Date.now() - started} ms after start`,
+    );
 
     return {
       url,

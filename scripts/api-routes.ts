@@ -14,7 +14,10 @@ const callers = { public: "BFF (IAM)", iam: "services, admins (IAM)", signature:
 
 export function routeTable(): string {
   const paths = document().paths as Record<string, Record<string, { summary?: string }>>;
-  const rows = routes.map((r) => `| \`${r.method}\` | \`${r.path}\` | ${callers[r.auth]} | ${paths[r.path]?.[r.method.toLowerCase()]?.summary ?? ""} |`);
+  const rows = routes.map(
+    (r) =>
+      `| \`${r.method}\` | \`${r.path}\` | ${callers[r.auth]} | ${paths[r.path]?.[r.method.toLowerCase()]?.summary ?? ""} |`,
+  );
   return ["| method | path | caller in AWS | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 

@@ -10,7 +10,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { startDemoSupplier, type DemoSupplier } from "../local/demo-supplier.js";
+import { type DemoSupplier, startDemoSupplier } from "../local/demo-supplier.js";
 
 const orderline = (process.env.ORDERLINE_URL ?? `http://127.0.0.1:${process.env.PORT || 3000}`).replace(/\/$/, "");
 const stepDelayMs = Number(process.env.DEMO_STEP_MS ?? 100);
@@ -36,8 +36,23 @@ function step(title: string): void {
 }
 
 /** Sends one request, prints it and its answer (`show` picks the key fields), and checks the status. */
-async function call(method: string, path: string, body: unknown, expected: number, show: (a: Answer) => unknown = () => undefined, headers: Record<string, string> = {}): Promise<Answer> {
-  console.log(`   > ${method} ${path}${body === undefined ? "" : ` ${short(body)}`}${Object.keys(headers).length ? `  [${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join(", ")}]` : ""}`);
+async function call(
+  method: string,
+  path: string,
+  body: unknown,
+  expected: number,
+  show: (a: Answer) => unknown = () => undefined,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  console.log(
+    `   > ${method} ${path}${body === undefined ? "" : ` ${short(body)}`}${
+      Object.keys(headers).length
+        ? `  [${Object.entries(headers)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(", ")}]`
+        : ""
+    }`,
+  );
   let response: Response;
   try {
     response = await fetch(`${orderline}${path}`, {
@@ -49,10 +64,17 @@ async function call(method: string, path: string, body: unknown, expected: numbe
     throw new DemoFailure(`${method} ${path}: no answer from ${orderline} (${(error as Error).message})`);
   }
   const text = await response.text();
-  const answer: Answer = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  const answer: Answer = {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
   const shown = answer.status === expected ? show(answer) : answer.body;
-  console.log(`   < ${answer.status}${shown === undefined ? "" : ` ${short(shown, Array.isArray(shown) ? 400 : 160)}`}`);
-  if (answer.status !== expected) throw new DemoFailure(`${method} ${path}: expected ${expected}, got ${answer.status} ${short(answer.body, 400)}`);
+  console.log(
+    `   < ${answer.status}${shown === undefined ? "" : ` ${short(shown, Array.isArray(shown) ? 400 : 160)}`}`,
+  );
+  if (answer.status !== expected)
+    throw new DemoFailure(`${method} ${path}: expected ${expected}, got ${answer.status} ${short(answer.body, 400)}`);
   return answer;
 }
 
@@ -61,24 +83,35 @@ function expect(condition: boolean, what: string): void {
 }
 
 /** Polls `read` until `done` holds (the stream and the bus are asynchronous), or fails after `timeoutMs`. */
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new DemoFailure(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${short(value, 400)}`);
+    if (Date.now() > deadline)
+      throw new DemoFailure(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${short(value, 400)}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
 
 async function get(path: string): Promise<any> {
   const response = await fetch(`${orderline}${path}`);
-  if (response.status !== 200) throw new DemoFailure(`GET ${path}: ${response.status} ${short(await response.text(), 400)}`);
+  if (response.status !== 200)
+    throw new DemoFailure(`GET ${path}: ${response.status} ${short(await response.text(), 400)}`);
   return response.json();
 }
 
 const orderStatus = (orderId: string, status: string) =>
-  until(`order ${orderId} to reach ${status}`, () => get(`/api/v1/orders/${orderId}`), (o) => o.status === status).then((o) => {
+  until(
+    `order ${orderId} to reach ${status}`,
+    () => get(`/api/v1/orders/${orderId}`),
+    (o) => o.status === status,
+  ).then((o) => {
     console.log(`   = order ${orderId} is ${o.status}`);
     return o;
   });
@@ -108,7 +141,9 @@ async function flakySupplier(): Promise<{ url: string; recover(): void; calls: (
 async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
   step("the service is up (GET /health gives the local event bus endpoint)");
   const health = await call("GET", "/health", undefined, 200, (a) => a.body).catch((error: unknown) => {
-    throw new DemoFailure(`Orderline is not answering at ${orderline}: start it with \`npm run dev\` (or set ORDERLINE_URL). ${(error as Error).message}`);
+    throw new DemoFailure(
+      `Orderline is not answering at ${orderline}: start it with \`npm run dev\` (or set ORDERLINE_URL). ${(error as Error).message}`,
+    );
   });
   const bus = new EventBridgeClient({
     endpoint: health.body.eventBusEndpoint,
@@ -119,8 +154,17 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
 
   const sku = `demo-book-${run}`;
   step("reference data other domains own: an offer and stock for a SKU");
-  await call("PUT", `/internal/offers/${sku}`, { offerId: "off-1", unitPrice: 12000, currency: "KRW", title: "Clean Code" }, 200, (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }));
-  await call("PUT", `/internal/inventory/${sku}`, { onHand: 10 }, 200, (a) => ({ onHand: a.body.onHand, available: a.body.available }));
+  await call(
+    "PUT",
+    `/internal/offers/${sku}`,
+    { offerId: "off-1", unitPrice: 12000, currency: "KRW", title: "Clean Code" },
+    200,
+    (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }),
+  );
+  await call("PUT", `/internal/inventory/${sku}`, { onHand: 10 }, 200, (a) => ({
+    onHand: a.body.onHand,
+    available: a.body.available,
+  }));
 
   const checkout = {
     userId: "demo-user",
@@ -131,69 +175,175 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
   };
   const key = { "Idempotency-Key": `demo-${run}-1` };
   step("checkout: 2 units reserved, the order waits for payment");
-  const created = await call("POST", "/api/v1/orders", checkout, 201, (a) => ({ orderId: a.body.orderId, status: a.body.status, totalAmount: a.body.totalAmount }), key);
+  const created = await call(
+    "POST",
+    "/api/v1/orders",
+    checkout,
+    201,
+    (a) => ({ orderId: a.body.orderId, status: a.body.status, totalAmount: a.body.totalAmount }),
+    key,
+  );
   const orderId: string = created.body.orderId;
-  expect(created.body.status === "PAYMENT_PENDING", `a new order should be PAYMENT_PENDING, got ${created.body.status}`);
+  expect(
+    created.body.status === "PAYMENT_PENDING",
+    `a new order should be PAYMENT_PENDING, got ${created.body.status}`,
+  );
 
   step("the same request again (a client retry): the same order, nothing new written");
-  const replay = await call("POST", "/api/v1/orders", checkout, 200, (a) => ({ orderId: a.body.orderId, "Idempotent-Replayed": a.headers.get("idempotent-replayed") }), key);
-  expect(replay.body.orderId === orderId && replay.headers.get("idempotent-replayed") === "true", "the replay should return the same order with Idempotent-Replayed: true");
+  const replay = await call(
+    "POST",
+    "/api/v1/orders",
+    checkout,
+    200,
+    (a) => ({ orderId: a.body.orderId, "Idempotent-Replayed": a.headers.get("idempotent-replayed") }),
+    key,
+  );
+  expect(
+    replay.body.orderId === orderId && replay.headers.get("idempotent-replayed") === "true",
+    "the replay should return the same order with Idempotent-Replayed: true",
+  );
 
   step("the price changes; a checkout at the old price is refused with every changed line");
-  await call("PUT", `/internal/offers/${sku}`, { offerId: "off-2", unitPrice: 13000, currency: "KRW", title: "Clean Code" }, 200, (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }));
-  const refused = await call("POST", "/api/v1/orders", checkout, 409, (a) => ({ code: a.body.code, items: a.body.items }), { "Idempotency-Key": `demo-${run}-2` });
+  await call(
+    "PUT",
+    `/internal/offers/${sku}`,
+    { offerId: "off-2", unitPrice: 13000, currency: "KRW", title: "Clean Code" },
+    200,
+    (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }),
+  );
+  const refused = await call(
+    "POST",
+    "/api/v1/orders",
+    checkout,
+    409,
+    (a) => ({ code: a.body.code, items: a.body.items }),
+    { "Idempotency-Key": `demo-${run}-2` },
+  );
   expect(refused.body.code === "PRICE_CHANGED", `expected PRICE_CHANGED, got ${refused.body.code}`);
 
   step("payment: the payment service's event through the event bus (real @aws-sdk/client-eventbridge PutEvents)");
   const detail = { orderId, paymentId: `pay-${run}`, amount: created.body.totalAmount, currency: "KRW" };
-  console.log(`   > PutEvents ${health.body.eventBusEndpoint} source=payments detail-type="Payment Succeeded" detail=${short(detail)}`);
-  const put = await bus.send(new PutEventsCommand({ Entries: [{ Source: "payments", DetailType: "Payment Succeeded", Detail: JSON.stringify(detail) }] }));
+  console.log(
+    `   > PutEvents ${health.body.eventBusEndpoint} source=payments detail-type="Payment Succeeded" detail=${short(detail)}`,
+  );
+  const put = await bus.send(
+    new PutEventsCommand({
+      Entries: [{ Source: "payments", DetailType: "Payment Succeeded", Detail: JSON.stringify(detail) }],
+    }),
+  );
   console.log(`   < FailedEntryCount=${put.FailedEntryCount} EventId=${put.Entries?.[0]?.EventId}`);
   expect(put.FailedEntryCount === 0, `PutEvents failed: ${short(put.Entries, 400)}`);
   await orderStatus(orderId, "PAID");
 
   step("shipment: ready (event bus, source shipments), then shipped (POST /internal/orders/{id}/events)");
-  await bus.send(new PutEventsCommand({ Entries: [{ Source: "shipments", DetailType: "Shipment Ready", Detail: JSON.stringify({ orderId, shipmentId: `shp-${run}` }) }] }));
-  console.log(`   > PutEvents source=shipments detail-type="Shipment Ready" detail={"orderId":"${orderId}","shipmentId":"shp-${run}"}`);
+  await bus.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: "shipments",
+          DetailType: "Shipment Ready",
+          Detail: JSON.stringify({ orderId, shipmentId: `shp-${run}` }),
+        },
+      ],
+    }),
+  );
+  console.log(
+    `   > PutEvents source=shipments detail-type="Shipment Ready" detail={"orderId":"${orderId}","shipmentId":"shp-${run}"}`,
+  );
   await orderStatus(orderId, "READY_TO_SHIP");
-  await call("POST", `/internal/orders/${orderId}/events`, { type: "SHIPPED", externalId: `shp-${run}`, payload: { carrier: "CJ", trackingNumber: `T-${run}` } }, 200, (a) => ({ status: a.body.status, version: a.body.version }));
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({ onHand: a.body.onHand, reserved: a.body.reserved, available: a.body.available }));
+  await call(
+    "POST",
+    `/internal/orders/${orderId}/events`,
+    { type: "SHIPPED", externalId: `shp-${run}`, payload: { carrier: "CJ", trackingNumber: `T-${run}` } },
+    200,
+    (a) => ({ status: a.body.status, version: a.body.version }),
+  );
+  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
+    onHand: a.body.onHand,
+    reserved: a.body.reserved,
+    available: a.body.available,
+  }));
 
   step("another order, cancelled before payment: its stock is released");
   const other = await call(
     "POST",
     "/api/v1/orders",
-    { ...checkout, idempotencyKey: `demo-${run}-3`, items: [{ skuId: sku, qty: 1, offerId: "off-2", unitPrice: 13000 }] },
+    {
+      ...checkout,
+      idempotencyKey: `demo-${run}-3`,
+      items: [{ skuId: sku, qty: 1, offerId: "off-2", unitPrice: 13000 }],
+    },
     201,
     (a) => ({ orderId: a.body.orderId, status: a.body.status }),
   );
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({ onHand: a.body.onHand, reserved: a.body.reserved, available: a.body.available }));
-  await call("POST", `/api/v1/orders/${other.body.orderId}/cancel`, { reason: "changed my mind" }, 200, (a) => ({ status: a.body.status }));
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({ onHand: a.body.onHand, reserved: a.body.reserved, available: a.body.available }));
+  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
+    onHand: a.body.onHand,
+    reserved: a.body.reserved,
+    available: a.body.available,
+  }));
+  await call("POST", `/api/v1/orders/${other.body.orderId}/cancel`, { reason: "changed my mind" }, 200, (a) => ({
+    status: a.body.status,
+  }));
+  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
+    onHand: a.body.onHand,
+    reserved: a.body.reserved,
+    available: a.body.available,
+  }));
 
   step("dropship: a demo supplier, a listing of a SKU through it, an order of that SKU paid -> relay -> supplier");
-  const supplier: DemoSupplier = await startDemoSupplier({ orderlineUrl: orderline, supplierId: `demo-supplier-${run}`, stepDelayMs, log: (l) => console.log(`   ~ ${l}`) });
+  const supplier: DemoSupplier = await startDemoSupplier({
+    orderlineUrl: orderline,
+    supplierId: `demo-supplier-${run}`,
+    stepDelayMs,
+    log: (l) => console.log(`   ~ ${l}`),
+  });
   cleanup.push(() => supplier.stop());
   const mug = `demo-mug-${run}`;
   const listingId = `demo-listing-${run}`;
-  await call("PUT", `/internal/offers/${mug}`, { offerId: "off-mug", unitPrice: 15000, currency: "KRW", title: "Dropshipped mug" }, 200);
+  await call(
+    "PUT",
+    `/internal/offers/${mug}`,
+    { offerId: "off-mug", unitPrice: 15000, currency: "KRW", title: "Dropshipped mug" },
+    200,
+  );
   await call("PUT", `/internal/inventory/${mug}`, { onHand: 100 }, 200);
   await call(
     "PUT",
     `/internal/listings/${listingId}`,
-    { sellerId: "seller-demo", supplierId: supplier.supplierId, supplierOfferId: "mug-001", sellingPrice: 15000, currency: "KRW", channel: "own-shop", active: true, skuId: mug },
+    {
+      sellerId: "seller-demo",
+      supplierId: supplier.supplierId,
+      supplierOfferId: "mug-001",
+      sellingPrice: 15000,
+      currency: "KRW",
+      channel: "own-shop",
+      active: true,
+      skuId: mug,
+    },
     200,
     (a) => ({ listingId: a.body.listingId, skuId: a.body.skuId }),
   );
   const mugOrder = await call(
     "POST",
     "/api/v1/orders",
-    { ...checkout, idempotencyKey: `demo-${run}-4`, items: [{ skuId: mug, qty: 1, offerId: "off-mug", unitPrice: 15000 }], shippingAddress: { name: "Kim Minji", line1: "1 Sejong-daero", city: "Seoul" }, shippingAddressId: undefined },
+    {
+      ...checkout,
+      idempotencyKey: `demo-${run}-4`,
+      items: [{ skuId: mug, qty: 1, offerId: "off-mug", unitPrice: 15000 }],
+      shippingAddress: { name: "Kim Minji", line1: "1 Sejong-daero", city: "Seoul" },
+      shippingAddressId: undefined,
+    },
     201,
     (a) => ({ orderId: a.body.orderId, status: a.body.status }),
   );
   const mugOrderId: string = mugOrder.body.orderId;
-  await call("POST", `/internal/orders/${mugOrderId}/events`, { type: "PAYMENT_SUCCEEDED", externalId: `pay-mug-${run}` }, 200, (a) => ({ status: a.body.status }));
+  await call(
+    "POST",
+    `/internal/orders/${mugOrderId}/events`,
+    { type: "PAYMENT_SUCCEEDED", externalId: `pay-mug-${run}` },
+    200,
+    (a) => ({ status: a.body.status }),
+  );
   const relays = await until(
     `the relay of order ${mugOrderId}`,
     () => get(`/internal/relays?listingId=${listingId}`),
@@ -201,7 +351,11 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
   );
   const relayId: string = relays.items[0].relayId;
   console.log(`   = relay ${relayId} created for order ${mugOrderId} (orderNumber ${relays.items[0].orderNumber})`);
-  await until(`relay ${relayId} to be delivered`, () => get(`/internal/relays/${relayId}`), (r) => r.status === "delivered");
+  await until(
+    `relay ${relayId} to be delivered`,
+    () => get(`/internal/relays/${relayId}`),
+    (r) => r.status === "delivered",
+  );
   console.log(`   = relay ${relayId} is delivered (supplier accepted, shipped, delivered through signed webhooks)`);
   await orderStatus(mugOrderId, "DELIVERED");
 
@@ -210,55 +364,105 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
   cleanup.push(() => flaky.stop());
   const flakyId = `demo-flaky-${run}`;
   const flakyListing = `demo-flaky-listing-${run}`;
-  await call("PUT", `/internal/suppliers/${flakyId}`, { name: "Flaky Supplier", endpointUrl: flaky.url }, 200, (a) => ({ supplierId: a.body.supplierId, endpointUrl: a.body.endpointUrl }));
+  await call("PUT", `/internal/suppliers/${flakyId}`, { name: "Flaky Supplier", endpointUrl: flaky.url }, 200, (a) => ({
+    supplierId: a.body.supplierId,
+    endpointUrl: a.body.endpointUrl,
+  }));
   await call(
     "PUT",
     `/internal/listings/${flakyListing}`,
-    { sellerId: "seller-demo", supplierId: flakyId, supplierOfferId: "kettle-9", sellingPrice: 30000, currency: "KRW", channel: "smartstore", active: true },
+    {
+      sellerId: "seller-demo",
+      supplierId: flakyId,
+      supplierOfferId: "kettle-9",
+      sellingPrice: 30000,
+      currency: "KRW",
+      channel: "smartstore",
+      active: true,
+    },
     200,
   );
   const relay = await call(
     "POST",
     "/internal/relays",
-    { listingId: flakyListing, quantity: 1, externalOrderId: `ss-${run}`, customerInfo: { name: "Lee Jisoo" }, shippingInfo: { address: "2 Teheran-ro, Seoul" }, metadata: { source: "smartstore" } },
+    {
+      listingId: flakyListing,
+      quantity: 1,
+      externalOrderId: `ss-${run}`,
+      customerInfo: { name: "Lee Jisoo" },
+      shippingInfo: { address: "2 Teheran-ro, Seoul" },
+      metadata: { source: "smartstore" },
+    },
     201,
     (a) => ({ relayId: a.body.relayId, status: a.body.status, totalPrice: a.body.totalPrice }),
   );
   const failedId: string = relay.body.relayId;
-  const failed = await until(`the automatic dispatch of relay ${failedId} to fail`, () => get(`/internal/relays/${failedId}`), (r) => r.metadata?.lastError !== undefined);
+  const failed = await until(
+    `the automatic dispatch of relay ${failedId} to fail`,
+    () => get(`/internal/relays/${failedId}`),
+    (r) => r.metadata?.lastError !== undefined,
+  );
   console.log(`   = relay ${failedId} is ${failed.status}, lastError ${short(failed.metadata.lastError)}`);
-  await call("POST", `/internal/relays/${failedId}/dispatch`, undefined, 502, (a) => ({ code: a.body.code, detail: a.body.detail }));
+  await call("POST", `/internal/relays/${failedId}/dispatch`, undefined, 502, (a) => ({
+    code: a.body.code,
+    detail: a.body.detail,
+  }));
 
   step("the supplier recovers; an admin retries the relay (POST /admin/relays/retry)");
   flaky.recover();
-  const retried = await call("POST", "/admin/relays/retry", { relayIds: [failedId], reason: "supplier back up" }, 200, (a) => a.body.results);
-  expect(retried.body.results?.[0]?.outcome === "relayed", `the retry should relay it, got ${short(retried.body.results)}`);
-  await call("GET", `/internal/relays/${failedId}`, undefined, 200, (a) => ({ status: a.body.status, relayedAt: a.body.relayedAt, dispatchAttempts: a.body.dispatchAttempts }));
+  const retried = await call(
+    "POST",
+    "/admin/relays/retry",
+    { relayIds: [failedId], reason: "supplier back up" },
+    200,
+    (a) => a.body.results,
+  );
+  expect(
+    retried.body.results?.[0]?.outcome === "relayed",
+    `the retry should relay it, got ${short(retried.body.results)}`,
+  );
+  await call("GET", `/internal/relays/${failedId}`, undefined, 200, (a) => ({
+    status: a.body.status,
+    relayedAt: a.body.relayedAt,
+    dispatchAttempts: a.body.dispatchAttempts,
+  }));
 
   step("the first order's event history (gapless seq)");
-  const history = await call("GET", `/api/v1/orders/${orderId}/events`, undefined, 200, (a) => a.body.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`));
+  const history = await call("GET", `/api/v1/orders/${orderId}/events`, undefined, 200, (a) =>
+    a.body.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`),
+  );
   const types = history.body.items.map((e: { type: string }) => e.type);
   expect(
-    ["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED", "PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED"].every((t) => types.includes(t)),
+    ["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED", "PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED"].every(
+      (t) => types.includes(t),
+    ),
     `the history should hold creation, payment and shipment events, got ${types.join(", ")}`,
   );
 
   step("the retried relay's audit log (oldest first)");
   const audit = await call("GET", `/internal/relays/${failedId}/audit`, undefined, 200, (a) =>
-    a.body.items.map((e: { kind: string; success?: boolean; actor: string }) => `${e.kind}${e.success === undefined || e.success === null ? "" : e.success ? " ok" : " failed"} by ${e.actor}`),
+    a.body.items.map(
+      (e: { kind: string; success?: boolean; actor: string }) =>
+        `${e.kind}${e.success === undefined || e.success === null ? "" : e.success ? " ok" : " failed"} by ${e.actor}`,
+    ),
   );
   const kinds = audit.body.items.map((e: { kind: string; success?: boolean }) => `${e.kind}:${e.success}`);
-  expect(kinds.includes("EXTERNAL_CALL:false") && kinds.includes("EXTERNAL_CALL:true"), `the audit should show the failed and the successful call, got ${kinds.join(", ")}`);
+  expect(
+    kinds.includes("EXTERNAL_CALL:false") && kinds.includes("EXTERNAL_CALL:true"),
+    `the audit should show the failed and the successful call, got ${kinds.join(", ")}`,
+  );
 }
 
 const cleanup: (() => Promise<void>)[] = [];
 let code = 0;
 try {
   await tour(cleanup);
-  console.log(`\ndemo: every step answered as expected (${((Date.now() - started) / 1000).toFixed(1)} s). API reference: ${orderline}/docs`);
+  console.log(
+    `\ndemo: every step answered as expected (${((Date.now() - started) / 1000).toFixed(1)} s). API reference: ${orderline}/docs`,
+  );
 } catch (error) {
   code = 1;
-  const message = error instanceof DemoFailure ? error.message : (error as Error).stack ?? String(error);
+  const message = error instanceof DemoFailure ? error.message : ((error as Error).stack ?? String(error));
   console.error(`\ndemo FAILED at step ${stepNumber}: ${message}`);
 }
 for (const step of cleanup.reverse()) await step().catch(() => undefined);

@@ -97,7 +97,11 @@ async function withBuildLock<T>(timeoutMs: number, work: () => Promise<T>): Prom
  * Runs `sst build` offline. `outDir` defaults to sst's `.sst/dist`; a test passes its own directory so that a
  * later build elsewhere cannot change the templates it is reading.
  */
-export async function buildOffline({ stage = "test", outDir = distDir, timeoutMs = 240_000 } = {}): Promise<OfflineBuild> {
+export async function buildOffline({
+  stage = "test",
+  outDir = distDir,
+  timeoutMs = 240_000,
+} = {}): Promise<OfflineBuild> {
   return withBuildLock(timeoutMs, () => runBuild(stage, outDir, timeoutMs));
 }
 
@@ -121,10 +125,16 @@ async function runBuild(stage: string, outDir: string, timeoutMs: number): Promi
       child.on("close", (code, signal) => {
         clearTimeout(timer);
         if (code === 0) resolve(output);
-        else reject(new Error(`sst build failed (${signal ?? `exit ${code}`}); fake AWS saw ${JSON.stringify(fake.calls)}\n${output}`));
+        else
+          reject(
+            new Error(
+              `sst build failed (${signal ?? `exit ${code}`}); fake AWS saw ${JSON.stringify(fake.calls)}\n${output}`,
+            ),
+          );
       });
     });
-    if (fake.unexpected.length > 0) throw new Error(`sst build made AWS calls the fake does not answer: ${fake.unexpected.join(", ")}`);
+    if (fake.unexpected.length > 0)
+      throw new Error(`sst build made AWS calls the fake does not answer: ${fake.unexpected.join(", ")}`);
     return { outDir, durationMs: Date.now() - started, awsCalls: [...fake.calls], output };
   } finally {
     await fake.close();
@@ -137,7 +147,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   buildOffline({ stage, outDir }).then(
     (result) => {
       process.stdout.write(result.output);
-      console.log(`offline sst build (stage ${stage}, ${path.relative(projectRoot, outDir)}) took ${(result.durationMs / 1000).toFixed(1)} s; AWS calls: ${result.awsCalls.join(", ")}`);
+      console.log(
+        `offline sst build (stage ${stage}, ${path.relative(projectRoot, outDir)}) took ${(result.durationMs / 1000).toFixed(1)} s; AWS calls: ${result.awsCalls.join(", ")}`,
+      );
     },
     (error: unknown) => {
       console.error(error instanceof Error ? error.message : error);

@@ -30,14 +30,26 @@ async function must(method: string, path: string, body?: unknown): Promise<any> 
 async function main(): Promise<void> {
   const health = await call("GET", "/health").catch(() => undefined);
   if (health?.status !== 200) {
-    console.error(`Orderline is not answering at ${orderline}: start it first with \`npm run dev\` (or set ORDERLINE_URL).`);
+    console.error(
+      `Orderline is not answering at ${orderline}: start it first with \`npm run dev\` (or set ORDERLINE_URL).`,
+    );
     process.exit(1);
   }
-  const supplier = await startDemoSupplier({ orderlineUrl: orderline, port: Number(process.env.SUPPLIER_PORT ?? 4000), stepDelayMs, log: (l) => console.log(`  ${l}`) });
+  const supplier = await startDemoSupplier({
+    orderlineUrl: orderline,
+    port: Number(process.env.SUPPLIER_PORT ?? 4000),
+    stepDelayMs,
+    log: (l) => console.log(`  ${l}`),
+  });
   const run = Date.now().toString(36);
   const skuId = `demo-sku-${run}`;
   const listingId = `demo-listing-${run}`;
-  await must("PUT", `/internal/offers/${skuId}`, { offerId: "off-demo", unitPrice: 15000, currency: "KRW", title: "Dropshipped mug" });
+  await must("PUT", `/internal/offers/${skuId}`, {
+    offerId: "off-demo",
+    unitPrice: 15000,
+    currency: "KRW",
+    title: "Dropshipped mug",
+  });
   await must("PUT", `/internal/inventory/${skuId}`, { onHand: 100 });
   await must("PUT", `/internal/listings/${listingId}`, {
     sellerId: "seller-demo",
@@ -59,7 +71,10 @@ async function main(): Promise<void> {
     paymentMethod: "CARD",
   });
   console.log(`order ${order.orderId}: ${order.status}`);
-  await must("POST", `/internal/orders/${order.orderId}/events`, { type: "PAYMENT_SUCCEEDED", externalId: `pay-${run}` });
+  await must("POST", `/internal/orders/${order.orderId}/events`, {
+    type: "PAYMENT_SUCCEEDED",
+    externalId: `pay-${run}`,
+  });
   let last = "";
   const deadline = Date.now() + 20 * stepDelayMs + 15_000;
   while (Date.now() < deadline) {
@@ -69,7 +84,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   const history = await must("GET", `/api/v1/orders/${order.orderId}/events?limit=100`);
-  console.log("order history:", history.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`).join(", "));
+  console.log(
+    "order history:",
+    history.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`).join(", "),
+  );
   if (last !== "DELIVERED") {
     console.error("the order did not reach DELIVERED in time");
     await supplier.stop();

@@ -3,7 +3,7 @@ import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
-import { StaticSite, use, type StackContext } from "sst/constructs";
+import { type StackContext, StaticSite, use } from "sst/constructs";
 import { Api } from "./Api.js";
 import { isProtectedStage } from "./naming.js";
 
@@ -34,7 +34,14 @@ export function Admin({ app, stack }: StackContext) {
   const userPool = new cognito.UserPool(stack, "AdminUserPool", {
     selfSignUpEnabled: false,
     signInAliases: { username: true, email: true },
-    passwordPolicy: { minLength: 14, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: false, tempPasswordValidity: Duration.days(3) },
+    passwordPolicy: {
+      minLength: 14,
+      requireLowercase: true,
+      requireUppercase: true,
+      requireDigits: true,
+      requireSymbols: false,
+      tempPasswordValidity: Duration.days(3),
+    },
     accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
     deletionProtection: retain,
     removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -52,7 +59,9 @@ export function Admin({ app, stack }: StackContext) {
   const identityPool = new cognito.CfnIdentityPool(stack, "AdminIdentityPool", {
     allowUnauthenticatedIdentities: false,
     allowClassicFlow: false,
-    cognitoIdentityProviders: [{ clientId: client.userPoolClientId, providerName: userPool.userPoolProviderName, serverSideTokenCheck: true }],
+    cognitoIdentityProviders: [
+      { clientId: client.userPoolClientId, providerName: userPool.userPoolProviderName, serverSideTokenCheck: true },
+    ],
   });
   const role = new iam.Role(stack, "AdminConsoleRole", {
     description: "Signed-in admins of the Orderline admin console: invoke the console's API routes, nothing else",
@@ -70,7 +79,9 @@ export function Admin({ app, stack }: StackContext) {
     new iam.PolicyStatement({
       effect: iam.Effect.ALLOW,
       actions: ["execute-api:Invoke"],
-      resources: ADMIN_API_RESOURCES.map((path) => stack.formatArn({ service: "execute-api", resource: api.httpApiId, resourceName: path })),
+      resources: ADMIN_API_RESOURCES.map((path) =>
+        stack.formatArn({ service: "execute-api", resource: api.httpApiId, resourceName: path }),
+      ),
     }),
   );
   // Only the authenticated role: an identity without a signed-in admin gets no credentials at all.
@@ -129,7 +140,11 @@ export function Admin({ app, stack }: StackContext) {
       ORDERLINE_ADMIN_REGION: region,
       ...Object.fromEntries(Object.keys(deployed).map((name) => [name, placeholder(name)])),
     },
-    replaceValues: Object.entries(deployed).map(([name, value]) => ({ files: CONFIG_FILE, search: placeholder(name), replace: value })),
+    replaceValues: Object.entries(deployed).map(([name, value]) => ({
+      files: CONFIG_FILE,
+      search: placeholder(name),
+      replace: value,
+    })),
     // The files are not content-hashed: a browser must revalidate each, or it keeps last year's app.js.
     assets: { fileOptions: [{ files: "**", cacheControl: "max-age=0,no-cache,must-revalidate" }] },
     cdk: {
@@ -138,7 +153,9 @@ export function Admin({ app, stack }: StackContext) {
         // SST's default turns 403/404 into the index page for every path, the API's answers included.
         errorResponses: [],
         defaultBehavior: { responseHeadersPolicy: headers },
-        additionalBehaviors: Object.fromEntries(Object.entries(ADMIN_API_PATHS).map(([path, access]) => [path, apiBehavior(access)])),
+        additionalBehaviors: Object.fromEntries(
+          Object.entries(ADMIN_API_PATHS).map(([path, access]) => [path, apiBehavior(access)]),
+        ),
       },
     },
   });
@@ -148,17 +165,28 @@ export function Admin({ app, stack }: StackContext) {
   const bucket = cdk.bucket.node.defaultChild as CfnResource;
   bucket.addPropertyOverride("VersioningConfiguration", { Status: "Enabled" });
   bucket.addPropertyOverride("LifecycleConfiguration", {
-    Rules: [{ Id: "ExpireReplacedFiles", Status: "Enabled", NoncurrentVersionExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }],
+    Rules: [
+      {
+        Id: "ExpireReplacedFiles",
+        Status: "Enabled",
+        NoncurrentVersionExpirationInDays: 30,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      },
+    ],
   });
   // Checks that do not apply to these two resources, skipped on them only (not in .ci/checkov.yaml, which would
   // skip them for every future bucket and distribution as well).
   skipChecks(bucket, {
-    CKV_AWS_18: "Site bucket access logging: read only by CloudFront (origin access identity); it holds the public page, no data. Every API call the page makes is in the API's access log with the caller's IAM identity.",
+    CKV_AWS_18:
+      "Site bucket access logging: read only by CloudFront (origin access identity); it holds the public page, no data. Every API call the page makes is in the API's access log with the caller's IAM identity.",
   });
   skipChecks(cdk.distribution.node.defaultChild as CfnResource, {
-    CKV_AWS_68: "WAF: the page is static and every API path behind this distribution requires a SigV4 signature from a signed-in admin (IAM auth on every route); a web ACL would add a monthly cost and protect nothing more.",
-    CKV_AWS_86: "CloudFront access logging: the static page's hits are not worth a log bucket (with ACLs, which CloudFront standard logging needs); the API calls are logged by the API's access log.",
-    CKV_AWS_174: "TLS 1.2 minimum: the distribution uses the default *.cloudfront.net certificate, for which CloudFront does not accept a minimum protocol version; set it with a custom domain (customDomain) and its certificate.",
+    CKV_AWS_68:
+      "WAF: the page is static and every API path behind this distribution requires a SigV4 signature from a signed-in admin (IAM auth on every route); a web ACL would add a monthly cost and protect nothing more.",
+    CKV_AWS_86:
+      "CloudFront access logging: the static page's hits are not worth a log bucket (with ACLs, which CloudFront standard logging needs); the API calls are logged by the API's access log.",
+    CKV_AWS_174:
+      "TLS 1.2 minimum: the distribution uses the default *.cloudfront.net certificate, for which CloudFront does not accept a minimum protocol version; set it with a custom domain (customDomain) and its certificate.",
   });
 
   stack.addOutputs({

@@ -1,6 +1,14 @@
 import type { CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
-import { Api as HttpApi, use, type ApiRouteProps, type StackContext } from "sst/constructs";
-import { fallbackHandler, routeGroups, routeKey, routes, type Auth, type Route, type RouteGroupName } from "../functions/routes.js";
+import { type ApiRouteProps, Api as HttpApi, type StackContext, use } from "sst/constructs";
+import {
+  type Auth,
+  fallbackHandler,
+  type Route,
+  type RouteGroupName,
+  routeGroups,
+  routeKey,
+  routes,
+} from "../functions/routes.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
 import { stagePolicy } from "./naming.js";
@@ -88,7 +96,10 @@ export function Api(ctx: StackContext) {
     stage.addPropertyOverride(
       "RouteSettings",
       Object.fromEntries(
-        unsigned.map((route) => [routeKey(route), { ThrottlingRateLimit: policy.webhookThrottle.rate, ThrottlingBurstLimit: policy.webhookThrottle.burst }]),
+        unsigned.map((route) => [
+          routeKey(route),
+          { ThrottlingRateLimit: policy.webhookThrottle.rate, ThrottlingBurstLimit: policy.webhookThrottle.burst },
+        ]),
       ),
     );
 

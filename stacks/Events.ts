@@ -5,7 +5,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import { use, type Function, type StackContext } from "sst/constructs";
+import { type Function, type StackContext, use } from "sst/constructs";
 import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../functions/events/rules.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
@@ -161,7 +161,8 @@ export function Events(ctx: StackContext) {
   }
 
   const missing = Object.keys(RESERVED_CONCURRENCY).filter((handler) => !reservedSeen.has(handler));
-  if (missing.length > 0) throw new Error(`RESERVED_CONCURRENCY names handlers no function uses: ${missing.join(", ")}`);
+  if (missing.length > 0)
+    throw new Error(`RESERVED_CONCURRENCY names handlers no function uses: ${missing.join(", ")}`);
 
   stack.addOutputs({
     EventBusName: bus.eventBusName,

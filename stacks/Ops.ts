@@ -2,7 +2,7 @@ import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as sns from "aws-cdk-lib/aws-sns";
-import { use, type StackContext } from "sst/constructs";
+import { type StackContext, use } from "sst/constructs";
 import { Api } from "./Api.js";
 import { Events } from "./Events.js";
 import { METRICS_NAMESPACE, serviceDimension } from "./observability.js";
@@ -12,7 +12,13 @@ const ONE_MINUTE = Duration.minutes(1);
 
 /** A count the handlers emit (Powertools EMF), selected by its `service` dimension. */
 const serviceCount = (metricName: string, period = FIVE_MINUTES) =>
-  new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: serviceDimension, statistic: "Sum", period });
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: serviceDimension,
+    statistic: "Sum",
+    period,
+  });
 
 /**
  * A count emitted with one more dimension (`status`, `outcome`): one line per value seen. A search, because the
@@ -39,7 +45,10 @@ export function Ops({ app, stack }: StackContext) {
   const alarmTopic = new sns.Topic(stack, "AlarmTopic", { displayName: `Orderline ${app.stage} alarms` });
   const notify = new actions.SnsAction(alarmTopic);
   const alarm = (id: string, props: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
-    const created = new cloudwatch.Alarm(stack, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...props });
+    const created = new cloudwatch.Alarm(stack, id, {
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
     created.addAlarmAction(notify);
     return created;
   };
@@ -57,7 +66,11 @@ export function Ops({ app, stack }: StackContext) {
   const publisherErrors = publisher.metricErrors({ period: FIVE_MINUTES, statistic: "Sum" });
   const dlqDepths = Object.entries(deadLetterQueues).map(([name, queue]) => ({
     name,
-    depth: queue.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: "Maximum", label: `${name} DLQ` }),
+    depth: queue.metricApproximateNumberOfMessagesVisible({
+      period: ONE_MINUTE,
+      statistic: "Maximum",
+      label: `${name} DLQ`,
+    }),
   }));
   const relayDispatchFailed = serviceCount("relay_dispatch_failed_total");
   const relayAttemptsExceeded = serviceCount("relay_attempts_exceeded_total");
@@ -65,7 +78,13 @@ export function Ops({ app, stack }: StackContext) {
   const expiryFailed = serviceCount("order_expiry_failed_total");
 
   // 5xx: more than 5% of requests for 3 of 5 minutes (a single failed request at low volume is not an incident).
-  alarm("Api5xxRateAlarm", { metric: api5xxRate, threshold: 5, evaluationPeriods: 5, datapointsToAlarm: 3, alarmDescription: "API 5xx rate above 5%" });
+  alarm("Api5xxRateAlarm", {
+    metric: api5xxRate,
+    threshold: 5,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 3,
+    alarmDescription: "API 5xx rate above 5%",
+  });
   // The outbox lags: events older than a minute have not reached the bus for 3 minutes in a row.
   alarm("PublisherIteratorAgeAlarm", {
     metric: publisherIteratorAge,
@@ -123,13 +142,18 @@ export function Ops({ app, stack }: StackContext) {
 
   const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
     new cloudwatch.GraphWidget({ title, left, right, width: 12 });
-  const dashboard = new cloudwatch.Dashboard(stack, "Dashboard", { dashboardName: app.logicalPrefixedName("dashboard") });
+  const dashboard = new cloudwatch.Dashboard(stack, "Dashboard", {
+    dashboardName: app.logicalPrefixedName("dashboard"),
+  });
   dashboard.addWidgets(
     graph("Orders created, by status", [countBy("order_create_total", "status")]),
     graph("Orders cancelled, by status", [countBy("order_cancel_total", "status")]),
   );
   dashboard.addWidgets(
-    graph("Checkout rejections and replays", ORDER_COUNTS.map((name) => serviceCount(name))),
+    graph(
+      "Checkout rejections and replays",
+      ORDER_COUNTS.map((name) => serviceCount(name)),
+    ),
     graph("API requests and errors", [apiCount, api4xx, api5xx], [api5xxRate]),
   );
   dashboard.addWidgets(
@@ -140,7 +164,10 @@ export function Ops({ app, stack }: StackContext) {
     graph("Stream publisher", [publisherIteratorAge], [publisherErrors]),
   );
   dashboard.addWidgets(
-    graph("Dead-letter queue depths", dlqDepths.map(({ depth }) => depth)),
+    graph(
+      "Dead-letter queue depths",
+      dlqDepths.map(({ depth }) => depth),
+    ),
     graph("Relay dispatch", [relayDispatchFailed, relayAttemptsExceeded], [countBy("relay_dispatch_total", "outcome")]),
   );
 

@@ -4,7 +4,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Function, type FunctionProps, type StackContext } from "sst/constructs";
 import { stagePolicy } from "./naming.js";
 import { needsSupplierSecret, type SupplierSecret } from "./secrets.js";
-import { tableAccessStatement, type TableAccess } from "./table-access.js";
+import { type TableAccess, tableAccessStatement } from "./table-access.js";
 
 export interface OrderlineFunctionProps extends Omit<FunctionProps, "handler" | "permissions" | "bind"> {
   /** Handler in SST notation, taken from the route table / event rules. */

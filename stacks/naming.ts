@@ -38,6 +38,16 @@ export interface StagePolicy {
 
 export function stagePolicy(stage: string): StagePolicy {
   return isProtectedStage(stage)
-    ? { logRetention: "one_month", retainOnDelete: true, apiThrottle: { rate: 5_000, burst: 2_500 }, webhookThrottle: { rate: 500, burst: 250 } }
-    : { logRetention: "one_week", retainOnDelete: false, apiThrottle: { rate: 100, burst: 200 }, webhookThrottle: { rate: 20, burst: 40 } };
+    ? {
+        logRetention: "one_month",
+        retainOnDelete: true,
+        apiThrottle: { rate: 5_000, burst: 2_500 },
+        webhookThrottle: { rate: 500, burst: 250 },
+      }
+    : {
+        logRetention: "one_week",
+        retainOnDelete: false,
+        apiThrottle: { rate: 100, burst: 200 },
+        webhookThrottle: { rate: 20, burst: 40 },
+      };
 }

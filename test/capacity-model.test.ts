@@ -1,6 +1,14 @@
-import { describe, expect, it } from "vitest";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { keyPattern, matchTransactional, normalizeImage, spreadOf, summarize, unitsByKey, type KeyUnits } from "../bench/capacity-model.js";
+import { describe, expect, it } from "vitest";
+import {
+  type KeyUnits,
+  keyPattern,
+  matchTransactional,
+  normalizeImage,
+  spreadOf,
+  summarize,
+  unitsByKey,
+} from "../bench/capacity-model.js";
 import { itemSize, tableSpec } from "../local/partition-limit.js";
 
 const S = (s: string): AttributeValue => ({ S: s });
@@ -31,7 +39,12 @@ describe("capacity model (pure)", () => {
   });
 
   it("turns images into write units per key of the table and each index", () => {
-    const order = (status: string, extra: Record<string, AttributeValue> = {}) => ({ pk: S("ORDER#o-1"), sk: S("ORDER"), status: S(status), ...extra });
+    const order = (status: string, extra: Record<string, AttributeValue> = {}) => ({
+      pk: S("ORDER#o-1"),
+      sk: S("ORDER"),
+      status: S(status),
+      ...extra,
+    });
     const queued = { gsi2pk: S("DEADLINE#3"), gsi2sk: S("t#1") };
     const byUser = { gsi1pk: S("USER#u1"), gsi1sk: S("1") };
     const rows = unitsByKey(
@@ -39,7 +52,11 @@ describe("capacity model (pure)", () => {
       [
         { old: undefined, new: order("PENDING", { ...queued, ...byUser }), transactional: true }, // table 2, gsi1 put, gsi2 put
         { old: order("PENDING", { ...queued, ...byUser }), new: order("PAID", byUser), transactional: true }, // table 2, gsi2 delete; gsi1 KEYS_ONLY unchanged
-        { old: order("PAID", byUser), new: order("SHIPPED", { ...byUser, note: S("x".repeat(3000)) }), transactional: false }, // table 3
+        {
+          old: order("PAID", byUser),
+          new: order("SHIPPED", { ...byUser, note: S("x".repeat(3000)) }),
+          transactional: false,
+        }, // table 3
       ],
       [{ pk: S("LISTING#9"), sk: S("LISTING") }],
     );
@@ -47,32 +64,72 @@ describe("capacity model (pure)", () => {
     expect(units).toEqual({ "table ORDER#o-1": 7, "gsi1 USER#u1": 1, "gsi2 DEADLINE#3": 2, "table LISTING#9": 2 });
 
     const summary = summarize(rows, 2);
-    expect(summary.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5, shards: 1 });
-    expect(summary.observed.hottest).toEqual({ index: "table", keyPattern: "ORDER#<id>", key: "ORDER#o-1", writeUnitsPerOrder: 3.5 });
+    expect(summary.hottest).toEqual({
+      index: "table",
+      keyPattern: "ORDER#<id>",
+      key: "ORDER#o-1",
+      writeUnitsPerOrder: 3.5,
+      shards: 1,
+    });
+    expect(summary.observed.hottest).toEqual({
+      index: "table",
+      keyPattern: "ORDER#<id>",
+      key: "ORDER#o-1",
+      writeUnitsPerOrder: 3.5,
+    });
     expect(summary.ceilingOrdersPerSecond).toBe(285);
     expect(summary.totalWriteUnitsPerOrder).toBe(6);
     expect(summary.perIndex).toEqual({ table: 4.5, gsi1: 0.5, gsi2: 1 });
-    expect(summary.perPattern.find((p) => p.pattern === "DEADLINE#<n>")).toMatchObject({ index: "gsi2", keys: 1, writeUnitsPerOrder: 1 });
+    expect(summary.perPattern.find((p) => p.pattern === "DEADLINE#<n>")).toMatchObject({
+      index: "gsi2",
+      keys: 1,
+      writeUnitsPerOrder: 1,
+    });
   });
 
   it("leaves keys of one order (or relay) each out of the ceiling: their load does not grow with the order rate", () => {
-    const ordered = (id: string, extra: Record<string, AttributeValue> = {}) => ({ pk: S(`ORDER#${id}`), sk: S("ORDER"), orderId: S(id), ...extra });
+    const ordered = (id: string, extra: Record<string, AttributeValue> = {}) => ({
+      pk: S(`ORDER#${id}`),
+      sk: S("ORDER"),
+      orderId: S(id),
+      ...extra,
+    });
     const rows = unitsByKey(spec, [
       // one order's key, written twice for it; its gsi2 entry goes to a queue shard shared with another order
       { old: undefined, new: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a") }), transactional: true },
-      { old: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a") }), new: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a"), x: S("y") }), transactional: true },
+      {
+        old: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a") }),
+        new: ordered("o-1", { gsi2pk: S("DUE#1"), gsi2sk: S("a"), x: S("y") }),
+        transactional: true,
+      },
       { old: undefined, new: ordered("o-2", { gsi2pk: S("DUE#1"), gsi2sk: S("b") }), transactional: true },
       // a SKU names no entity: shared
       { old: undefined, new: { pk: S("SKU#s-1"), sk: S("SKU") }, transactional: true },
     ]);
-    expect(Object.fromEntries(rows.map((r) => [r.key, r.owner]))).toEqual({ "ORDER#o-1": "order:o-1", "ORDER#o-2": "order:o-2", "DUE#1": null, "SKU#s-1": null });
-    const orders = Array.from({ length: 10 }, (_, i) => ({ index: "table", key: `ORDER#o-${i}`, pattern: "ORDER#<id>", units: 30, writes: 8, owner: `order:o-${i}` }));
+    expect(Object.fromEntries(rows.map((r) => [r.key, r.owner]))).toEqual({
+      "ORDER#o-1": "order:o-1",
+      "ORDER#o-2": "order:o-2",
+      "DUE#1": null,
+      "SKU#s-1": null,
+    });
+    const orders = Array.from({ length: 10 }, (_, i) => ({
+      index: "table",
+      key: `ORDER#o-${i}`,
+      pattern: "ORDER#<id>",
+      units: 30,
+      writes: 8,
+      owner: `order:o-${i}`,
+    }));
     const sku = { index: "table", key: "SKU#s-1", pattern: "SKU#<id>", units: 20, writes: 10, owner: null };
     const summary = summarize([...orders, sku], 10);
     expect(summary.hottest).toMatchObject({ key: "SKU#s-1", writeUnitsPerOrder: 2 });
     expect(summary.ceilingOrdersPerSecond).toBe(500);
     expect(summary.ceilingAllKeys).toMatchObject({ key: "ORDER#o-0", ceilingOrdersPerSecond: 333 });
-    expect(summary.perPattern.find((p) => p.pattern === "ORDER#<id>")).toMatchObject({ perEntity: true, keys: 10, hottestKeyWriteUnits: 30 });
+    expect(summary.perPattern.find((p) => p.pattern === "ORDER#<id>")).toMatchObject({
+      perEntity: true,
+      keys: 10,
+      hottestKeyWriteUnits: 30,
+    });
   });
 
   const spread = spreadOf({
@@ -104,7 +161,14 @@ describe("capacity model (pure)", () => {
   });
 
   it("takes each shard of a spread key at its group's total / shards, and keeps the observed max apart", () => {
-    const row = (index: string, key: string, units: number, owner: string | null = null): KeyUnits => ({ index, key, pattern: keyPattern(key), units, writes: units, owner });
+    const row = (index: string, key: string, units: number, owner: string | null = null): KeyUnits => ({
+      index,
+      key,
+      pattern: keyPattern(key),
+      units,
+      writes: units,
+      owner,
+    });
     const rows = [
       // 4 shards of one SKU, 40 units in all, unevenly sampled: 10 expected per shard, 16 observed on one
       row("table", "SKU#s-hot", 8),
@@ -118,9 +182,23 @@ describe("capacity model (pure)", () => {
       row("gsi2", "PAYMENT_DUE#9", 2, "order:o-3"),
     ];
     const summary = summarize(rows, 10, { spread });
-    expect(summary.hottest).toEqual({ index: "table", keyPattern: "SKU#<id>", key: "SKU#s-cold", writeUnitsPerOrder: 1.2, shards: 1 });
+    expect(summary.hottest).toEqual({
+      index: "table",
+      keyPattern: "SKU#<id>",
+      key: "SKU#s-cold",
+      writeUnitsPerOrder: 1.2,
+      shards: 1,
+    });
     expect(summary.ceilingOrdersPerSecond).toBe(833);
-    expect(summary.hottestKeys.map((k) => [k.key, k.shards, k.writeUnitsPerOrder, k.groupWriteUnitsPerOrder, k.observedMaxWriteUnitsPerOrder])).toEqual([
+    expect(
+      summary.hottestKeys.map((k) => [
+        k.key,
+        k.shards,
+        k.writeUnitsPerOrder,
+        k.groupWriteUnitsPerOrder,
+        k.observedMaxWriteUnitsPerOrder,
+      ]),
+    ).toEqual([
       ["SKU#s-cold", 1, 1.2, undefined, undefined],
       ["SKU#s-hot (each of 4 shards)", 4, 1, 4, 1.6],
       ["PAYMENT_DUE (each of 64 shards)", 64, 0.013, 0.8, 0.4],
@@ -136,21 +214,54 @@ describe("capacity model (pure)", () => {
       observedHottestKey: "SKU#s-hot#1",
       observedHottestKeyWriteUnitsPerOrder: 1.6,
     });
-    expect(summary.perPattern.find((p) => p.pattern === "PAYMENT_DUE#<n>")).toMatchObject({ perEntity: false, hottestKeyShards: 64, hottestKeyWriteUnitsPerOrder: 0.013 });
+    expect(summary.perPattern.find((p) => p.pattern === "PAYMENT_DUE#<n>")).toMatchObject({
+      perEntity: false,
+      hottestKeyShards: 64,
+      hottestKeyWriteUnitsPerOrder: 0.013,
+    });
 
     // without the cold SKU the hot SKU's shards bind, at 10 units per shard over 10 orders
-    const hotOnly = summarize(rows.filter((r) => r.key !== "SKU#s-cold"), 10, { spread });
-    expect(hotOnly.hottest).toEqual({ index: "table", keyPattern: "SKU#<id>#<n>", key: "SKU#s-hot (each of 4 shards)", writeUnitsPerOrder: 1, shards: 4, groupWriteUnitsPerOrder: 4 });
+    const hotOnly = summarize(
+      rows.filter((r) => r.key !== "SKU#s-cold"),
+      10,
+      { spread },
+    );
+    expect(hotOnly.hottest).toEqual({
+      index: "table",
+      keyPattern: "SKU#<id>#<n>",
+      key: "SKU#s-hot (each of 4 shards)",
+      writeUnitsPerOrder: 1,
+      shards: 4,
+      groupWriteUnitsPerOrder: 4,
+    });
     expect(hotOnly.ceilingOrdersPerSecond).toBe(1000);
   });
 
   it("takes a SKU with a known popularity at its share of all SKU writes, sharded or not", () => {
-    const popular = spreadOf({ skuShards: (id) => ({ "s-hot": 4 })[id] ?? 1, indexPrefixes: [], skuShare: (id) => ({ "s-hot": 0.8, "s-mid": 0.15, "s-tail": 0.05 })[id] });
+    const popular = spreadOf({
+      skuShards: (id) => ({ "s-hot": 4 })[id] ?? 1,
+      indexPrefixes: [],
+      skuShare: (id) => ({ "s-hot": 0.8, "s-mid": 0.15, "s-tail": 0.05 })[id],
+    });
     expect(popular("table", "SKU#s-tail")).toEqual({ group: "SKU#s-tail", shards: 1, family: "SKU", share: 0.05 });
     expect(popular("table", "SKU#other")).toBeUndefined();
-    const row = (key: string, units: number): KeyUnits => ({ index: "table", key, pattern: keyPattern(key), units, writes: units, owner: null });
+    const row = (key: string, units: number): KeyUnits => ({
+      index: "table",
+      key,
+      pattern: keyPattern(key),
+      units,
+      writes: units,
+      owner: null,
+    });
     // 100 SKU units in all; the tail SKU was hit far more than its 5 % in this sample
-    const rows = [row("SKU#s-hot", 20), row("SKU#s-hot#1", 20), row("SKU#s-hot#2", 10), row("SKU#s-hot#3", 10), row("SKU#s-mid", 16), row("SKU#s-tail", 24)];
+    const rows = [
+      row("SKU#s-hot", 20),
+      row("SKU#s-hot#1", 20),
+      row("SKU#s-hot#2", 10),
+      row("SKU#s-hot#3", 10),
+      row("SKU#s-mid", 16),
+      row("SKU#s-tail", 24),
+    ];
     const summary = summarize(rows, 10, { spread: popular });
     expect(summary.hottestKeys.map((k) => [k.key, k.writeUnitsPerOrder, k.groupWriteUnitsPerOrder])).toEqual([
       ["SKU#s-hot (each of 4 shards)", 2, 8],
@@ -162,12 +273,26 @@ describe("capacity model (pure)", () => {
   });
 
   it("divides over the keys seen when more shards were written than the writer's count (a re-shard mid-run)", () => {
-    const rows = [0, 1, 2, 3, 4, 5].map((k): KeyUnits => ({ index: "table", key: k ? `SKU#s-hot#${k}` : "SKU#s-hot", pattern: "SKU#<id>", units: 6, writes: 3, owner: null }));
+    const rows = [0, 1, 2, 3, 4, 5].map(
+      (k): KeyUnits => ({
+        index: "table",
+        key: k ? `SKU#s-hot#${k}` : "SKU#s-hot",
+        pattern: "SKU#<id>",
+        units: 6,
+        writes: 3,
+        owner: null,
+      }),
+    );
     expect(summarize(rows, 6, { spread }).hottest).toMatchObject({ shards: 6, writeUnitsPerOrder: 1 });
   });
 
   it("matches the client's transactional flags to stream records per item, in order", () => {
-    const flags = new Map([["A", [true, false]], ["B", [false]]]);
-    expect(matchTransactional([{ itemKey: "A" }, { itemKey: "B" }, { itemKey: "A" }, { itemKey: "C" }], flags)).toEqual([true, false, false, false]);
+    const flags = new Map([
+      ["A", [true, false]],
+      ["B", [false]],
+    ]);
+    expect(matchTransactional([{ itemKey: "A" }, { itemKey: "B" }, { itemKey: "A" }, { itemKey: "C" }], flags)).toEqual(
+      [true, false, false, false],
+    );
   });
 });

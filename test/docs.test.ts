@@ -16,7 +16,16 @@ describe("docs", () => {
   it("the README's first screen says what it is, what it needs, the commands and where everything else is", () => {
     const readme = read("README.md");
     const firstScreen = readme.split("\n").slice(0, 40).join("\n");
-    for (const text of ["Node 20+", "Java 17+", "npm install && npm run dev", "npm test", "npm run demo", "npm run supplier:demo", "/admin", "/docs"])
+    for (const text of [
+      "Node 20+",
+      "Java 17+",
+      "npm install && npm run dev",
+      "npm test",
+      "npm run demo",
+      "npm run supplier:demo",
+      "/admin",
+      "/docs",
+    ])
       expect(firstScreen).toContain(text);
     for (const link of ["docs/api.md", "docs/operations.md", "docs/design.md"]) {
       expect(readme).toContain(`](${link})`);
@@ -26,18 +35,31 @@ describe("docs", () => {
 
   it("keeps the design and operations sections, capacity figures included", () => {
     const design = read("docs/design.md");
-    for (const heading of ["## Single-table design", "## Hot SKUs: stock shards (built)", "## Events: the outbox and the saga hooks", "### DS-4.1 §9 checklist"])
+    for (const heading of [
+      "## Single-table design",
+      "## Hot SKUs: stock shards (built)",
+      "## Events: the outbox and the saga hooks",
+      "### DS-4.1 §9 checklist",
+    ])
       expect(design).toContain(heading);
     const operations = read("docs/operations.md");
-    for (const heading of ["## Deploying", "## Observability", "## Performance (measured)", "## Capacity (measured)", "### Local runtime settings"])
+    for (const heading of [
+      "## Deploying",
+      "## Observability",
+      "## Performance (measured)",
+      "## Capacity (measured)",
+      "### Local runtime settings",
+    ])
       expect(operations).toContain(heading);
-    for (const setting of ["PORT", "HOST", "ORDERLINE_LOCAL_PARTITION_WCU", "ORDERLINE_DATA_DIR"]) expect(operations).toContain(`\`${setting}\``);
+    for (const setting of ["PORT", "HOST", "ORDERLINE_LOCAL_PARTITION_WCU", "ORDERLINE_DATA_DIR"])
+      expect(operations).toContain(`\`${setting}\``);
   });
 
   it("every relative link between the docs points at a file that exists", () => {
     for (const file of ["README.md", "docs/api.md", "docs/operations.md", "docs/design.md"]) {
       const dir = file.includes("/") ? "docs/" : "";
-      for (const [, target] of read(file).matchAll(/\]\(([^)#:]+\.md)(#[^)]*)?\)/g)) expect(existsSync(`${dir}${target}`), `${file} -> ${target}`).toBe(true);
+      for (const [, target] of read(file).matchAll(/\]\(([^)#:]+\.md)(#[^)]*)?\)/g))
+        expect(existsSync(`${dir}${target}`), `${file} -> ${target}`).toBe(true);
     }
   });
 });

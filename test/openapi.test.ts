@@ -17,10 +17,14 @@ describe("OpenAPI document", () => {
 
   it("covers every route with its auth (IAM, or a signature for supplier webhooks), its caller and a problem+json error", () => {
     for (const route of routes) {
-      const operation = (generated.paths?.[route.path] as Record<string, any> | undefined)?.[route.method.toLowerCase()];
+      const operation = (generated.paths?.[route.path] as Record<string, any> | undefined)?.[
+        route.method.toLowerCase()
+      ];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
       // Supplier webhooks carry a Standard Webhooks signature instead of IAM.
-      expect(operation.security, `${route.method} ${route.path} auth`).toEqual(route.auth === "signature" ? [{ standardWebhooks: [] }] : [{ awsIam: [] }]);
+      expect(operation.security, `${route.method} ${route.path} auth`).toEqual(
+        route.auth === "signature" ? [{ standardWebhooks: [] }] : [{ awsIam: [] }],
+      );
       expect(operation["x-caller"]).toBe({ public: "bff", iam: "service", signature: "supplier" }[route.auth]);
       expect(operation.responses["400"].content["application/problem+json"]).toBeDefined();
     }

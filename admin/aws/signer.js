@@ -19,7 +19,10 @@ class SessionExpired extends Error {
 async function userPool(region, operation, body) {
   const response = await fetch(`https://cognito-idp.${region}.amazonaws.com/`, {
     method: "POST",
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${operation}` },
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSCognitoIdentityProviderService.${operation}`,
+    },
     body: JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
@@ -33,7 +36,11 @@ async function userPool(region, operation, body) {
  */
 export async function signIn(config, { username, password, newPassword }) {
   const { region, userPoolClientId: ClientId } = config;
-  let answer = await userPool(region, "InitiateAuth", { AuthFlow: "USER_PASSWORD_AUTH", ClientId, AuthParameters: { USERNAME: username, PASSWORD: password } });
+  let answer = await userPool(region, "InitiateAuth", {
+    AuthFlow: "USER_PASSWORD_AUTH",
+    ClientId,
+    AuthParameters: { USERNAME: username, PASSWORD: password },
+  });
   // Admins are created by an operator with a temporary password: the first sign-in sets their own.
   if (answer.ChallengeName === "NEW_PASSWORD_REQUIRED") {
     if (!newPassword) return { challenge: "NEW_PASSWORD_REQUIRED" };

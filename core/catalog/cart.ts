@@ -1,10 +1,10 @@
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
-import { validate } from "../validate.js";
 import { getItem } from "../store/items.js";
-import { putItem } from "../store/write.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
+import { putItem } from "../store/write.js";
+import { validate } from "../validate.js";
 
 export const OrderLineInput = z.strictObject({
   skuId: Id,
@@ -22,7 +22,12 @@ export const OrderLines = z
   .superRefine((lines, ctx) => {
     const seen = new Set<string>();
     lines.forEach((line, i) => {
-      if (seen.has(line.skuId)) ctx.addIssue({ code: "custom", path: [i, "skuId"], message: `duplicate skuId ${line.skuId}: one line per SKU` });
+      if (seen.has(line.skuId))
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "skuId"],
+          message: `duplicate skuId ${line.skuId}: one line per SKU`,
+        });
       seen.add(line.skuId);
     });
   });

@@ -1,2 +1,2 @@
-export { putOffer, getOffer, setStock, getStock, OfferInput, StockInput } from "./sku.js";
-export { putCart, getCart, CartInput, OrderLines } from "./cart.js";
+export { CartInput, getCart, OrderLines, putCart } from "./cart.js";
+export { getOffer, getStock, OfferInput, putOffer, StockInput, setStock } from "./sku.js";

@@ -1,6 +1,6 @@
 import { getItems } from "../store/items.js";
 import { keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 
 /**
  * Stock shards of a hot SKU. One DynamoDB item takes about 500 transactional updates a second, so a SKU's stock
@@ -50,20 +50,29 @@ export interface SkuShards {
 function stateOf(shard: number, item: Record<string, unknown> | undefined): ShardState {
   const onHand = Number(item?.onHand ?? 0);
   const reserved = Number(item?.reserved ?? 0);
-  return { shard, onHand, reserved, available: Number(item?.available ?? onHand - reserved), retired: item?.retired === true };
+  return {
+    shard,
+    onHand,
+    reserved,
+    available: Number(item?.available ?? onHand - reserved),
+    retired: item?.retired === true,
+  };
 }
 
 const BATCH_GET_LIMIT = 100;
 
 async function getMany(itemKeys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < itemKeys.length; i += BATCH_GET_LIMIT) out.push(...(await getItems(itemKeys.slice(i, i + BATCH_GET_LIMIT))));
+  for (let i = 0; i < itemKeys.length; i += BATCH_GET_LIMIT)
+    out.push(...(await getItems(itemKeys.slice(i, i + BATCH_GET_LIMIT))));
   return out;
 }
 
 /** Every shard of each SKU, read consistently: the main items first (they say how many slots exist). */
 export async function readSkuShards(skuIds: string[]): Promise<Map<string, SkuShards>> {
-  const mains = new Map((await getMany(skuIds.map((id) => keys.sku(id)))).map((item) => [String(item.skuId), item as unknown as SkuState]));
+  const mains = new Map(
+    (await getMany(skuIds.map((id) => keys.sku(id)))).map((item) => [String(item.skuId), item as unknown as SkuState]),
+  );
   const extra = skuIds.flatMap((id) => {
     const slots = mains.get(id)?.shardSlots ?? 1;
     return Array.from({ length: slots - 1 }, (_, i) => keys.skuShard(id, i + 1));

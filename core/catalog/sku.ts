@@ -1,13 +1,21 @@
 import * as z from "zod";
 import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
-import { validate } from "../validate.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { ConditionFailed, updateAlone } from "../store/write.js";
-import { MAX_SHARDS, readSkuShards, rememberShards, spreadStock, totalsOf, type SkuShards, type SkuState } from "./shards.js";
+import { validate } from "../validate.js";
+import {
+  MAX_SHARDS,
+  readSkuShards,
+  rememberShards,
+  type SkuShards,
+  type SkuState,
+  spreadStock,
+  totalsOf,
+} from "./shards.js";
 
 export type { SkuState } from "./shards.js";
 
@@ -48,10 +56,17 @@ export interface Stock {
 const MAX_CATALOG_ATTEMPTS = 6;
 
 function offerFields(offer: OfferInput, at: string): Record<string, unknown> {
-  return { ":offerId": offer.offerId, ":unitPrice": offer.unitPrice, ":currency": offer.currency, ":title": offer.title ?? null, ":at": at };
+  return {
+    ":offerId": offer.offerId,
+    ":unitPrice": offer.unitPrice,
+    ":currency": offer.currency,
+    ":title": offer.title ?? null,
+    ":at": at,
+  };
 }
 
-const SET_OFFER = "offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at";
+const SET_OFFER =
+  "offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at";
 
 /**
  * Sets the SKU's offer on its main item and on every stock shard, all at once: a checkout on any shard asserts
@@ -71,19 +86,29 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
           TableName: tableName,
           Key: keys.sku(id),
           UpdateExpression: `SET entity = :entity, skuId = :skuId, ${SET_OFFER} ADD offerVersion :one`,
-          ConditionExpression: slots === 1 ? "attribute_not_exists(shardSlots) OR shardSlots = :slots" : "shardSlots = :slots",
-          ExpressionAttributeValues: { ":entity": Entity.Sku, ":skuId": id, ":one": 1, ":slots": slots, ...offerFields(offer, updatedAt) },
+          ConditionExpression:
+            slots === 1 ? "attribute_not_exists(shardSlots) OR shardSlots = :slots" : "shardSlots = :slots",
+          ExpressionAttributeValues: {
+            ":entity": Entity.Sku,
+            ":skuId": id,
+            ":one": 1,
+            ":slots": slots,
+            ...offerFields(offer, updatedAt),
+          },
         },
       },
-      ...Array.from({ length: slots - 1 }, (_, i): TransactItem => ({
-        Update: {
-          TableName: tableName,
-          Key: keys.skuShard(id, i + 1),
-          UpdateExpression: `SET ${SET_OFFER}`,
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: offerFields(offer, updatedAt),
-        },
-      })),
+      ...Array.from(
+        { length: slots - 1 },
+        (_, i): TransactItem => ({
+          Update: {
+            TableName: tableName,
+            Key: keys.skuShard(id, i + 1),
+            UpdateExpression: `SET ${SET_OFFER}`,
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: offerFields(offer, updatedAt),
+          },
+        }),
+      ),
     ];
     try {
       if (actions.length === 1) await updateAlone(actions[0]!);
@@ -118,16 +143,33 @@ export function stockOf(sku: SkuShards): Stock {
 }
 
 function belowReserved(onHand: number, reserved: number): DomainError {
-  return new DomainError("STOCK_BELOW_RESERVED", `onHand ${onHand} is below the ${reserved} units live orders hold`, { reserved });
+  return new DomainError("STOCK_BELOW_RESERVED", `onHand ${onHand} is below the ${reserved} units live orders hold`, {
+    reserved,
+  });
 }
 
 /**
  * The update of one shard item to hold `target` units on hand. It keeps whatever is reserved there (the
  * condition refuses to go below it, so `available` never turns negative), and a new shard item gets the offer.
  */
-function shardUpdate(tableName: string, sku: SkuShards, shard: number, target: number, shards: number, slots: number): TransactItem {
-  const values: Record<string, unknown> = { ":entity": Entity.Sku, ":skuId": sku.skuId, ":shard": shard, ":t": target, ":zero": 0, ":one": 1 };
-  let set = "entity = :entity, skuId = :skuId, #shard = :shard, onHand = :t, reserved = if_not_exists(reserved, :zero), available = :t - if_not_exists(reserved, :zero)";
+function shardUpdate(
+  tableName: string,
+  sku: SkuShards,
+  shard: number,
+  target: number,
+  shards: number,
+  slots: number,
+): TransactItem {
+  const values: Record<string, unknown> = {
+    ":entity": Entity.Sku,
+    ":skuId": sku.skuId,
+    ":shard": shard,
+    ":t": target,
+    ":zero": 0,
+    ":one": 1,
+  };
+  let set =
+    "entity = :entity, skuId = :skuId, #shard = :shard, onHand = :t, reserved = if_not_exists(reserved, :zero), available = :t - if_not_exists(reserved, :zero)";
   let condition = "attribute_not_exists(reserved) OR reserved <= :t";
   if (shard === 0) {
     set += ", shards = :shards, shardSlots = :slots";
@@ -143,7 +185,10 @@ function shardUpdate(tableName: string, sku: SkuShards, shard: number, target: n
     if (readSlots !== undefined) values[":readSlots"] = readSlots;
   } else if (sku.main?.offerId !== undefined) {
     set += `, ${SET_OFFER}`;
-    Object.assign(values, offerFields(sku.main as OfferInput, String((sku.main as { offerUpdatedAt?: string }).offerUpdatedAt ?? "")));
+    Object.assign(
+      values,
+      offerFields(sku.main as OfferInput, String((sku.main as { offerUpdatedAt?: string }).offerUpdatedAt ?? "")),
+    );
   }
   const retire = shard >= shards;
   if (retire) {

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { OrderEventType, OrderStatus } from "../order/status.js";
 import { orderEventsFromItem } from "../order/model.js";
+import { OrderEventType, OrderStatus } from "../order/status.js";
 import { Entity, stripLayout } from "../store/table.js";
 
 /** Sources this service publishes under (contract "Events on EventBridge"). */
@@ -40,13 +40,26 @@ const OrderEventsItem = z.looseObject({
   orderId: z.string().min(1),
   seq: z.number().int().positive(),
   events: z
-    .array(z.looseObject({ eventId: z.string().min(1), type: z.enum(OrderEventType), fromStatus: z.enum(OrderStatus).nullable(), toStatus: z.enum(OrderStatus) }))
+    .array(
+      z.looseObject({
+        eventId: z.string().min(1),
+        type: z.enum(OrderEventType),
+        fromStatus: z.enum(OrderStatus).nullable(),
+        toStatus: z.enum(OrderStatus),
+      }),
+    )
     .min(1),
   payload: z.record(z.string(), z.unknown()),
   actor: z.string(),
   requestId: z.string(),
   createdAt: z.string(),
-  order: z.looseObject({ orderId: z.string(), userId: z.string(), status: z.enum(OrderStatus), totalAmount: z.number(), currency: z.string() }),
+  order: z.looseObject({
+    orderId: z.string(),
+    userId: z.string(),
+    status: z.enum(OrderStatus),
+    totalAmount: z.number(),
+    currency: z.string(),
+  }),
 });
 
 const RelayAuditItem = z.looseObject({
@@ -65,7 +78,8 @@ const RelayAuditItem = z.looseObject({
 export function toOutboundEvents(item: Record<string, unknown>): OutboundEvent[] {
   if (item.entity === Entity.OrderEvent) {
     const parsed = OrderEventsItem.safeParse(item);
-    if (!parsed.success) throw new PoisonRecordError(`order event item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    if (!parsed.success)
+      throw new PoisonRecordError(`order event item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     return orderEventsFromItem(parsed.data).map((event, i) => ({
       source: PublishedSource.orders,
       detailType: event.type,
@@ -76,7 +90,8 @@ export function toOutboundEvents(item: Record<string, unknown>): OutboundEvent[]
   }
   if (item.entity === Entity.RelayAudit) {
     const parsed = RelayAuditItem.safeParse(item);
-    if (!parsed.success) throw new PoisonRecordError(`relay audit item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    if (!parsed.success)
+      throw new PoisonRecordError(`relay audit item is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
     if (!parsed.data.publishAs) return [];
     const { publishAs, ...audit } = stripLayout(parsed.data);
     return [

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
-import { cartFromItem, OrderLines, type OrderLineInput } from "../catalog/cart.js";
-import { knownShards, moveStock, pickShard, readSkuShards, totalsOf, type SkuShards } from "../catalog/shards.js";
+import { cartFromItem, type OrderLineInput, OrderLines } from "../catalog/cart.js";
+import { knownShards, moveStock, pickShard, readSkuShards, type SkuShards, totalsOf } from "../catalog/shards.js";
 import {
   CapacityExceededError,
   ConcurrencyError,
@@ -10,34 +10,38 @@ import {
   NotFoundError,
   OfferUnavailableError,
   OutOfStockError,
-  PriceChangedError,
-  ValidationError,
   type PriceChange,
+  PriceChangedError,
   type StockShortage,
+  ValidationError,
 } from "../errors.js";
 import { type Actor, Currency, exactlyOneOfEach, type FieldChoices, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem, getItems } from "../store/items.js";
 import { Entity, keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { eventPut } from "./history.js";
-import { orderFromItem, ShippingAddress, type Order } from "./model.js";
 import { paymentWindowSeconds } from "./config.js";
+import { eventPut } from "./history.js";
+import { type Order, orderFromItem, ShippingAddress } from "./model.js";
 import type { PlannedEvent } from "./status.js";
 
-export const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 /** The checkout fields; `CheckoutInput` adds the cross-field rules. */
 export const CheckoutFields = z.strictObject({
-    userId: Id,
-    idempotencyKey: IdempotencyKey,
-    items: OrderLines.optional(),
-    cartId: Id.optional(),
-    currency: Currency,
-    shippingAddressId: Id.optional(),
-    shippingAddress: ShippingAddress.optional(),
-    paymentMethod: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be an UPPER_SNAKE method such as CARD"),
+  userId: Id,
+  idempotencyKey: IdempotencyKey,
+  items: OrderLines.optional(),
+  cartId: Id.optional(),
+  currency: Currency,
+  shippingAddressId: Id.optional(),
+  shippingAddress: ShippingAddress.optional(),
+  paymentMethod: z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, "must be an UPPER_SNAKE method such as CARD"),
 });
 
 /** Where the lines come from and where the order goes: exactly one of each pair (the document's `oneOf`s). */
@@ -85,9 +89,13 @@ export function requestHash(input: CheckoutInput, lines: OrderLineInput[]): stri
     userId: input.userId,
     cartId: input.cartId ?? null,
     currency: input.currency,
-    lines: input.cartId ? null : [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)).map((l) => [l.skuId, l.qty, l.offerId, l.unitPrice]),
+    lines: input.cartId
+      ? null
+      : [...lines].sort((a, b) => (a.skuId < b.skuId ? -1 : 1)).map((l) => [l.skuId, l.qty, l.offerId, l.unitPrice]),
     shippingAddressId: input.shippingAddressId ?? null,
-    shippingAddress: input.shippingAddress ? Object.entries(input.shippingAddress).sort(([a], [b]) => (a < b ? -1 : 1)) : null,
+    shippingAddress: input.shippingAddress
+      ? Object.entries(input.shippingAddress).sort(([a], [b]) => (a < b ? -1 : 1))
+      : null,
     paymentMethod: input.paymentMethod,
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
@@ -99,7 +107,12 @@ const nextOrderId = monotonicFactory();
 /** The largest order total accepted, in minor units: far below Number.MAX_SAFE_INTEGER. */
 const MAX_ORDER_TOTAL = 1e15;
 
-export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: Date, shards: ShardPlan = new Map()): Order {
+export function buildOrder(
+  input: CheckoutInput,
+  lines: OrderLineInput[],
+  now: Date,
+  shards: ShardPlan = new Map(),
+): Order {
   const at = now.toISOString();
   const items = lines.map((line) => {
     const shard = shards.get(line.skuId) ?? 0;
@@ -143,7 +156,13 @@ export function buildOrder(input: CheckoutInput, lines: OrderLineInput[], now: D
  * The actions of a checkout's single transaction, in this order: one conditional reserve per line (also asserting
  * the offer the customer saw), the idempotency item, the order, its three creation events.
  */
-export function checkoutActions(tableName: string, order: Order, lines: OrderLineInput[], requestHash: string, who: Actor): TransactItem[] {
+export function checkoutActions(
+  tableName: string,
+  order: Order,
+  lines: OrderLineInput[],
+  requestHash: string,
+  who: Actor,
+): TransactItem[] {
   const reserves: TransactItem[] = lines.map((line, i) => ({
     Update: {
       TableName: tableName,
@@ -151,13 +170,25 @@ export function checkoutActions(tableName: string, order: Order, lines: OrderLin
       UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty ADD stockVersion :one",
       ConditionExpression:
         "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty AND attribute_not_exists(retired)",
-      ExpressionAttributeValues: { ":qty": line.qty, ":offerId": line.offerId, ":unitPrice": line.unitPrice, ":currency": order.currency, ":one": 1 },
+      ExpressionAttributeValues: {
+        ":qty": line.qty,
+        ":offerId": line.offerId,
+        ":unitPrice": line.unitPrice,
+        ":currency": order.currency,
+        ":one": 1,
+      },
     },
   }));
   const idempotencyPut: TransactItem = {
     Put: {
       TableName: tableName,
-      Item: { ...keys.idempotency(order.idempotencyKey), entity: Entity.Idempotency, orderId: order.orderId, requestHash, createdAt: order.createdAt },
+      Item: {
+        ...keys.idempotency(order.idempotencyKey),
+        entity: Entity.Idempotency,
+        orderId: order.orderId,
+        requestHash,
+        createdAt: order.createdAt,
+      },
       ConditionExpression: "attribute_not_exists(pk)",
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
@@ -177,7 +208,15 @@ export function checkoutActions(tableName: string, order: Order, lines: OrderLin
       ConditionExpression: "attribute_not_exists(pk)",
     },
   };
-  const events = eventPut(tableName, order, 1, CREATION_EVENTS, { lines: lines.length, totalAmount: order.totalAmount }, who, order.createdAt);
+  const events = eventPut(
+    tableName,
+    order,
+    1,
+    CREATION_EVENTS,
+    { lines: lines.length, totalAmount: order.totalAmount },
+    who,
+    order.createdAt,
+  );
   return [...reserves, idempotencyPut, orderPut, events];
 }
 
@@ -199,7 +238,9 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
     lines = linesOfCart(input, cart);
   }
   if (lines.reduce((sum, l) => sum + l.qty * l.unitPrice, 0) > MAX_ORDER_TOTAL)
-    throw new ValidationError("the order total is too large", [{ path: "items", message: `the total must not exceed ${MAX_ORDER_TOTAL}` }]);
+    throw new ValidationError("the order total is too large", [
+      { path: "items", message: `the total must not exceed ${MAX_ORDER_TOTAL}` },
+    ]);
   const hash = requestHash(input, lines);
   const { tableName } = db();
 
@@ -233,7 +274,9 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
 }
 
 /** The cart and the idempotency item of a cart checkout, in one round trip. */
-async function readCartAndKey(input: CheckoutInput): Promise<{ cart: Record<string, unknown> | undefined; idempotency: Record<string, unknown> | undefined }> {
+async function readCartAndKey(
+  input: CheckoutInput,
+): Promise<{ cart: Record<string, unknown> | undefined; idempotency: Record<string, unknown> | undefined }> {
   const cartKey = keys.cart(input.cartId as string);
   const idempotencyKey = keys.idempotency(input.idempotencyKey);
   const found = await getItems([cartKey, idempotencyKey]);
@@ -244,9 +287,13 @@ function linesOfCart(input: CheckoutInput, item: Record<string, unknown> | undef
   if (!item) throw new NotFoundError("cart", input.cartId as string, "CART_NOT_FOUND");
   const cart = cartFromItem(item);
   if (cart.userId !== input.userId)
-    throw new ValidationError("the cart belongs to another user", [{ path: "cartId", message: "cart belongs to another user" }]);
+    throw new ValidationError("the cart belongs to another user", [
+      { path: "cartId", message: "cart belongs to another user" },
+    ]);
   if (cart.currency !== input.currency)
-    throw new ValidationError(`the cart is in ${cart.currency}`, [{ path: "currency", message: `cart currency is ${cart.currency}` }]);
+    throw new ValidationError(`the cart is in ${cart.currency}`, [
+      { path: "currency", message: `cart currency is ${cart.currency}` },
+    ]);
   return cart.items;
 }
 
@@ -263,7 +310,12 @@ async function replay(previous: Record<string, unknown> | undefined, hash: strin
  * the shards the next attempt should use: a line whose shard ran short while its SKU still has stock moves to the
  * active shard with the most, topped up from the others (`moveStock`), so it never fails for where stock sits.
  */
-async function explainRejection(lines: OrderLineInput[], currency: string, tried: ShardPlan, reread = false): Promise<ShardPlan> {
+async function explainRejection(
+  lines: OrderLineInput[],
+  currency: string,
+  tried: ShardPlan,
+  reread = false,
+): Promise<ShardPlan> {
   const skus = await readSkuShards(lines.map((l) => l.skuId));
   const unavailable = lines.filter((l) => {
     const sku = skus.get(l.skuId)?.main;

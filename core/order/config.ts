@@ -7,7 +7,8 @@ export function paymentGraceSeconds(): number {
   const raw = process.env.ORDERLINE_PAYMENT_GRACE_SECONDS;
   if (raw === undefined || raw === "") return 10 * 60;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`ORDERLINE_PAYMENT_GRACE_SECONDS must be a number >= 0, got ${raw}`);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new Error(`ORDERLINE_PAYMENT_GRACE_SECONDS must be a number >= 0, got ${raw}`);
   return seconds;
 }
 
@@ -16,6 +17,7 @@ export function paymentWindowSeconds(): number {
   const raw = process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS;
   if (raw === undefined || raw === "") return 30 * 60;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`ORDERLINE_PAYMENT_WINDOW_SECONDS must be a positive number, got ${raw}`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`ORDERLINE_PAYMENT_WINDOW_SECONDS must be a positive number, got ${raw}`);
   return seconds;
 }

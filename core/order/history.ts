@@ -2,7 +2,7 @@ import { ulid } from "ulid";
 import type { Actor } from "../schema.js";
 import { Entity, keys } from "../store/table.js";
 import type { TransactItem } from "../store/transact.js";
-import { summarize, type Order } from "./model.js";
+import { type Order, summarize } from "./model.js";
 import type { PlannedEvent } from "./status.js";
 
 /** The most events one change appends (checkout and a payment failure append three). */
@@ -24,7 +24,8 @@ export function eventPut(
   who: Actor,
   at: string,
 ): TransactItem {
-  if (planned.length === 0 || planned.length > MAX_EVENTS_PER_CHANGE) throw new Error(`a change appends 1..${MAX_EVENTS_PER_CHANGE} events`);
+  if (planned.length === 0 || planned.length > MAX_EVENTS_PER_CHANGE)
+    throw new Error(`a change appends 1..${MAX_EVENTS_PER_CHANGE} events`);
   return {
     Put: {
       TableName: tableName,
@@ -33,7 +34,12 @@ export function eventPut(
         entity: Entity.OrderEvent,
         orderId: order.orderId,
         seq: firstSeq,
-        events: planned.map((event) => ({ eventId: ulid(), type: event.type, fromStatus: event.fromStatus, toStatus: event.toStatus })),
+        events: planned.map((event) => ({
+          eventId: ulid(),
+          type: event.type,
+          fromStatus: event.fromStatus,
+          toStatus: event.toStatus,
+        })),
         payload,
         actor: who.actor,
         requestId: who.requestId,

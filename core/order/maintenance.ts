@@ -31,36 +31,44 @@ const DEFAULT_SWEEP_BUDGET_MS = 45_000;
  * (`deadline`, epoch ms) is spent. Each cancellation goes through the guarded transition, so a payment that landed
  * first wins; an order that fails (throttled included) is reported and the sweep goes on. Two runs never overlap.
  */
-export async function expireOverduePayments(now: Date, who: Actor, options: { deadline?: number } = {}): Promise<ExpirySweep> {
+export async function expireOverduePayments(
+  now: Date,
+  who: Actor,
+  options: { deadline?: number } = {},
+): Promise<ExpirySweep> {
   const deadline = options.deadline ?? Date.now() + DEFAULT_SWEEP_BUDGET_MS;
   const sweep: ExpirySweep = { examined: 0, canceled: [], failed: [], skipped: false, unfinished: false };
   const lease = await acquireLease("ExpireUnpaidOrders", Math.max(1_000, deadline - Date.now()) + 5_000);
   if (!lease) return { ...sweep, skipped: true };
   try {
-    await inParallel(allShards(keys.paymentDeadlinePrefix, ShardCount.paymentDeadlines), SWEEP_SLICES, async (partition) => {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        if (Date.now() > deadline) {
-          sweep.unfinished = true;
-          return;
-        }
-        const page = await indexKeysBelow("gsi2", partition, graceCutoff(now), SWEEP_PAGE, startKey);
-        await inParallel(page.keys, SWEEP_ORDERS_PER_SLICE, async (entry) => {
-          const orderId = String(entry.pk).slice(keys.order("").pk.length);
-          sweep.examined++;
-          try {
-            const result = await expirePayment(orderId, now, who);
-            if (result.changed) sweep.canceled.push(result.order.orderId);
-          } catch (error) {
-            // One stuck or throttled order must not stop the sweep; it is reported (and alarmed on), and stays in
-            // the index, so the next run tries it again.
-            if (!(error instanceof DomainError)) throw error;
-            sweep.failed.push({ orderId, code: error.code, message: error.message });
+    await inParallel(
+      allShards(keys.paymentDeadlinePrefix, ShardCount.paymentDeadlines),
+      SWEEP_SLICES,
+      async (partition) => {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          if (Date.now() > deadline) {
+            sweep.unfinished = true;
+            return;
           }
-        });
-        startKey = page.next;
-      } while (startKey);
-    });
+          const page = await indexKeysBelow("gsi2", partition, graceCutoff(now), SWEEP_PAGE, startKey);
+          await inParallel(page.keys, SWEEP_ORDERS_PER_SLICE, async (entry) => {
+            const orderId = String(entry.pk).slice(keys.order("").pk.length);
+            sweep.examined++;
+            try {
+              const result = await expirePayment(orderId, now, who);
+              if (result.changed) sweep.canceled.push(result.order.orderId);
+            } catch (error) {
+              // One stuck or throttled order must not stop the sweep; it is reported (and alarmed on), and stays in
+              // the index, so the next run tries it again.
+              if (!(error instanceof DomainError)) throw error;
+              sweep.failed.push({ orderId, code: error.code, message: error.message });
+            }
+          });
+          startKey = page.next;
+        } while (startKey);
+      },
+    );
   } finally {
     await lease.release();
   }
@@ -98,7 +106,12 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
     const shards = new Map<string, { skuId: string; shard: number; reserved: number; stockVersion: unknown }>();
     await scanEntity(Entity.Sku, ["skuId", "shard", "reserved", "stockVersion"], SCAN_SEGMENTS, (sku) => {
       const shard = Number(sku.shard ?? 0);
-      shards.set(shardKey(String(sku.skuId), shard), { skuId: String(sku.skuId), shard, reserved: Number(sku.reserved ?? 0), stockVersion: sku.stockVersion });
+      shards.set(shardKey(String(sku.skuId), shard), {
+        skuId: String(sku.skuId),
+        shard,
+        reserved: Number(sku.reserved ?? 0),
+        stockVersion: sku.stockVersion,
+      });
     });
     const expected = new Map<string, number>();
     await scanEntity(Entity.Order, ["reservationStatus", "items"], SCAN_SEGMENTS, (order) => {
@@ -121,12 +134,18 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
   }
 }
 
-async function fixReserved(sku: { skuId: string; shard: number; reserved: number; stockVersion: unknown }, want: number): Promise<boolean> {
+async function fixReserved(
+  sku: { skuId: string; shard: number; reserved: number; stockVersion: unknown },
+  want: number,
+): Promise<boolean> {
   try {
     await updateItem({
       key: keys.skuShard(sku.skuId, sku.shard),
       update: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
-      condition: sku.stockVersion === undefined ? "attribute_not_exists(stockVersion) AND reserved = :recorded" : "stockVersion = :version",
+      condition:
+        sku.stockVersion === undefined
+          ? "attribute_not_exists(stockVersion) AND reserved = :recorded"
+          : "stockVersion = :version",
       values: {
         ":want": want,
         ":one": 1,

@@ -88,7 +88,12 @@ export function orderFromItem(item: Record<string, unknown>): Order {
 export interface OrderEventsItem {
   orderId: string;
   seq: number;
-  events: { eventId: string; type: OrderEvent["type"]; fromStatus: OrderEvent["fromStatus"]; toStatus: OrderEvent["toStatus"] }[];
+  events: {
+    eventId: string;
+    type: OrderEvent["type"];
+    fromStatus: OrderEvent["fromStatus"];
+    toStatus: OrderEvent["toStatus"];
+  }[];
   payload: Record<string, unknown>;
   actor: string;
   requestId: string;
@@ -114,7 +119,9 @@ export function orderEventsFromItem(item: Record<string, unknown>): (OrderEvent 
   }));
 }
 
-export function summarize(order: Pick<Order, "orderId" | "userId" | "status" | "totalAmount" | "currency">): OrderSummary {
+export function summarize(
+  order: Pick<Order, "orderId" | "userId" | "status" | "totalAmount" | "currency">,
+): OrderSummary {
   return {
     orderId: order.orderId,
     userId: order.userId,
@@ -123,4 +130,3 @@ export function summarize(order: Pick<Order, "orderId" | "userId" | "status" | "
     currency: order.currency,
   };
 }
-

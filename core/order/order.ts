@@ -1,7 +1,19 @@
-export { checkout, CheckoutFields, CheckoutInput, IdempotencyKey, type CheckoutResult } from "./checkout.js";
-export { applyExternalEvent, cancel, expirePayment, ExternalOrderEventInput, CancelInput, type TransitionResult } from "./transition.js";
-export { get, listByUser, events, ListOrdersInput, ListEventsInput } from "./query.js";
+export { CheckoutFields, CheckoutInput, type CheckoutResult, checkout, IdempotencyKey } from "./checkout.js";
+export {
+  type ExpirySweep,
+  expireOverduePayments,
+  type ReservationDrift,
+  reconcileReservations,
+} from "./maintenance.js";
 export { Order as Representation, OrderEvent as EventRecord, summarize } from "./model.js";
-export { OrderStatus, OrderEventType, next, plan, transitions, terminalStatuses } from "./status.js";
-export { expireOverduePayments, reconcileReservations, type ReservationDrift, type ExpirySweep } from "./maintenance.js";
-export { syncOrderWithRelay, SUPPLIER_CANCELLED, type SyncResult } from "./relay-sync.js";
+export { events, get, ListEventsInput, ListOrdersInput, listByUser } from "./query.js";
+export { SUPPLIER_CANCELLED, type SyncResult, syncOrderWithRelay } from "./relay-sync.js";
+export { next, OrderEventType, OrderStatus, plan, terminalStatuses, transitions } from "./status.js";
+export {
+  applyExternalEvent,
+  CancelInput,
+  cancel,
+  ExternalOrderEventInput,
+  expirePayment,
+  type TransitionResult,
+} from "./transition.js";

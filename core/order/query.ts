@@ -6,7 +6,7 @@ import { childPage, indexPage, type Page, type PageRequest } from "../store/page
 import { keys } from "../store/table.js";
 import { validate } from "../validate.js";
 import { MAX_EVENTS_PER_CHANGE } from "./history.js";
-import { orderEventsFromItem, orderFromItem, type Order, type OrderEvent } from "./model.js";
+import { type Order, type OrderEvent, orderEventsFromItem, orderFromItem } from "./model.js";
 
 export const ListOrdersInput = z.strictObject({ userId: Id, limit: Limit, cursor: Cursor });
 export const ListEventsInput = z.strictObject({ limit: Limit, cursor: Cursor });
@@ -21,7 +21,11 @@ export async function get(orderId: string): Promise<Order> {
 /** A user's orders, newest first (order ids are ULIDs, so they sort by creation time). */
 export async function listByUser(rawInput: unknown): Promise<Page<Order>> {
   const input = validate(ListOrdersInput, rawInput);
-  return indexPage({ index: "gsi1", partitions: [keys.ordersByUser(input.userId)], newestFirst: true }, input, orderFromItem);
+  return indexPage(
+    { index: "gsi1", partitions: [keys.ordersByUser(input.userId)], newestFirst: true },
+    input,
+    orderFromItem,
+  );
 }
 
 const EventsCursor = z.strictObject({ afterSeq: z.int().min(1).max(1_000_000) });
@@ -59,10 +63,14 @@ export async function events(orderId: string, rawInput: unknown): Promise<Page<O
       keys.orderEvent(id, from).sk,
     );
     for (const item of result.items)
-      for (const { order: _summary, ...event } of orderEventsFromItem(item)) if (event.seq > afterSeq) collected.push(event);
+      for (const { order: _summary, ...event } of orderEventsFromItem(item))
+        if (event.seq > afterSeq) collected.push(event);
     position = result.nextCursor ?? undefined;
   } while (position && collected.length <= input.limit);
   const items = collected.slice(0, input.limit);
   const more = collected.length > input.limit;
-  return { items, nextCursor: more ? Buffer.from(JSON.stringify({ afterSeq: items.at(-1)!.seq })).toString("base64url") : null };
+  return {
+    items,
+    nextCursor: more ? Buffer.from(JSON.stringify({ afterSeq: items.at(-1)!.seq })).toString("base64url") : null,
+  };
 }

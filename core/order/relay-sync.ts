@@ -8,7 +8,11 @@ import { applyExternalEvent, type TransitionResult } from "./transition.js";
 const FULFILMENT: readonly OrderStatus[] = ["PAID", "READY_TO_SHIP", "SHIPPED", "DELIVERED"];
 
 /** The order status each relay status stands for (contract "Relays and their ecommerce order move together"). */
-const targetOf: Partial<Record<string, OrderStatus>> = { confirmed: "READY_TO_SHIP", shipped: "SHIPPED", delivered: "DELIVERED" };
+const targetOf: Partial<Record<string, OrderStatus>> = {
+  confirmed: "READY_TO_SHIP",
+  shipped: "SHIPPED",
+  delivered: "DELIVERED",
+};
 
 /** The refund reason an order gets when its supplier cancels the relay of a paid order. */
 export const SUPPLIER_CANCELLED = "SUPPLIER_CANCELLED";
@@ -34,13 +38,21 @@ export async function syncOrderWithRelay(
 ): Promise<SyncResult> {
   let order = await get(orderId);
   const applied: string[] = [];
-  const payload = { relayId: relay.relayId, relayStatus: relay.status, ...(relay.reason ? { relayReason: relay.reason } : {}) };
+  const payload = {
+    relayId: relay.relayId,
+    relayStatus: relay.status,
+    ...(relay.reason ? { relayReason: relay.reason } : {}),
+  };
   if (relay.status === "cancelled") {
     // Only an order not yet shipped is refunded because its supplier cancelled (contract); later ones are left alone.
     if (order.status !== "PAID" && order.status !== "READY_TO_SHIP") return { applied, order };
     const result = await applyExternalEvent(
       orderId,
-      { type: "REFUND_REQUESTED", externalId: `${relay.auditId}:REFUND_REQUESTED`, payload: { ...payload, reason: SUPPLIER_CANCELLED } },
+      {
+        type: "REFUND_REQUESTED",
+        externalId: `${relay.auditId}:REFUND_REQUESTED`,
+        payload: { ...payload, reason: SUPPLIER_CANCELLED },
+      },
       who,
     );
     if (result.statusTransition) applied.push(result.statusTransition);
@@ -66,6 +78,10 @@ export async function syncOrderWithRelay(
   }
   // Not on the fulfilment path at all (unpaid, cancelled, refunding): the guarded transition says why.
   if (FULFILMENT.indexOf(order.status) < 0)
-    await applyExternalEvent(orderId, { type: target as "READY_TO_SHIP", externalId: `${relay.auditId}:${target}`, payload }, who);
+    await applyExternalEvent(
+      orderId,
+      { type: target as "READY_TO_SHIP", externalId: `${relay.auditId}:${target}`, payload },
+      who,
+    );
   return { applied, order };
 }

@@ -56,7 +56,9 @@ export const transitions: Readonly<Record<OrderStatus, Partial<Record<OrderComma
   REFUNDED: {},
 };
 
-export const terminalStatuses: readonly OrderStatus[] = OrderStatus.filter((s) => Object.keys(transitions[s]).length === 0);
+export const terminalStatuses: readonly OrderStatus[] = OrderStatus.filter(
+  (s) => Object.keys(transitions[s]).length === 0,
+);
 
 /** The status an event leads to, or undefined when the event is not legal in `status`. */
 export function next(status: OrderStatus, command: OrderCommand): OrderStatus | undefined {

@@ -4,12 +4,12 @@ import { type Actor, FreeFormObject, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { eventPut } from "./history.js";
-import { orderFromItem, type Order } from "./model.js";
 import { paymentGraceSeconds } from "./config.js";
-import { plan, type OrderCommand } from "./status.js";
+import { eventPut } from "./history.js";
+import { type Order, orderFromItem } from "./model.js";
+import { type OrderCommand, plan } from "./status.js";
 
 /** Orders whose deadline is before this may be cancelled for PAYMENT_TIMEOUT at `now` (deadline + grace). */
 export function graceCutoff(now: Date): string {
@@ -90,7 +90,11 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
       updatedAt: now,
       paymentDueAt: toStatus === "PAYMENT_PENDING" ? order.paymentDueAt : null,
       reservationStatus:
-        planned.reservation === "release" ? "RELEASED" : planned.reservation === "consume" ? "CONSUMED" : order.reservationStatus,
+        planned.reservation === "release"
+          ? "RELEASED"
+          : planned.reservation === "consume"
+            ? "CONSUMED"
+            : order.reservationStatus,
       cancelReason: c.cancelReason ?? order.cancelReason,
     };
 
@@ -206,7 +210,8 @@ export async function expirePayment(orderId: string, now: Date, who: Actor): Pro
       command: "ORDER_CANCELED",
       payload: { reason: "PAYMENT_TIMEOUT" },
       cancelReason: "PAYMENT_TIMEOUT",
-      isNoOp: (order) => order.status !== "PAYMENT_PENDING" || !order.paymentDueAt || order.paymentDueAt > graceCutoff(now),
+      isNoOp: (order) =>
+        order.status !== "PAYMENT_PENDING" || !order.paymentDueAt || order.paymentDueAt > graceCutoff(now),
     },
     who,
   );

@@ -29,7 +29,14 @@ export interface AuditEntry {
  * status is what the entry and its published event carry); `suffix` keeps an entry written outside a change (a
  * supplier call whose result could not be applied) apart from that version's own entries.
  */
-export function auditPuts(tableName: string, relay: Relay, entries: AuditEntry[], who: Actor, at: string, suffix = ""): TransactItem[] {
+export function auditPuts(
+  tableName: string,
+  relay: Relay,
+  entries: AuditEntry[],
+  who: Actor,
+  at: string,
+  suffix = "",
+): TransactItem[] {
   return entries.map((entry, index) => {
     const key = keys.relayAudit(relay.relayId, relay.version, `${suffix}${index}`);
     const record: RelayAudit & { publishAs?: PublishAs; ecommerceOrderId?: string } = {

@@ -3,14 +3,23 @@ import { ConcurrencyError, DomainError, InvalidTransitionError, NotFoundError } 
 import { type Actor, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { Entity, keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { auditPuts, type AuditEntry } from "./audit.js";
+import { type AuditEntry, auditPuts } from "./audit.js";
 import { relayItem } from "./create.js";
 import { assertNoForbiddenData } from "./forbidden.js";
-import { PatchRelayInput, RelayEventInput, relayFromItem, relayTotal, type Relay } from "./model.js";
+import { PatchRelayInput, type Relay, RelayEventInput, relayFromItem, relayTotal } from "./model.js";
 import { readRelayItem } from "./query.js";
-import { cancellationStatuses, enteredAt, isMutable, next, statusesAllowing, type RelayCommand, type RelayField, type RelayStatus } from "./status.js";
+import {
+  cancellationStatuses,
+  enteredAt,
+  isMutable,
+  next,
+  type RelayCommand,
+  type RelayField,
+  type RelayStatus,
+  statusesAllowing,
+} from "./status.js";
 
 export class FieldImmutableError extends DomainError {
   constructor(fields: string[], status: RelayStatus, why = `it is frozen once a relay is ${status}`) {
@@ -60,9 +69,20 @@ export function dispatchInFlight(stored: StoredRelay, now: Date): boolean {
  * it was planned from, on no dispatch being in flight, and on a status in which every changed field may still
  * change (DS-4.1 §5.3, in the write itself). Its audit entries go in the same transaction.
  */
-export function guardedWrite(tableName: string, from: Relay, plan: Plan, who: Actor, now: Date, options: { ownLease?: boolean } = {}): TransactItem[] {
+export function guardedWrite(
+  tableName: string,
+  from: Relay,
+  plan: Plan,
+  who: Actor,
+  now: Date,
+  options: { ownLease?: boolean } = {},
+): TransactItem[] {
   const allowed = statusesAllowing(plan.fields);
-  const values: Record<string, unknown> = { ":version": from.version, ":status": from.status, ":attempts": from.dispatchAttempts };
+  const values: Record<string, unknown> = {
+    ":version": from.version,
+    ":status": from.status,
+    ":attempts": from.dispatchAttempts,
+  };
   let condition = "#version = :version AND #status = :status AND dispatchAttempts = :attempts";
   // The dispatcher holding the lease writes its result; everyone else waits for the lease to end.
   if (!options.ownLease) {
@@ -93,7 +113,11 @@ export function guardedWrite(tableName: string, from: Relay, plan: Plan, who: Ac
  * the change is planned again on the fresh relay, so it never applies to a stale status. `plan` throws the
  * domain error (INVALID_TRANSITION, FIELD_IMMUTABLE) or returns undefined for "nothing to change".
  */
-async function change(relayId: string, planOn: (relay: Relay, now: Date) => Plan | undefined, who: Actor): Promise<ChangeResult> {
+async function change(
+  relayId: string,
+  planOn: (relay: Relay, now: Date) => Plan | undefined,
+  who: Actor,
+): Promise<ChangeResult> {
   const { tableName } = db();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await readStored(relayId);
@@ -105,7 +129,8 @@ async function change(relayId: string, planOn: (relay: Relay, now: Date) => Plan
     const items = guardedWrite(tableName, stored.relay, plan, who, now);
     try {
       await transactWrite(items);
-      const transition = stored.relay.status !== plan.next.status ? `${stored.relay.status}->${plan.next.status}` : undefined;
+      const transition =
+        stored.relay.status !== plan.next.status ? `${stored.relay.status}->${plan.next.status}` : undefined;
       return { relay: plan.next, changed: true, ...(transition ? { statusTransition: transition } : {}) };
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;
@@ -138,7 +163,10 @@ function shippingFields(before: Record<string, unknown>, after: Record<string, u
  * The keys of an object that a change touched, before and after: an audit entry records what changed, not two
  * whole copies, so it stays small however large the object (a key that went away is null after).
  */
-function changedKeys(before: Record<string, unknown>, after: Record<string, unknown>): [Record<string, unknown>, Record<string, unknown>] {
+function changedKeys(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): [Record<string, unknown>, Record<string, unknown>] {
   const was: Record<string, unknown> = {};
   const is: Record<string, unknown> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
@@ -171,7 +199,11 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
     (relay, now) => {
       const fixed = (["listingId", "unitPrice", "totalPrice"] as const).filter((f) => f in input);
       if (fixed.length > 0)
-        throw new FieldImmutableError(fixed, relay.status, "the listing is fixed when the relay is created and prices are copied from it");
+        throw new FieldImmutableError(
+          fixed,
+          relay.status,
+          "the listing is fixed when the relay is created and prices are copied from it",
+        );
 
       const nextRelay = base(relay, now);
       const fields: RelayField[] = [];
@@ -211,7 +243,13 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
         before.ecommerceOrderId = null;
         after.ecommerceOrderId = input.ecommerceOrderId;
         extra = [
-          { ConditionCheck: { TableName: tableName, Key: keys.order(input.ecommerceOrderId), ConditionExpression: "attribute_exists(pk)" } },
+          {
+            ConditionCheck: {
+              TableName: tableName,
+              Key: keys.order(input.ecommerceOrderId),
+              ConditionExpression: "attribute_exists(pk)",
+            },
+          },
           {
             Put: {
               TableName: tableName,
@@ -239,10 +277,16 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
         ...(extra ? { extra } : {}),
         explainExtra: (failed) =>
           failed === 0
-            ? new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${ecommerceOrderId} does not exist`, { ecommerceOrderId })
-            : new DomainError("ECOMMERCE_ORDER_ALREADY_RELAYED", `ecommerce order ${ecommerceOrderId} already backs another relay`, {
+            ? new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${ecommerceOrderId} does not exist`, {
                 ecommerceOrderId,
-              }),
+              })
+            : new DomainError(
+                "ECOMMERCE_ORDER_ALREADY_RELAYED",
+                `ecommerce order ${ecommerceOrderId} already backs another relay`,
+                {
+                  ecommerceOrderId,
+                },
+              ),
       };
     },
     who,
@@ -268,7 +312,12 @@ export function statusAudit(
     before: { status: from.status },
     after,
     reason: options.reason ?? null,
-    ...(cancellation ? { requestedBy: options.requestedBy ?? options.approvedBy ?? "unknown", approvedBy: options.approvedBy ?? "unknown" } : {}),
+    ...(cancellation
+      ? {
+          requestedBy: options.requestedBy ?? options.approvedBy ?? "unknown",
+          approvedBy: options.approvedBy ?? "unknown",
+        }
+      : {}),
     publishAs: "RELAY_STATUS_CHANGED",
   };
 }
@@ -311,7 +360,11 @@ export async function applyEvent(
       const nextRelay = moved(relay, to, now, input.reason ?? null);
       const fields: RelayField[] = [];
       const audits: AuditEntry[] = [
-        statusAudit(relay, nextRelay, { reason: input.reason ?? null, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), approvedBy: who.actor }),
+        statusAudit(relay, nextRelay, {
+          reason: input.reason ?? null,
+          ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+          approvedBy: who.actor,
+        }),
       ];
       if (input.shippingInfo) {
         const merged = { ...relay.shippingInfo, ...input.shippingInfo };
@@ -321,10 +374,21 @@ export async function applyEvent(
           fields.push(...changed);
           nextRelay.shippingInfo = merged;
           const [was, is] = changedKeys(relay.shippingInfo, merged);
-          audits.push({ kind: "DATA_CHANGE", before: { shippingInfo: was }, after: { shippingInfo: is }, reason: command });
+          audits.push({
+            kind: "DATA_CHANGE",
+            before: { shippingInfo: was },
+            after: { shippingInfo: is },
+            reason: command,
+          });
         }
       }
-      return { next: nextRelay, fields, audits: [...(more.audits ?? []), ...audits], extra: more.extra, explainExtra: more.explainExtra };
+      return {
+        next: nextRelay,
+        fields,
+        audits: [...(more.audits ?? []), ...audits],
+        extra: more.extra,
+        explainExtra: more.explainExtra,
+      };
     },
     who,
   );

@@ -6,7 +6,8 @@ function positiveNumber(name: string, fallback: number, allowZero = false): numb
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) throw new Error(`${name} must be a positive number, got ${raw}`);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
+    throw new Error(`${name} must be a positive number, got ${raw}`);
   return value;
 }
 

@@ -5,12 +5,12 @@ import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys, type RelayQueue } from "../store/table.js";
-import { TransactionCancelled, transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
 import { auditPuts } from "./audit.js";
 import { attemptAlarmThreshold } from "./config.js";
 import { assertNoForbiddenData } from "./forbidden.js";
-import { CreateRelayInput, relayFromItem, relayTotal, type Relay } from "./model.js";
+import { CreateRelayInput, type Relay, relayFromItem, relayTotal } from "./model.js";
 import { readRelayItem } from "./query.js";
 import { getListing, type Listing } from "./reference.js";
 
@@ -141,12 +141,23 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
     if (relay.ecommerceOrderId) {
       index.orderCheck = actions.length;
       actions.push({
-        ConditionCheck: { TableName: tableName, Key: keys.order(relay.ecommerceOrderId), ConditionExpression: "attribute_exists(pk)" },
+        ConditionCheck: {
+          TableName: tableName,
+          Key: keys.order(relay.ecommerceOrderId),
+          ConditionExpression: "attribute_exists(pk)",
+        },
       });
     }
     if (relay.externalOrderId) {
       index.external = actions.length;
-      actions.push(uniquePut(tableName, keys.relayByExternalOrder(relay.listingId, relay.externalOrderId), relay, "externalOrderId"));
+      actions.push(
+        uniquePut(
+          tableName,
+          keys.relayByExternalOrder(relay.listingId, relay.externalOrderId),
+          relay,
+          "externalOrderId",
+        ),
+      );
     }
     if (relay.ecommerceOrderId) {
       index.ecommerce = actions.length;
@@ -154,12 +165,22 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
     }
     index.orderNumber = actions.length;
     actions.push(uniquePut(tableName, keys.relayOrderNumber(relay.orderNumber), relay, "orderNumber"));
-    actions.push({ Put: { TableName: tableName, Item: relayItem(relay), ConditionExpression: "attribute_not_exists(pk)" } });
+    actions.push({
+      Put: { TableName: tableName, Item: relayItem(relay), ConditionExpression: "attribute_not_exists(pk)" },
+    });
     actions.push(
       ...auditPuts(
         tableName,
         relay,
-        [{ kind: "STATUS_CHANGE", before: null, after: creationSummary(relay), reason: "created", publishAs: "RELAY_CREATED" }],
+        [
+          {
+            kind: "STATUS_CHANGE",
+            before: null,
+            after: creationSummary(relay),
+            reason: "created",
+            publishAs: "RELAY_CREATED",
+          },
+        ],
         who,
         relay.createdAt,
       ),
@@ -171,7 +192,8 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;
       for (const at of [index.external, index.ecommerce]) {
-        if (at >= 0 && error.failed(at)) return { relay: await existing(error.actions[at]?.item, actions[at]!), created: false };
+        if (at >= 0 && error.failed(at))
+          return { relay: await existing(error.actions[at]?.item, actions[at]!), created: false };
       }
       if (index.orderCheck >= 0 && error.failed(index.orderCheck))
         throw new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${relay.ecommerceOrderId} does not exist`, {

@@ -8,9 +8,16 @@ import { keys } from "../store/table.js";
 import { TransactionCancelled, transactWrite } from "../store/transact.js";
 import { ConditionFailed, updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
-import { auditPuts, type AuditEntry } from "./audit.js";
+import { type AuditEntry, auditPuts } from "./audit.js";
 import { dispatchInFlight, guardedWrite, moved, readStored, statusAudit } from "./change.js";
-import { attemptAlarmThreshold, dispatchLeaseMs, QUICK_RETRIES, quickRetryDelayMs, signingSecret, supplierTimeoutMs } from "./config.js";
+import {
+  attemptAlarmThreshold,
+  dispatchLeaseMs,
+  QUICK_RETRIES,
+  quickRetryDelayMs,
+  signingSecret,
+  supplierTimeoutMs,
+} from "./config.js";
 import { redactCardNumbers } from "./forbidden.js";
 import type { LastError, Relay } from "./model.js";
 import { get, queuePage } from "./query.js";
@@ -67,7 +74,6 @@ type SendResult =
   | { kind: "refused"; status: number; reason: string }
   | { kind: "failed"; message: string; status?: number };
 
-
 const MAX_REASON = 500;
 
 async function readReason(response: Response): Promise<string | undefined> {
@@ -75,7 +81,8 @@ async function readReason(response: Response): Promise<string | undefined> {
     const text = (await response.text()).slice(0, 16 * 1024);
     const parsed = JSON.parse(text) as unknown;
     const reason = parsed && typeof parsed === "object" ? (parsed as { reason?: unknown }).reason : undefined;
-    if (typeof reason === "string" && reason.trim() !== "") return redactCardNumbers(reason.trim()).slice(0, MAX_REASON);
+    if (typeof reason === "string" && reason.trim() !== "")
+      return redactCardNumbers(reason.trim()).slice(0, MAX_REASON);
   } catch {
     // no JSON reason
   }
@@ -85,10 +92,21 @@ async function readReason(response: Response): Promise<string | undefined> {
 /** A network error, timeout, 408, 429 or 5xx: worth a quick retry; anything else is the supplier's answer. */
 const transientStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
-async function tryOnce(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ result: SendResult; transient: boolean; record: TryRecord }> {
+async function tryOnce(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ result: SendResult; transient: boolean; record: TryRecord }> {
   const started = Date.now();
   try {
-    const response = await fetch(url, { method: "POST", body, headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(url, {
+      method: "POST",
+      body,
+      headers,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const latencyMs = Date.now() - started;
     const status = response.status;
     if (status >= 200 && status < 300) {
@@ -97,10 +115,15 @@ async function tryOnce(url: string, body: string, headers: Record<string, string
     }
     if (transientStatus(status)) {
       await response.body?.cancel().catch(() => undefined);
-      return { result: { kind: "failed", status, message: `supplier answered ${status}` }, transient: true, record: { status, latencyMs } };
+      return {
+        result: { kind: "failed", status, message: `supplier answered ${status}` },
+        transient: true,
+        record: { status, latencyMs },
+      };
     }
     const reason = status >= 400 ? await readReason(response) : undefined;
-    if (reason !== undefined) return { result: { kind: "refused", status, reason }, transient: false, record: { status, latencyMs } };
+    if (reason !== undefined)
+      return { result: { kind: "refused", status, reason }, transient: false, record: { status, latencyMs } };
     return {
       result: { kind: "failed", status, message: `supplier answered ${status} without a refusal reason` },
       transient: false,
@@ -243,7 +266,9 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
   if (!listing || !supplier) {
     result = {
       kind: "failed",
-      message: listing ? `supplier ${listing.supplierId} is not registered` : `listing ${relay.listingId} no longer exists`,
+      message: listing
+        ? `supplier ${listing.supplierId} is not registered`
+        : `listing ${relay.listingId} no longer exists`,
     };
     request = { sent: false, supplierId: listing?.supplierId ?? null };
   } else {
@@ -265,7 +290,13 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
   const now = new Date();
   const reason = options.reason ?? defaultReason[options.trigger];
   const response: Record<string, unknown> | null =
-    tries.length === 0 ? null : { status: tries.at(-1)?.status ?? null, tries, ...(result.kind === "refused" ? { reason: result.reason } : {}) };
+    tries.length === 0
+      ? null
+      : {
+          status: tries.at(-1)?.status ?? null,
+          tries,
+          ...(result.kind === "refused" ? { reason: result.reason } : {}),
+        };
   const call: AuditEntry = {
     kind: "EXTERNAL_CALL",
     before: null,
@@ -297,9 +328,19 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
     ];
   } else {
     const lastError: LastError = { message: result.message, at: now.toISOString(), attempt };
-    next = { ...claimed, version: claimed.version + 1, updatedAt: now.toISOString(), metadata: { ...claimed.metadata, lastError } };
+    next = {
+      ...claimed,
+      version: claimed.version + 1,
+      updatedAt: now.toISOString(),
+      metadata: { ...claimed.metadata, lastError },
+    };
     audits = [
-      { ...call, before: { lastError: claimed.metadata.lastError ?? null }, after: { lastError }, publishAs: "RELAY_SEND_FAILED" },
+      {
+        ...call,
+        before: { lastError: claimed.metadata.lastError ?? null },
+        after: { lastError },
+        publishAs: "RELAY_SEND_FAILED",
+      },
     ];
   }
 
@@ -311,7 +352,16 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
   } catch (error) {
     if (!(error instanceof TransactionCancelled)) throw error;
     // The relay moved on while the supplier was called (our lease ran out): keep the record of the call anyway.
-    await transactWrite(auditPuts(tableName, relay, [{ ...call, reason: `${reason} (result not applied: the relay changed meanwhile)` }], who, now.toISOString(), `A${attempt}-`));
+    await transactWrite(
+      auditPuts(
+        tableName,
+        relay,
+        [{ ...call, reason: `${reason} (result not applied: the relay changed meanwhile)` }],
+        who,
+        now.toISOString(),
+        `A${attempt}-`,
+      ),
+    );
     final = await get(id);
   }
 
@@ -320,7 +370,11 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
     outcome: result.kind === "accepted" ? "relayed" : result.kind === "refused" ? "refused" : "failed",
     relay: final,
     attempt,
-    ...(result.kind === "failed" ? { message: result.message } : result.kind === "refused" ? { message: result.reason } : {}),
+    ...(result.kind === "failed"
+      ? { message: result.message }
+      : result.kind === "refused"
+        ? { message: result.reason }
+        : {}),
     attemptsExceeded: failed && attempt > attemptAlarmThreshold(),
     tries: tries.length,
     latencyMs,
@@ -328,24 +382,37 @@ export async function dispatch(relayId: string, who: Actor, options: DispatchOpt
 }
 
 /** The on-demand dispatch: a failed attempt is answered 502 RELAY_SEND_FAILED; a non-pending relay is 409. */
-export async function dispatchNow(relayId: string, who: Actor, observe: (result: DispatchResult) => void = () => undefined): Promise<DispatchResult> {
+export async function dispatchNow(
+  relayId: string,
+  who: Actor,
+  observe: (result: DispatchResult) => void = () => undefined,
+): Promise<DispatchResult> {
   const result = await dispatch(relayId, who, { trigger: "on_demand" });
   observe(result);
   if (result.skipped === "not_pending")
-    throw new DomainError("INVALID_TRANSITION", `only a pending relay can be dispatched; this one is ${result.relay.status}`, {
-      currentStatus: result.relay.status,
-      event: "DISPATCH",
-    });
-  if (result.skipped === "in_flight") throw new DomainError("CONCURRENT_MODIFICATION", "this relay is being sent to its supplier right now");
+    throw new DomainError(
+      "INVALID_TRANSITION",
+      `only a pending relay can be dispatched; this one is ${result.relay.status}`,
+      {
+        currentStatus: result.relay.status,
+        event: "DISPATCH",
+      },
+    );
+  if (result.skipped === "in_flight")
+    throw new DomainError("CONCURRENT_MODIFICATION", "this relay is being sent to its supplier right now");
   if (result.outcome === "failed")
     // The problem names the relay and its failure only: the relay itself carries customerInfo (personal data).
     // The relay's status is `currentStatus` (as in INVALID_TRANSITION): `status` is the problem's HTTP status.
-    throw new DomainError("RELAY_SEND_FAILED", `the supplier did not take the relay: ${result.message}; it stays pending`, {
-      relayId: result.relay.relayId,
-      currentStatus: result.relay.status,
-      dispatchAttempts: result.relay.dispatchAttempts,
-      lastError: result.relay.metadata.lastError ?? null,
-    });
+    throw new DomainError(
+      "RELAY_SEND_FAILED",
+      `the supplier did not take the relay: ${result.message}; it stays pending`,
+      {
+        relayId: result.relay.relayId,
+        currentStatus: result.relay.status,
+        dispatchAttempts: result.relay.dispatchAttempts,
+        lastError: result.relay.metadata.lastError ?? null,
+      },
+    );
   return result;
 }
 
@@ -353,11 +420,7 @@ export async function dispatchNow(relayId: string, who: Actor, observe: (result:
 export const RETRY_CONCURRENCY = 10;
 
 export const RetryInput = z.strictObject({
-  relayIds: z
-    .array(Id)
-    .min(1)
-    .max(100)
-    .optional(),
+  relayIds: z.array(Id).min(1).max(100).optional(),
   reason: z.string().min(1).max(500),
   /**
    * How many queued relays one call re-dispatches when `relayIds` is absent. The default keeps a call within one
@@ -393,7 +456,11 @@ export interface RetryResult {
  * admin as actor and their reason and the attempt number on the audit entry; one relay's result never hides
  * another's. Errors reading a relay are reported per relay.
  */
-export async function retry(rawInput: unknown, who: Actor, onFault: (relayId: string, error: unknown) => void = () => undefined): Promise<RetryResult> {
+export async function retry(
+  rawInput: unknown,
+  who: Actor,
+  onFault: (relayId: string, error: unknown) => void = () => undefined,
+): Promise<RetryResult> {
   const input = validate(RetryInput, rawInput);
   let ids: string[];
   let nextCursor: string | null = null;

@@ -96,10 +96,16 @@ function isFraction(text: string, start: number): boolean {
  */
 export function cardNumberSpans(text: string): [number, number][] {
   const runs: DigitRun[] = [];
-  for (const match of text.matchAll(/\d+/g)) runs.push({ digits: match[0], start: match.index, end: match.index + match[0].length });
+  for (const match of text.matchAll(/\d+/g))
+    runs.push({ digits: match[0], start: match.index, end: match.index + match[0].length });
   const spans: [number, number][] = [];
   for (const run of runs)
-    if (run.digits.length >= MIN_PAN && run.digits.length <= MAX_PAN && !isFraction(text, run.start) && luhn(run.digits))
+    if (
+      run.digits.length >= MIN_PAN &&
+      run.digits.length <= MAX_PAN &&
+      !isFraction(text, run.start) &&
+      luhn(run.digits)
+    )
       spans.push([run.start, run.end]);
   for (const separator of CARD_SEPARATORS) {
     for (let first = 0; first < runs.length; first++) {
@@ -182,7 +188,8 @@ export function redactCardNumbers(text: string): string {
   let out = "";
   let at = 0;
   for (const [start, end] of cardNumberSpans(text)) {
-    if (start < at) at = Math.max(at, end); // overlaps the span just redacted
+    if (start < at)
+      at = Math.max(at, end); // overlaps the span just redacted
     else {
       out += `${text.slice(at, start)}[redacted]`;
       at = end;

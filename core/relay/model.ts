@@ -10,12 +10,17 @@ const InfoScalar = z.union([z.string().max(1000), StorableNumber, z.boolean(), z
 const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
 const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;
 /** What `maxKeys(30)` checks, as the document states it. */
-const maxPropertiesMeta = { override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void (jsonSchema.maxProperties = 30) };
+const maxPropertiesMeta = {
+  override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void (jsonSchema.maxProperties = 30),
+};
 /** What `InfoKey` checks, for objects whose extra keys are not a record's keys (`catchall`). */
 const keysFit = (value: Record<string, unknown>) => Object.keys(value).every((key) => key.length <= 64);
 
 /** Snapshot of the buyer for delivery (DS-4.1 §6.1: a copy; the original belongs to Ecommerce Core). */
-export const CustomerInfo = freeForm(z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields"), FREE_FORM_MAX_BYTES.customerInfo).meta(maxPropertiesMeta);
+export const CustomerInfo = freeForm(
+  z.record(InfoKey, InfoValue).refine(maxKeys(30), "at most 30 fields"),
+  FREE_FORM_MAX_BYTES.customerInfo,
+).meta(maxPropertiesMeta);
 
 const TrackingValue = z.string().min(1).max(100).nullable();
 
@@ -32,7 +37,9 @@ export const ShippingInfo = freeForm(
 export type ShippingInfo = z.infer<typeof ShippingInfo>;
 
 /** Where a relay came from. `manual` relays may lack order ids; `ecommerce` relays need an `ecommerceOrderId`. */
-export const Source = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a lower-case channel name such as smartstore or manual");
+export const Source = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be a lower-case channel name such as smartstore or manual");
 export const MANUAL_SOURCE = "manual";
 /** Sources that denote an order taken on this platform: they must go through Ecommerce Core (DS-4.1 §8). */
 export const PLATFORM_SOURCES: readonly string[] = ["ecommerce"];
@@ -74,7 +81,10 @@ export function relayTotal(unitPrice: number, quantity: number): number {
 /** The two rules of CreateRelayInput's refinement, in JSON Schema (null counts as absent, as `!value` does). */
 function relayIdentifierRules(): Record<string, unknown>[] {
   const given = (field: string) => ({ required: [field], properties: { [field]: { type: "string" } } });
-  const source = (values: readonly string[]) => ({ required: ["metadata"], properties: { metadata: { required: ["source"], properties: { source: { enum: values } } } } });
+  const source = (values: readonly string[]) => ({
+    required: ["metadata"],
+    properties: { metadata: { required: ["source"], properties: { source: { enum: values } } } },
+  });
   return [
     { anyOf: [given("externalOrderId"), given("ecommerceOrderId"), source([MANUAL_SOURCE])] },
     { anyOf: [{ not: source(PLATFORM_SOURCES) }, given("ecommerceOrderId")] },
@@ -97,10 +107,14 @@ export const CreateRelayInput = z
       ctx.addIssue({
         code: "custom",
         path: ["externalOrderId"],
-        message: "give externalOrderId or ecommerceOrderId (only metadata.source \"manual\" may omit both)",
+        message: 'give externalOrderId or ecommerceOrderId (only metadata.source "manual" may omit both)',
       });
     if (source !== undefined && PLATFORM_SOURCES.includes(source) && !input.ecommerceOrderId)
-      ctx.addIssue({ code: "custom", path: ["ecommerceOrderId"], message: `an order from source "${source}" needs its ecommerceOrderId` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["ecommerceOrderId"],
+        message: `an order from source "${source}" needs its ecommerceOrderId`,
+      });
   })
   .meta({ override: ({ jsonSchema }) => void (jsonSchema.allOf = relayIdentifierRules()) });
 export type CreateRelayInput = z.infer<typeof CreateRelayInput>;
@@ -133,9 +147,17 @@ export const RelayEventInput = z
   })
   .superRefine((input, ctx) => {
     if (input.requestedBy !== undefined && input.type !== "CANCELLED" && input.type !== "REFUNDED")
-      ctx.addIssue({ code: "custom", path: ["requestedBy"], message: "only a CANCELLED or REFUNDED event names who requested it" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["requestedBy"],
+        message: "only a CANCELLED or REFUNDED event names who requested it",
+      });
   })
-  .meta({ override: { anyOf: [{ not: { required: ["requestedBy"] } }, { properties: { type: { enum: ["CANCELLED", "REFUNDED"] } } }] } });
+  .meta({
+    override: {
+      anyOf: [{ not: { required: ["requestedBy"] } }, { properties: { type: { enum: ["CANCELLED", "REFUNDED"] } } }],
+    },
+  });
 export type RelayEventInput = z.infer<typeof RelayEventInput>;
 
 /** The last failed dispatch attempt (DS-4.1 §7.2); cleared when a later attempt reaches the supplier's answer. */

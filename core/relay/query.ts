@@ -3,16 +3,19 @@ import { NotFoundError, ValidationError } from "../errors.js";
 import { Cursor, Id, Limit } from "../schema.js";
 import { getItem } from "../store/items.js";
 import { childPage, indexPage, type Page, type PageRequest } from "../store/page.js";
-import { allShards, keys, ShardCount, type RelayQueue } from "../store/table.js";
+import { allShards, keys, type RelayQueue, ShardCount } from "../store/table.js";
 import { validate } from "../validate.js";
-import { auditFromItem, relayFromItem, type Relay, type RelayAudit } from "./model.js";
+import { auditFromItem, type Relay, type RelayAudit, relayFromItem } from "./model.js";
 import { RelayStatus } from "./status.js";
 
 export const ListRelaysInput = z.strictObject({
   listingId: Id.optional(),
   status: z.enum(RelayStatus).optional(),
   /** `true`: the pending relays whose failed attempts passed the threshold (not retried without naming them). */
-  needsAttention: z.enum(["true"]).transform(() => true).optional(),
+  needsAttention: z
+    .enum(["true"])
+    .transform(() => true)
+    .optional(),
   limit: Limit,
   cursor: Cursor,
 });
@@ -52,17 +55,27 @@ export async function list(rawInput: unknown): Promise<Page<Relay>> {
   }
   if (input.status)
     return indexPage(
-      { index: "gsi2", partitions: allShards(keys.relaysByStatusPrefix(input.status), ShardCount.relaysByStatus), newestFirst: true },
+      {
+        index: "gsi2",
+        partitions: allShards(keys.relaysByStatusPrefix(input.status), ShardCount.relaysByStatus),
+        newestFirst: true,
+      },
       input,
       relayFromItem,
     );
   if (input.needsAttention) return queuePage("ATTENTION", input);
-  throw new ValidationError("give listingId, status or needsAttention", [{ path: "listingId", message: "listingId, status or needsAttention is required" }]);
+  throw new ValidationError("give listingId, status or needsAttention", [
+    { path: "listingId", message: "listingId, status or needsAttention is required" },
+  ]);
 }
 
 /** One page of a failure queue, oldest first. */
 export async function queuePage(queue: RelayQueue, page: PageRequest): Promise<Page<Relay>> {
-  return indexPage({ index: "gsi3", partitions: allShards(keys.relayQueuePrefix(queue), ShardCount.relayRetry) }, page, relayFromItem);
+  return indexPage(
+    { index: "gsi3", partitions: allShards(keys.relayQueuePrefix(queue), ShardCount.relayRetry) },
+    page,
+    relayFromItem,
+  );
 }
 
 /** A relay's audit log, oldest first. */

@@ -4,7 +4,7 @@ import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { Entity, keys, stripLayout } from "../store/table.js";
-import { transactWrite, type TransactItem } from "../store/transact.js";
+import { type TransactItem, transactWrite } from "../store/transact.js";
 import { updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
 
@@ -51,10 +51,21 @@ export async function putListing(listingId: string, input: unknown): Promise<Lis
   const id = validate(Id, listingId);
   const listing: Listing = { listingId: id, ...validate(ListingInput, input), updatedAt: new Date().toISOString() };
   const { tableName } = db();
-  const actions: TransactItem[] = [{ Put: { TableName: tableName, Item: { ...keys.listing(id), entity: Entity.Listing, ...listing } } }];
+  const actions: TransactItem[] = [
+    { Put: { TableName: tableName, Item: { ...keys.listing(id), entity: Entity.Listing, ...listing } } },
+  ];
   if (listing.skuId)
     actions.push({
-      Put: { TableName: tableName, Item: { ...keys.listingOfSku(listing.skuId), entity: Entity.ListingOfSku, skuId: listing.skuId, listingId: id, updatedAt: listing.updatedAt } },
+      Put: {
+        TableName: tableName,
+        Item: {
+          ...keys.listingOfSku(listing.skuId),
+          entity: Entity.ListingOfSku,
+          skuId: listing.skuId,
+          listingId: id,
+          updatedAt: listing.updatedAt,
+        },
+      },
     });
   await transactWrite(actions);
   return listing;
@@ -89,7 +100,13 @@ export async function putSupplier(supplierId: string, input: unknown): Promise<S
     key: keys.supplier(id),
     update: "SET entity = :entity, supplierId = :id, #name = :name, endpointUrl = :url, updatedAt = :at",
     names: { "#name": "name" },
-    values: { ":entity": Entity.Supplier, ":id": id, ":name": supplier.name, ":url": supplier.endpointUrl, ":at": supplier.updatedAt },
+    values: {
+      ":entity": Entity.Supplier,
+      ":id": id,
+      ":name": supplier.name,
+      ":url": supplier.endpointUrl,
+      ":at": supplier.updatedAt,
+    },
   });
   return supplier;
 }

@@ -1,10 +1,17 @@
+export { applyEvent, patch } from "./change.js";
 export { create } from "./create.js";
-export { patch, applyEvent } from "./change.js";
-export { dispatch, dispatchNow, retry, RetryInput, RETRY_CONCURRENCY, type DispatchResult, type RetryResult } from "./dispatch.js";
-export { get, list, audit, ListRelaysInput, ListAuditInput } from "./query.js";
-export { putListing, getListing, putSupplier, getSupplier, ListingInput, SupplierInput } from "./reference.js";
+export {
+  type DispatchResult,
+  dispatch,
+  dispatchNow,
+  RETRY_CONCURRENCY,
+  RetryInput,
+  type RetryResult,
+  retry,
+} from "./dispatch.js";
 export { CreateRelayInput, PatchRelayInput, RelayEventInput } from "./model.js";
-export { RelayStatus } from "./status.js";
-export { listingOfSku } from "./reference.js";
+export { audit, get, ListAuditInput, ListRelaysInput, list } from "./query.js";
+export { getListing, getSupplier, ListingInput, listingOfSku, putListing, putSupplier, SupplierInput } from "./reference.js";
 export { issueSecret, parseSecret, signedHeaders, verifySignature } from "./secrets.js";
-export { receiveSupplierWebhook, InvalidSignatureError, SupplierWebhookBody, type WebhookResult } from "./webhook.js";
+export { RelayStatus } from "./status.js";
+export { InvalidSignatureError, receiveSupplierWebhook, SupplierWebhookBody, type WebhookResult } from "./webhook.js";

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { RetryResult } from "./dispatch.js";
 import { AuditKind, type Relay, type RelayAudit } from "./model.js";
-import { ListingInput, SupplierInput, type Listing, type Supplier } from "./reference.js";
+import { type Listing, ListingInput, type Supplier, SupplierInput } from "./reference.js";
 import { RelayStatus } from "./status.js";
 
 /**
@@ -30,7 +30,10 @@ export const RelayRepresentation = z
     shippingInfo: anyObject,
     metadata: z.looseObject({ source: z.string().optional(), lastError: LastErrorRepresentation.optional() }),
     status: z.enum(RelayStatus),
-    supplierId: z.string().nullable().meta({ description: "the supplier the relay was handed to (set when the supplier accepts it)" }),
+    supplierId: z
+      .string()
+      .nullable()
+      .meta({ description: "the supplier the relay was handed to (set when the supplier accepts it)" }),
     cancelReason: z.string().nullable(),
     relayedAt: nullableTime,
     confirmedAt: nullableTime,
@@ -83,18 +86,27 @@ export const RetryResultRepresentation = z
       }),
     ),
     more: z.boolean(),
-    nextCursor: z.string().nullable().meta({ description: "pass as `cursor` to go on after these relays; null at the end of the queue" }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: "pass as `cursor` to go on after these relays; null at the end of the queue" }),
   })
   .meta({ id: "RelayRetryResult" });
 
-export const ListingRepresentation = ListingInput.extend({ listingId: z.string(), updatedAt: time }).meta({ id: "Listing" });
-export const SupplierRepresentation = SupplierInput.extend({ supplierId: z.string(), updatedAt: time }).meta({ id: "Supplier" });
+export const ListingRepresentation = ListingInput.extend({ listingId: z.string(), updatedAt: time }).meta({
+  id: "Listing",
+});
+export const SupplierRepresentation = SupplierInput.extend({ supplierId: z.string(), updatedAt: time }).meta({
+  id: "Supplier",
+});
 
 export const SupplierSecretRepresentation = z
   .object({ supplierId: z.string(), secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/) })
   .meta({ id: "SupplierSecret" });
 
-export const SupplierWebhookResultRepresentation = z.object({ relayId: z.string(), status: z.enum(RelayStatus) }).meta({ id: "SupplierWebhookResult" });
+export const SupplierWebhookResultRepresentation = z
+  .object({ relayId: z.string(), status: z.enum(RelayStatus) })
+  .meta({ id: "SupplierWebhookResult" });
 
 /** Compile-time: A and B are the same type (each assignable to the other). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -102,7 +114,12 @@ const agree = <T extends true>(): T | undefined => undefined;
 agree<Same<z.infer<typeof RelayRepresentation>["status"], Relay["status"]>>();
 agree<Same<Omit<z.infer<typeof RelayRepresentation>, "metadata">, Omit<Relay, "metadata">>>();
 agree<Same<z.infer<typeof RelayAuditRepresentation>, RelayAudit>>();
-agree<Same<z.infer<typeof RetryResultRepresentation>["results"][number]["outcome"], RetryResult["results"][number]["outcome"]>>();
+agree<
+  Same<
+    z.infer<typeof RetryResultRepresentation>["results"][number]["outcome"],
+    RetryResult["results"][number]["outcome"]
+  >
+>();
 agree<Same<Omit<z.infer<typeof RetryResultRepresentation>, "results">, Omit<RetryResult, "results">>>();
 agree<Same<z.infer<typeof ListingRepresentation>, Listing>>();
 agree<Same<z.infer<typeof SupplierRepresentation>, Supplier>>();

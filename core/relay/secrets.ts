@@ -27,7 +27,9 @@ export interface SupplierSecrets {
 }
 
 async function keyOf(supplierId: string, version: number): Promise<Buffer> {
-  return createHmac("sha256", await signingSecret()).update(`supplier-secret:${supplierId}:${version}`).digest();
+  return createHmac("sha256", await signingSecret())
+    .update(`supplier-secret:${supplierId}:${version}`)
+    .digest();
 }
 
 export const formatSecret = (key: Buffer) => `whsec_${key.toString("base64")}`;
@@ -41,7 +43,10 @@ export function parseSecret(secret: string): Buffer {
  * Issues the supplier's next secret and returns it: the only time it is ever shown. The version moves by a
  * conditional update, so two concurrent issues cannot both believe they made the same version current.
  */
-export async function issueSecret(supplierId: string, now = new Date()): Promise<{ supplierId: string; secret: string }> {
+export async function issueSecret(
+  supplierId: string,
+  now = new Date(),
+): Promise<{ supplierId: string; secret: string }> {
   const id = validate(Id, supplierId);
   for (;;) {
     const item = await getItem(keys.supplier(id));
@@ -51,7 +56,8 @@ export async function issueSecret(supplierId: string, now = new Date()): Promise
     try {
       await updateItem({
         key: keys.supplier(id),
-        update: "SET secretVersion = :next, secretIssuedAt = :now, previousSecretVersion = :current, previousSecretValidUntil = :until",
+        update:
+          "SET secretVersion = :next, secretIssuedAt = :now, previousSecretVersion = :current, previousSecretValidUntil = :until",
         condition: current === 0 ? "attribute_not_exists(secretVersion)" : "secretVersion = :current",
         values: {
           ":next": next,
@@ -73,7 +79,10 @@ export async function secretsOf(supplierId: string, now = new Date()): Promise<S
   if (!item) return undefined;
   const current = typeof item.secretVersion === "number" ? item.secretVersion : undefined;
   const previous = typeof item.previousSecretVersion === "number" ? item.previousSecretVersion : undefined;
-  const previousValid = previous !== undefined && typeof item.previousSecretValidUntil === "string" && item.previousSecretValidUntil > now.toISOString();
+  const previousValid =
+    previous !== undefined &&
+    typeof item.previousSecretValidUntil === "string" &&
+    item.previousSecretValidUntil > now.toISOString();
   const signing = current === undefined ? undefined : await keyOf(supplierId, current);
   const verifying = [...(signing ? [signing] : []), ...(previousValid ? [await keyOf(supplierId, previous)] : [])];
   return { supplierId, verifying, signing };
@@ -87,7 +96,11 @@ export function webhookSignature(key: Buffer, id: string, timestamp: number, bod
 /** The Standard Webhooks headers of one outbound message. */
 export function signedHeaders(key: Buffer, id: string, body: string, now = new Date()): Record<string, string> {
   const timestamp = Math.floor(now.getTime() / 1000);
-  return { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": webhookSignature(key, id, timestamp, body) };
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": webhookSignature(key, id, timestamp, body),
+  };
 }
 
 export const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
@@ -98,7 +111,12 @@ export type SignatureVerdict = "ok" | "missing" | "stale" | "mismatch";
  * Checks Standard Webhooks headers against `keys`: the timestamp within 5 minutes of `now`, and any of the
  * space-separated `v1,` signatures equal (constant-time) to one computed with any key (rotation).
  */
-export function verifySignature(keys: Buffer[], headers: Record<string, string | undefined>, body: string, now = new Date()): SignatureVerdict {
+export function verifySignature(
+  keys: Buffer[],
+  headers: Record<string, string | undefined>,
+  body: string,
+  now = new Date(),
+): SignatureVerdict {
   const id = headers["webhook-id"];
   const timestamp = headers["webhook-timestamp"];
   const signatures = headers["webhook-signature"];

@@ -2,11 +2,27 @@
  * The relay state machine and the immutability points of DS-4.1 §5.3, as data. Persistence guards the status
  * and version every plan was made from, so a concurrent writer cannot slip a transition or a forbidden edit in.
  */
-export const RelayStatus = ["pending", "relayed", "confirmed", "shipped", "delivered", "cancelled", "refunded"] as const;
+export const RelayStatus = [
+  "pending",
+  "relayed",
+  "confirmed",
+  "shipped",
+  "delivered",
+  "cancelled",
+  "refunded",
+] as const;
 export type RelayStatus = (typeof RelayStatus)[number];
 
 /** What moves a relay. `SUPPLIER_ACCEPTED` and `SUPPLIER_REFUSED` come only from a dispatch's supplier answer. */
-export const RelayCommand = ["SUPPLIER_ACCEPTED", "SUPPLIER_REFUSED", "SUPPLIER_CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "REFUNDED"] as const;
+export const RelayCommand = [
+  "SUPPLIER_ACCEPTED",
+  "SUPPLIER_REFUSED",
+  "SUPPLIER_CONFIRMED",
+  "SHIPPED",
+  "DELIVERED",
+  "CANCELLED",
+  "REFUNDED",
+] as const;
 export type RelayCommand = (typeof RelayCommand)[number];
 
 /** Commands callers may report through `POST /internal/relays/{id}/events`. */
@@ -23,7 +39,9 @@ export const transitions: Readonly<Record<RelayStatus, Partial<Record<RelayComma
   refunded: {},
 };
 
-export const terminalStatuses: readonly RelayStatus[] = RelayStatus.filter((s) => Object.keys(transitions[s]).length === 0);
+export const terminalStatuses: readonly RelayStatus[] = RelayStatus.filter(
+  (s) => Object.keys(transitions[s]).length === 0,
+);
 
 /** The status `command` leads to from `status`, or undefined when it is not allowed. */
 export function next(status: RelayStatus, command: RelayCommand): RelayStatus | undefined {

@@ -11,11 +11,17 @@ import { assertNoForbiddenData } from "./forbidden.js";
 import { ShippingInfo } from "./model.js";
 import { get } from "./query.js";
 import { findListing } from "./reference.js";
-import { secretsOf, verifySignature, type SignatureVerdict } from "./secrets.js";
+import { type SignatureVerdict, secretsOf, verifySignature } from "./secrets.js";
 import type { RelayEventType } from "./status.js";
 
 /** What a supplier reports about a relay it received (contract "Suppliers call back"). */
-export const SupplierWebhookType = z.enum(["relay.accepted", "relay.rejected", "relay.shipped", "relay.delivered", "relay.cancelled"]);
+export const SupplierWebhookType = z.enum([
+  "relay.accepted",
+  "relay.rejected",
+  "relay.shipped",
+  "relay.delivered",
+  "relay.cancelled",
+]);
 
 export const SupplierWebhookBody = z.strictObject({
   type: SupplierWebhookType,
@@ -38,7 +44,12 @@ export const WEBHOOK_DEDUP_SECONDS = 7 * 24 * 60 * 60;
 
 export class InvalidSignatureError extends DomainError {
   constructor(readonly verdict: Exclude<SignatureVerdict, "ok">) {
-    super("INVALID_SIGNATURE", verdict === "stale" ? "the webhook timestamp is more than 5 minutes away" : "the webhook signature is missing or wrong");
+    super(
+      "INVALID_SIGNATURE",
+      verdict === "stale"
+        ? "the webhook timestamp is more than 5 minutes away"
+        : "the webhook signature is missing or wrong",
+    );
   }
 }
 
@@ -81,7 +92,9 @@ export async function receiveSupplierWebhook(
   // Deduplication is by the whole id the signature covers: an id too long to store whole is refused, never cut.
   const webhookId = headers["webhook-id"]!;
   if (webhookId.length > 200)
-    throw new ValidationError("the webhook-id header is longer than 200 characters", [{ path: "header.webhook-id", message: "at most 200 characters" }]);
+    throw new ValidationError("the webhook-id header is longer than 200 characters", [
+      { path: "header.webhook-id", message: "at most 200 characters" },
+    ]);
   const body = parseJson(rawBody);
   assertNoForbiddenData(body);
   const input = validate(SupplierWebhookBody, body);
@@ -138,7 +151,9 @@ export async function receiveSupplierWebhook(
     // No read of the dedup item up front: a redelivery shows up here, as the dedup item's failed condition or (the
     // first delivery having moved the relay) as a transition the new status no longer allows. Either way, with the
     // dedup item present, this one is the duplicate; without it, the refusal stands.
-    const raced = error instanceof AlreadyApplied || (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await getItem(dedupKey)));
+    const raced =
+      error instanceof AlreadyApplied ||
+      (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await getItem(dedupKey)));
     if (raced) return { relayId: relay.relayId, status: (await get(relay.relayId)).status, duplicate: true };
     throw error;
   }

@@ -43,7 +43,13 @@ export function db(): Db {
   if (!tableName) throw new Error("ORDERLINE_TABLE is not set");
   const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = new DynamoDBClient({
-    ...(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local", credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+    ...(endpoint
+      ? {
+          endpoint,
+          region: process.env.AWS_REGION ?? "local",
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        }
+      : {}),
     maxAttempts: 5,
   });
   mapThrottling(client);

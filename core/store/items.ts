@@ -26,7 +26,9 @@ export async function getItems(keys: Key[]): Promise<Record<string, unknown>[]> 
       if (!fitsBefore(deadline, delay)) throw capacityExceeded(new Error(`${pending.length} keys stayed unprocessed`));
       await sleep(delay);
     }
-    const result = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+    const result = await doc.send(
+      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+    );
     found.push(...(result.Responses?.[tableName] ?? []));
     pending = (result.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
   }

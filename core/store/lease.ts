@@ -21,7 +21,14 @@ export async function acquireLease(job: string, ttlMs: number, now = Date.now())
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...key, entity: Entity.JobLease, job, holder, leaseUntil: now + ttlMs, expiresAt: Math.ceil((now + ttlMs) / 1000) + 3600 },
+        Item: {
+          ...key,
+          entity: Entity.JobLease,
+          job,
+          holder,
+          leaseUntil: now + ttlMs,
+          expiresAt: Math.ceil((now + ttlMs) / 1000) + 3600,
+        },
         ConditionExpression: "attribute_not_exists(pk) OR leaseUntil < :now",
         ExpressionAttributeValues: { ":now": now },
       }),
@@ -33,7 +40,14 @@ export async function acquireLease(job: string, ttlMs: number, now = Date.now())
   return {
     async release() {
       try {
-        await doc.send(new DeleteCommand({ TableName: tableName, Key: key, ConditionExpression: "holder = :me", ExpressionAttributeValues: { ":me": holder } }));
+        await doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: key,
+            ConditionExpression: "holder = :me",
+            ExpressionAttributeValues: { ":me": holder },
+          }),
+        );
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
@@ -42,7 +56,11 @@ export async function acquireLease(job: string, ttlMs: number, now = Date.now())
 }
 
 /** Runs `work` over `inputs` with at most `concurrency` at a time, in input order of start. */
-export async function inParallel<T>(inputs: T[], concurrency: number, work: (input: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  inputs: T[],
+  concurrency: number,
+  work: (input: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(concurrency, inputs.length) }, async () => {
     while (next < inputs.length) await work(inputs[next++]!);

@@ -3,7 +3,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../errors.js";
 import { db } from "./client.js";
 import { getItems } from "./items.js";
-import { tableDefinition, type GlobalIndexName } from "./table.js";
+import { type GlobalIndexName, tableDefinition } from "./table.js";
 
 export interface Page<T> {
   items: T[];
@@ -31,7 +31,9 @@ function decodeCursor(cursor: string, params: PartitionQuery): Record<string, un
     if (key && typeof key === "object" && !Array.isArray(key)) {
       const record = key as Record<string, unknown>;
       const names = Object.keys(record);
-      const exact = names.length === expected.size && names.every((n) => expected.has(n) && typeof record[n] === "string" && record[n] !== "");
+      const exact =
+        names.length === expected.size &&
+        names.every((n) => expected.has(n) && typeof record[n] === "string" && record[n] !== "");
       const inPartition = record[tableDefinition.partitionKey] === params.partition;
       const underPrefix = String(record[tableDefinition.sortKey]).startsWith(params.prefix);
       if (exact && inPartition && underPrefix) return record;
@@ -54,14 +56,21 @@ interface PartitionQuery {
 const MAX_QUERIES_PER_PAGE = 10;
 
 /** One page of the items of one table partition under a sort-key prefix, in sort-key order. */
-async function partitionPage<T>(params: PartitionQuery, page: PageRequest, map: (item: Record<string, unknown>) => T): Promise<Page<T>> {
+async function partitionPage<T>(
+  params: PartitionQuery,
+  page: PageRequest,
+  map: (item: Record<string, unknown>) => T,
+): Promise<Page<T>> {
   const { doc, tableName } = db();
   const names = { "#pk": tableDefinition.partitionKey, "#sk": tableDefinition.sortKey };
   const values: Record<string, unknown> =
     params.from === undefined
       ? { ":pk": params.partition, ":skPrefix": params.prefix }
       : { ":pk": params.partition, ":skFrom": params.from, ":skTo": `${params.prefix}\uffff` };
-  const condition = params.from === undefined ? "#pk = :pk AND begins_with(#sk, :skPrefix)" : "#pk = :pk AND #sk BETWEEN :skFrom AND :skTo";
+  const condition =
+    params.from === undefined
+      ? "#pk = :pk AND begins_with(#sk, :skPrefix)"
+      : "#pk = :pk AND #sk BETWEEN :skFrom AND :skTo";
   const items: T[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, params) : undefined;
   // A page can come back short at DynamoDB's 1 MB limit: keep reading until it is full, the partition ends, or the
@@ -156,13 +165,23 @@ interface IndexEntry {
  * merged in sort-key order, then the items fetched by key (consistent reads). The cursor records, per partition,
  * the last sort key handed out, so a page never repeats or skips an entry whatever the other shards hold.
  */
-export async function indexPage<T>(params: IndexListParams, page: PageRequest, map: (item: Record<string, unknown>) => T): Promise<Page<T>> {
+export async function indexPage<T>(
+  params: IndexListParams,
+  page: PageRequest,
+  map: (item: Record<string, unknown>) => T,
+): Promise<Page<T>> {
   const { doc, tableName } = db();
   const index = tableDefinition.globalIndexes[params.index];
-  let positions: Positions = page.cursor ? decodePositions(page.cursor, params.partitions) : params.partitions.map(() => null);
+  let positions: Positions = page.cursor
+    ? decodePositions(page.cursor, params.partitions)
+    : params.partitions.map(() => null);
   const before = (a: string, b: string) => (params.newestFirst ? a > b : a < b);
   const items: T[] = [];
-  for (let round = 1; round <= MAX_QUERIES_PER_PAGE && positions.some((p) => p !== false) && items.length < page.limit; round++) {
+  for (
+    let round = 1;
+    round <= MAX_QUERIES_PER_PAGE && positions.some((p) => p !== false) && items.length < page.limit;
+    round++
+  ) {
     const want = page.limit - items.length;
     const fetched = await Promise.all(
       positions.map(async (position, partition) => {
@@ -171,9 +190,16 @@ export async function indexPage<T>(params: IndexListParams, page: PageRequest, m
           new QueryCommand({
             TableName: tableName,
             IndexName: params.index,
-            KeyConditionExpression: position === null ? "#pk = :pk" : `#pk = :pk AND #sk ${params.newestFirst ? "<" : ">"} :after`,
-            ExpressionAttributeNames: { "#pk": index.partitionKey, ...(position === null ? {} : { "#sk": index.sortKey }) },
-            ExpressionAttributeValues: { ":pk": params.partitions[partition], ...(position === null ? {} : { ":after": position }) },
+            KeyConditionExpression:
+              position === null ? "#pk = :pk" : `#pk = :pk AND #sk ${params.newestFirst ? "<" : ">"} :after`,
+            ExpressionAttributeNames: {
+              "#pk": index.partitionKey,
+              ...(position === null ? {} : { "#sk": index.sortKey }),
+            },
+            ExpressionAttributeValues: {
+              ":pk": params.partitions[partition],
+              ...(position === null ? {} : { ":after": position }),
+            },
             ScanIndexForward: !params.newestFirst,
             Limit: want,
           }),
@@ -186,7 +212,9 @@ export async function indexPage<T>(params: IndexListParams, page: PageRequest, m
         return { entries, more: result.LastEvaluatedKey !== undefined };
       }),
     );
-    const merged = fetched.flatMap((f) => f.entries).sort((a, b) => (before(a.sortKey, b.sortKey) ? -1 : a.sortKey === b.sortKey ? 0 : 1));
+    const merged = fetched
+      .flatMap((f) => f.entries)
+      .sort((a, b) => (before(a.sortKey, b.sortKey) ? -1 : a.sortKey === b.sortKey ? 0 : 1));
     const taken = merged.slice(0, want);
     const next: Positions = [...positions];
     fetched.forEach((f, partition) => {
@@ -200,7 +228,12 @@ export async function indexPage<T>(params: IndexListParams, page: PageRequest, m
     for (const entry of taken) {
       const item = byKey.get(`${entry.key.pk}\u0000${entry.key.sk}`);
       // An entry whose item changed or went away since the index was read is left out (the index lags the table).
-      if (item && item[index.partitionKey] === params.partitions[entry.partition] && (!params.keep || params.keep(item))) items.push(map(item));
+      if (
+        item &&
+        item[index.partitionKey] === params.partitions[entry.partition] &&
+        (!params.keep || params.keep(item))
+      )
+        items.push(map(item));
     }
   }
   const done = positions.every((p) => p === false);

@@ -1,13 +1,18 @@
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { db } from "./client.js";
 import { inParallel } from "./lease.js";
-import { tableDefinition, type GlobalIndexName } from "./table.js";
+import { type GlobalIndexName, tableDefinition } from "./table.js";
 
 /**
  * A parallel Scan of one entity (`segments` segments), each page handed to `visit` and dropped: memory holds what
  * `visit` keeps, never the table. Consistent reads: a reconciliation must not miss a committed change.
  */
-export async function scanEntity(entity: string, attributes: string[], segments: number, visit: (item: Record<string, unknown>) => void): Promise<void> {
+export async function scanEntity(
+  entity: string,
+  attributes: string[],
+  segments: number,
+  visit: (item: Record<string, unknown>) => void,
+): Promise<void> {
   const names: Record<string, string> = { "#entity": "entity" };
   attributes.forEach((name, i) => (names[`#a${i}`] = name));
   const { doc, tableName } = db();
@@ -43,7 +48,13 @@ export interface KeysPage {
 }
 
 /** One page of the table keys under one partition of a KEYS_ONLY index, with sort keys below `below` (ascending). */
-export async function indexKeysBelow(index: GlobalIndexName, partition: string, below: string, limit: number, startKey?: Record<string, unknown>): Promise<KeysPage> {
+export async function indexKeysBelow(
+  index: GlobalIndexName,
+  partition: string,
+  below: string,
+  limit: number,
+  startKey?: Record<string, unknown>,
+): Promise<KeysPage> {
   const { doc, tableName } = db();
   const definition = tableDefinition.globalIndexes[index];
   const page = await doc.send(
@@ -57,5 +68,8 @@ export async function indexKeysBelow(index: GlobalIndexName, partition: string, 
       Limit: limit,
     }),
   );
-  return { keys: (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) })), next: page.LastEvaluatedKey };
+  return {
+    keys: (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) })),
+    next: page.LastEvaluatedKey,
+  };
 }

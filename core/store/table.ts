@@ -95,7 +95,8 @@ export const keys = {
   /** The SKU's main item: its offer, its shard count, and the counters of shard 0. */
   sku: (skuId: string) => ({ pk: `SKU#${skuId}`, sk: "SKU" }),
   /** Stock shard `shard` of a SKU (0 is the main item): a copy of the offer and its own counters. */
-  skuShard: (skuId: string, shard: number) => (shard === 0 ? keys.sku(skuId) : { pk: `SKU#${skuId}#${shard}`, sk: "SKU" }),
+  skuShard: (skuId: string, shard: number) =>
+    shard === 0 ? keys.sku(skuId) : { pk: `SKU#${skuId}#${shard}`, sk: "SKU" },
   cart: (cartId: string) => ({ pk: `CART#${cartId}`, sk: "CART" }),
   /** gsi2: orders awaiting payment, sorted by deadline, spread over `ShardCount.paymentDeadlines` keys. */
   paymentDeadlinePrefix: "PAYMENT_DUE",
@@ -105,7 +106,10 @@ export const keys = {
   listingOfSku: (skuId: string) => ({ pk: `LISTING_SKU#${skuId}`, sk: "LISTING_SKU" }),
   supplier: (supplierId: string) => ({ pk: `SUPPLIER#${supplierId}`, sk: "SUPPLIER" }),
   /** A supplier webhook already applied (deduplication by `webhook-id`, kept 7 days by TTL). */
-  supplierWebhook: (supplierId: string, webhookId: string) => ({ pk: `WEBHOOK#${supplierId}#${webhookId}`, sk: "WEBHOOK" }),
+  supplierWebhook: (supplierId: string, webhookId: string) => ({
+    pk: `WEBHOOK#${supplierId}#${webhookId}`,
+    sk: "WEBHOOK",
+  }),
   relay: (relayId: string) => ({ pk: `RELAY#${relayId}`, sk: "RELAY" }),
   /** A relay's audit entries sort by the relay version they belong to (oldest first), then by their index. */
   relayAudit: (relayId: string, version: number, index: number | string) => ({
@@ -115,10 +119,12 @@ export const keys = {
   relayAuditPrefix: "AUDIT#",
   /** gsi1: relays of a listing, by relay id, spread so one busy listing is not one key. */
   relaysByListingPrefix: (listingId: string) => `LISTING#${listingId}`,
-  relaysByListing: (listingId: string, relayId: string) => `LISTING#${listingId}#${shardOf(relayId, ShardCount.relaysByListing)}`,
+  relaysByListing: (listingId: string, relayId: string) =>
+    `LISTING#${listingId}#${shardOf(relayId, ShardCount.relaysByListing)}`,
   /** gsi2: relays in a status, by relay id, spread over `ShardCount.relaysByStatus` keys. */
   relaysByStatusPrefix: (status: string) => `RELAY_STATUS#${status}`,
-  relaysByStatus: (status: string, relayId: string) => `RELAY_STATUS#${status}#${shardOf(relayId, ShardCount.relaysByStatus)}`,
+  relaysByStatus: (status: string, relayId: string) =>
+    `RELAY_STATUS#${status}#${shardOf(relayId, ShardCount.relaysByStatus)}`,
   /** gsi3: pending relays with a failed attempt: to retry, or (past the attempt threshold) needing attention. */
   relayQueuePrefix: (queue: RelayQueue) => `RELAY_${queue}`,
   relayQueue: (queue: RelayQueue, relayId: string) => `RELAY_${queue}#${shardOf(relayId, ShardCount.relayRetry)}`,
@@ -135,7 +141,18 @@ export const keys = {
 export type RelayQueue = "RETRY" | "ATTENTION";
 
 /** Attributes that exist only for the table layout; stripped before an item leaves the store. */
-export const layoutAttributes = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "entity", "expiresAt"] as const;
+export const layoutAttributes = [
+  "pk",
+  "sk",
+  "gsi1pk",
+  "gsi1sk",
+  "gsi2pk",
+  "gsi2sk",
+  "gsi3pk",
+  "gsi3sk",
+  "entity",
+  "expiresAt",
+] as const;
 
 export function stripLayout<T extends Record<string, unknown>>(item: T): Omit<T, (typeof layoutAttributes)[number]> {
   const copy: Record<string, unknown> = { ...item };

@@ -2,7 +2,11 @@ import type { CancellationReason } from "@aws-sdk/client-dynamodb";
 import { CapacityExceededError } from "../errors.js";
 
 /** DynamoDB's throttling answers, for single requests and as cancellation reasons of a transaction. */
-const THROTTLING_ERRORS = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+const THROTTLING_ERRORS = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+]);
 const THROTTLING_REASONS = new Set(["ThrottlingError", "ProvisionedThroughputExceeded"]);
 
 export function isThrottling(error: unknown): boolean {

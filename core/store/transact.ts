@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TransactionCanceledException, type CancellationReason } from "@aws-sdk/client-dynamodb";
+import { type CancellationReason, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ConcurrencyError } from "../errors.js";
@@ -30,7 +30,6 @@ const BASE_DELAY_MS = 10;
 /** How long throttled transactions are retried before the caller gets CAPACITY_EXCEEDED (well inside a 10 s Lambda). */
 const THROTTLE_BUDGET_MS = 3_000;
 const THROTTLE_BASE_DELAY_MS = 50;
-
 
 function isConflict(error: unknown, reasons: CancellationReason[] | undefined): boolean {
   if (error instanceof Error && error.name === "TransactionConflictException") return true;

@@ -31,7 +31,10 @@ async function conditional<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /** One conditional update (not a transaction: half the write units). Throws ConditionFailed when refused. */
-export async function updateItem(spec: ItemUpdate, options: { returnNew?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
+export async function updateItem(
+  spec: ItemUpdate,
+  options: { returnNew?: boolean } = {},
+): Promise<Record<string, unknown> | undefined> {
   const { doc, tableName } = db();
   return conditional(async () => {
     const result = await doc.send(
@@ -50,10 +53,20 @@ export async function updateItem(spec: ItemUpdate, options: { returnNew?: boolea
 }
 
 /** One item, whole (optionally conditional). Throws ConditionFailed when refused. */
-export async function putItem(item: Key & Record<string, unknown>, condition?: { expression: string; values?: Record<string, unknown> }): Promise<void> {
+export async function putItem(
+  item: Key & Record<string, unknown>,
+  condition?: { expression: string; values?: Record<string, unknown> },
+): Promise<void> {
   const { doc, tableName } = db();
   await conditional(() =>
-    doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: condition?.expression, ExpressionAttributeValues: condition?.values })),
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: condition?.expression,
+        ExpressionAttributeValues: condition?.values,
+      }),
+    ),
   );
 }
 

@@ -24,11 +24,20 @@ const retry: RouteHandler = async (request) => {
     const message = `at most ${HTTP_RETRY_MAX} relays per call over HTTP (got ${input.relayIds.length}); invoke the RelayRetry function for larger batches`;
     throw new ValidationError(`relayIds: ${message}`, [{ path: "relayIds", message }]);
   }
-  if (input.relayIds === undefined && Number.isInteger(input.limit) && (input.limit as number) > HTTP_RETRY_MAX) input.limit = HTTP_RETRY_MAX;
+  // Only a limit the document accepts (1..100) is capped; anything else reaches the schema and is refused.
+  const limit = input.limit;
+  if (
+    input.relayIds === undefined &&
+    Number.isInteger(limit) &&
+    (limit as number) > HTTP_RETRY_MAX &&
+    (limit as number) <= 100
+  )
+    input.limit = HTTP_RETRY_MAX;
   const result = await Relay.retry(input, request, (relayId, error) =>
     logger.error("relay retry failed", { relay_id: relayId, request_id: request.requestId, error: error as Error }),
   );
-  for (const item of result.results) reportDispatch(item, { request_id: request.requestId, trigger: "retry", actor: request.actor });
+  for (const item of result.results)
+    reportDispatch(item, { request_id: request.requestId, trigger: "retry", actor: request.actor });
   return { status: 200, body: result };
 };
 

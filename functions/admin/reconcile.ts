@@ -1,6 +1,6 @@
-import type { Context } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { Order } from "../../core/order/index.js";
 import { validate } from "../../core/validate.js";
@@ -17,7 +17,13 @@ export async function reconcile(event: unknown, _context?: Context) {
     return { fix, skipped: true, drifts: [] };
   }
   for (const drift of drifts)
-    logger.warn("reservation drift", { sku_id: drift.skuId, shard: drift.shard, recorded: drift.recorded, expected: drift.expected, corrected: drift.corrected });
+    logger.warn("reservation drift", {
+      sku_id: drift.skuId,
+      shard: drift.shard,
+      recorded: drift.recorded,
+      expected: drift.expected,
+      corrected: drift.corrected,
+    });
   count("inventory_reservation_drift_total", {}, drifts.length);
   return { fix, drifts };
 }

@@ -1,8 +1,8 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
 import "../secrets.js";
-import type { Context } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { Relay } from "../../core/relay/index.js";
 import { validate } from "../../core/validate.js";
@@ -23,8 +23,14 @@ export async function retryRelays(event: unknown, context: Context): Promise<Rel
   const result = await Relay.retry(input, who, (relayId, error) =>
     logger.error("relay retry failed", { relay_id: relayId, request_id: who.requestId, error: error as Error }),
   );
-  for (const item of result.results) reportDispatch(item, { request_id: who.requestId, trigger: "retry", actor: who.actor });
-  logger.info("relay retry done", { request_id: who.requestId, actor: who.actor, relays: result.results.length, more: result.more });
+  for (const item of result.results)
+    reportDispatch(item, { request_id: who.requestId, trigger: "retry", actor: who.actor });
+  logger.info("relay retry done", {
+    request_id: who.requestId,
+    actor: who.actor,
+    relays: result.results.length,
+    more: result.more,
+  });
   return result;
 }
 

@@ -25,7 +25,9 @@ export function fallback(event: APIGatewayProxyEventV2): Promise<APIGatewayProxy
     const path = routePath(event);
     const allow = allowedMethods(path);
     if (allow.length > 0)
-      throw new DomainError("METHOD_NOT_ALLOWED", `${path} does not take ${method}; it takes ${allow.join(", ")}`, { allow });
+      throw new DomainError("METHOD_NOT_ALLOWED", `${path} does not take ${method}; it takes ${allow.join(", ")}`, {
+        allow,
+      });
     throw new DomainError("NOT_FOUND", `no route ${method} ${path}`);
   });
 }

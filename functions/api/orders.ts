@@ -1,7 +1,7 @@
 import { DomainError, ValidationError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import { pathParams, relocate, summaryOf } from "../../core/validate.js";
-import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
+import { type HttpRequest, type HttpResponse, httpApi, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 
 /** Outcome label of order_create_total for each checkout rejection. */
@@ -37,7 +37,10 @@ function keyIssuesWhereSent(error: unknown, request: HttpRequest): never {
       ? issue
       : inHeader
         ? { path: KEY_HEADER, message: issue.message }
-        : { path: KEY_HEADER, message: "is required: send the Idempotency-Key header or the body field idempotencyKey" },
+        : {
+            path: KEY_HEADER,
+            message: "is required: send the Idempotency-Key header or the body field idempotencyKey",
+          },
   );
   throw new ValidationError(summaryOf(issues), issues);
 }
@@ -54,7 +57,9 @@ const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
     idempotency_key: input.idempotencyKey ?? null,
   };
   try {
-    const { order, replayed } = await Order.checkout(input, request).catch((error: unknown) => keyIssuesWhereSent(error, request));
+    const { order, replayed } = await Order.checkout(input, request).catch((error: unknown) =>
+      keyIssuesWhereSent(error, request),
+    );
     if (replayed) {
       count("order_idempotent_hit_total");
       count("order_create_total", { status: "replayed" });
@@ -99,10 +104,16 @@ export const routes: Record<string, RouteHandler> = {
     status: 200,
     body: await Order.listByUser(request.query).catch((error: unknown) => relocate(error, "query")),
   }),
-  "GET /api/v1/orders/{orderId}": async (request) => ({ status: 200, body: await Order.get(pathParams(request.params, "orderId").orderId) }),
+  "GET /api/v1/orders/{orderId}": async (request) => ({
+    status: 200,
+    body: await Order.get(pathParams(request.params, "orderId").orderId),
+  }),
   "GET /api/v1/orders/{orderId}/events": async (request) => {
     const { orderId } = pathParams(request.params, "orderId");
-    return { status: 200, body: await Order.events(orderId, request.query).catch((error: unknown) => relocate(error, "query")) };
+    return {
+      status: 200,
+      body: await Order.events(orderId, request.query).catch((error: unknown) => relocate(error, "query")),
+    };
   },
   "POST /api/v1/orders/{orderId}/cancel": cancel,
 };

@@ -1,11 +1,11 @@
-import type { Context, EventBridgeEvent } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError, isRetryable } from "../../core/errors.js";
-import { StorableNumber } from "../../core/schema.js";
 import { Order } from "../../core/order/index.js";
 import type { ExternalOrderEventInput } from "../../core/order/transition.js";
+import { StorableNumber } from "../../core/schema.js";
 import { count, logger } from "../powertools.js";
 
 type Command = ExternalOrderEventInput["type"];
@@ -37,7 +37,11 @@ function keptPayload(detail: Record<string, unknown>): Record<string, string | n
  * counted (`order_event_rejected_total`) and acknowledged. Infrastructure faults and unusable events throw, so
  * EventBridge's retry policy and DLQ handle them.
  */
-export function orderEventTarget(source: string, idField: "paymentId" | "shipmentId", commands: Record<string, Command>) {
+export function orderEventTarget(
+  source: string,
+  idField: "paymentId" | "shipmentId",
+  commands: Record<string, Command>,
+) {
   const ExternalId = z.union([z.string().min(1).max(200), z.int()]).transform(String);
   const Detail = z.looseObject({ orderId: z.string().min(1).max(128), [idField]: ExternalId });
 
@@ -47,14 +51,21 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
     const detail = Detail.safeParse(event.detail);
     if (!command || !detail.success) {
       count("order_event_rejected_total", { source, reason: "MALFORMED" });
-      logger.error("malformed upstream event", { ...fields, issues: detail.success ? "unknown detail-type" : detail.error.issues });
+      logger.error("malformed upstream event", {
+        ...fields,
+        issues: detail.success ? "unknown detail-type" : detail.error.issues,
+      });
       throw new UnusableUpstreamEvent(`malformed ${source} event ${event.id}`);
     }
     const orderId = String(detail.data.orderId);
     const externalId = String(detail.data[idField]);
     const payload = { source, [idField]: externalId, ...keptPayload(detail.data) };
     try {
-      const result = await Order.applyExternalEvent(orderId, { type: command, externalId, payload }, { actor: source, requestId: event.id });
+      const result = await Order.applyExternalEvent(
+        orderId,
+        { type: command, externalId, payload },
+        { actor: source, requestId: event.id },
+      );
       logger.info(result.changed ? "order event applied" : "duplicate upstream event ignored", {
         ...fields,
         order_id: orderId,
@@ -69,21 +80,39 @@ export function orderEventTarget(source: string, idField: "paymentId" | "shipmen
         if (command === "PAYMENT_SUCCEEDED" && error.details.currentStatus === "CANCELED") {
           // The customer paid for an order that is already cancelled (e.g. after its payment window): alarmed.
           count("order_paid_after_cancel_total");
-          logger.error("payment succeeded for a cancelled order: refund needed", { ...fields, order_id: orderId, payment_id: externalId });
+          logger.error("payment succeeded for a cancelled order: refund needed", {
+            ...fields,
+            order_id: orderId,
+            payment_id: externalId,
+          });
         }
-        logger.warn("upstream event rejected", { ...fields, order_id: orderId, code: error.code, detail: error.message });
+        logger.warn("upstream event rejected", {
+          ...fields,
+          order_id: orderId,
+          code: error.code,
+          detail: error.message,
+        });
         return { outcome: "rejected" };
       }
       if (isRetryable(error)) {
         // Throttling or contention is capacity, not a verdict on the event: EventBridge redelivers it (retry
         // policy), and a payment that lands late still wins over the expiry sweep's guarded cancel.
         count("order_event_retry_total", { source, reason: (error as DomainError).code });
-        logger.warn("upstream event will be retried", { ...fields, order_id: orderId, code: (error as DomainError).code });
+        logger.warn("upstream event will be retried", {
+          ...fields,
+          order_id: orderId,
+          code: (error as DomainError).code,
+        });
         throw error;
       }
       if (error instanceof DomainError) {
         count("order_event_rejected_total", { source, reason: error.code });
-        logger.error("unusable upstream event", { ...fields, order_id: orderId, code: error.code, detail: error.message });
+        logger.error("unusable upstream event", {
+          ...fields,
+          order_id: orderId,
+          code: error.code,
+          detail: error.message,
+        });
         throw new UnusableUpstreamEvent(`${source} event ${event.id}: ${error.code}`);
       }
       throw error;

@@ -1,6 +1,6 @@
-import type { Context, EventBridgeEvent } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError, isRetryable } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
@@ -24,7 +24,10 @@ function shippingInfoOf(order: Awaited<ReturnType<typeof Order.get>>): Record<st
  * and counted (`relay_dropship_line_skipped_total`, alarmable) for a person to handle. A redelivery finds the
  * existing relay (200 path of create) and creates nothing.
  */
-export async function apply(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ outcome: string; relayId?: string }> {
+export async function apply(
+  event: EventBridgeEvent<string, unknown>,
+  _context?: Context,
+): Promise<{ outcome: string; relayId?: string }> {
   const parsed = PaymentSucceeded.safeParse(event.detail);
   if (!parsed.success) throw new UnusableUpstreamEvent(`malformed order event ${event.id}`);
   const orderId = parsed.data.orderId;
@@ -58,7 +61,10 @@ export async function apply(event: EventBridgeEvent<string, unknown>, _context?:
         listing_id: skipped.listingId,
       });
     }
-    logger.info(created ? "relay created for a paid order" : "paid order already has its relay", { order_id: orderId, relay_id: relay.relayId });
+    logger.info(created ? "relay created for a paid order" : "paid order already has its relay", {
+      order_id: orderId,
+      relay_id: relay.relayId,
+    });
     return { outcome: created ? "created" : "existing", relayId: relay.relayId };
   } catch (error) {
     if (isRetryable(error)) throw error;

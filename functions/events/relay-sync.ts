@@ -1,6 +1,6 @@
-import type { Context, EventBridgeEvent } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError, isRetryable } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
@@ -21,7 +21,10 @@ const RelayStatusChanged = z.looseObject({
  * audit id). A status the order cannot take is logged, counted (`order_sync_rejected_total`) and acknowledged;
  * capacity or contention throws for EventBridge to redeliver; an unusable event throws into the rule's DLQ.
  */
-export async function apply(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ outcome: string; applied: string[] }> {
+export async function apply(
+  event: EventBridgeEvent<string, unknown>,
+  _context?: Context,
+): Promise<{ outcome: string; applied: string[] }> {
   const parsed = RelayStatusChanged.safeParse(event.detail);
   const fields = { event_id: event.id, detail_type: event["detail-type"] };
   if (!parsed.success) {
@@ -32,8 +35,14 @@ export async function apply(event: EventBridgeEvent<string, unknown>, _context?:
   const relay = parsed.data;
   const log = { ...fields, order_id: relay.ecommerceOrderId, relay_id: relay.relayId, relay_status: relay.status };
   try {
-    const result = await Order.syncOrderWithRelay(relay.ecommerceOrderId, relay, { actor: "relay-sync", requestId: event.id });
-    logger.info(result.applied.length > 0 ? "order moved with its relay" : "order already where its relay is", { ...log, status_transition: result.applied.join(",") || null });
+    const result = await Order.syncOrderWithRelay(relay.ecommerceOrderId, relay, {
+      actor: "relay-sync",
+      requestId: event.id,
+    });
+    logger.info(result.applied.length > 0 ? "order moved with its relay" : "order already where its relay is", {
+      ...log,
+      status_transition: result.applied.join(",") || null,
+    });
     return { outcome: result.applied.length > 0 ? "applied" : "unchanged", applied: result.applied };
   } catch (error) {
     if (isRetryable(error)) throw error;

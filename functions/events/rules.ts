@@ -38,8 +38,13 @@ export const eventRules: readonly EventRule[] = [
   },
   {
     name: "RelayOrderSync",
-    description: "a relay of an ecommerce order changed status: the order follows (READY_TO_SHIP, SHIPPED, DELIVERED, REFUND_PENDING)",
-    pattern: { source: ["orderline.relays"], "detail-type": ["RELAY_STATUS_CHANGED"], detail: { ecommerceOrderId: [{ exists: true }] } },
+    description:
+      "a relay of an ecommerce order changed status: the order follows (READY_TO_SHIP, SHIPPED, DELIVERED, REFUND_PENDING)",
+    pattern: {
+      source: ["orderline.relays"],
+      "detail-type": ["RELAY_STATUS_CHANGED"],
+      detail: { ecommerceOrderId: [{ exists: true }] },
+    },
     handler: "functions/events/relay-sync.handler",
     table: "readWrite",
   },
@@ -74,6 +79,14 @@ export const scheduledJobs = [
 
 /** Functions admins invoke directly (no route, no rule). */
 export const adminFunctions = [
-  { name: "RelayRetry", description: "re-dispatches named relays or every pending relay with lastError", handler: "functions/admin/relay-retry.handler" },
-  { name: "ReconcileReservations", description: "recomputes each SKU's reserved from live reservations", handler: "functions/admin/reconcile.handler" },
+  {
+    name: "RelayRetry",
+    description: "re-dispatches named relays or every pending relay with lastError",
+    handler: "functions/admin/relay-retry.handler",
+  },
+  {
+    name: "ReconcileReservations",
+    description: "recomputes each SKU's reserved from live reservations",
+    handler: "functions/admin/reconcile.handler",
+  },
 ] as const;

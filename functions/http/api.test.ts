@@ -54,16 +54,27 @@ describe("HTTP dispatch", () => {
   });
 
   it("trusts x-actor only on the local runtime and prefers the IAM principal", async () => {
-    const echoActor = { "GET /who": async (request: { actor: string }) => ({ status: 200, body: { actor: request.actor } }) };
+    const echoActor = {
+      "GET /who": async (request: { actor: string }) => ({ status: 200, body: { actor: request.actor } }),
+    };
     const previous = process.env.ORDERLINE_TRUST_ACTOR_HEADER;
     try {
       delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
-      expect(JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "mallory" } }))).body)).actor).toBe("anonymous");
+      expect(
+        JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "mallory" } }))).body))
+          .actor,
+      ).toBe("anonymous");
       process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
-      expect(JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "ops-kim" } }))).body)).actor).toBe("ops-kim");
+      expect(
+        JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "ops-kim" } }))).body))
+          .actor,
+      ).toBe("ops-kim");
       const iam = event("GET /who", {
         headers: { "x-actor": "ops-kim" },
-        requestContext: { requestId: "r", authorizer: { iam: { userArn: "arn:aws:iam::1:user/admin" } } } as unknown as APIGatewayProxyEventV2["requestContext"],
+        requestContext: {
+          requestId: "r",
+          authorizer: { iam: { userArn: "arn:aws:iam::1:user/admin" } },
+        } as unknown as APIGatewayProxyEventV2["requestContext"],
       });
       expect(JSON.parse(String((await dispatch(echoActor, iam)).body)).actor).toBe("arn:aws:iam::1:user/admin");
     } finally {
@@ -76,27 +87,49 @@ describe("HTTP dispatch", () => {
     const logged = vi.spyOn(logger, "error").mockImplementation(() => undefined);
     const throttled = (details?: Record<string, unknown>) => ({
       "POST /busy": async () => {
-        throw new DomainError("CAPACITY_EXCEEDED", "DynamoDB kept throttling this key; send the same request again", details);
+        throw new DomainError(
+          "CAPACITY_EXCEEDED",
+          "DynamoDB kept throttling this key; send the same request again",
+          details,
+        );
       },
     });
     const response = await dispatch(throttled({ retryAfterSeconds: 2 }), event("POST /busy"));
     expect(response.statusCode).toBe(503);
-    expect(response.headers).toMatchObject({ "content-type": "application/problem+json", "retry-after": "2", "x-request-id": "gw-req-1" });
-    expect(JSON.parse(String(response.body))).toMatchObject({ status: 503, code: "CAPACITY_EXCEEDED", title: "Service Unavailable", retryAfterSeconds: 2 });
+    expect(response.headers).toMatchObject({
+      "content-type": "application/problem+json",
+      "retry-after": "2",
+      "x-request-id": "gw-req-1",
+    });
+    expect(JSON.parse(String(response.body))).toMatchObject({
+      status: 503,
+      code: "CAPACITY_EXCEEDED",
+      title: "Service Unavailable",
+      retryAfterSeconds: 2,
+    });
     expect((await dispatch(throttled(), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
-    expect((await dispatch(throttled({ retryAfterSeconds: 0.2 }), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
-    expect((await dispatch(throttled({ retryAfterSeconds: "soon" }), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
+    expect((await dispatch(throttled({ retryAfterSeconds: 0.2 }), event("POST /busy"))).headers?.["retry-after"]).toBe(
+      "1",
+    );
+    expect(
+      (await dispatch(throttled({ retryAfterSeconds: "soon" }), event("POST /busy"))).headers?.["retry-after"],
+    ).toBe("1");
     logged.mockRestore();
   });
 
   it("refuses a body that is JSON but not an object (null included) on every route, and passes an absent body as undefined", async () => {
     const seen: unknown[] = [];
-    const echo = { "POST /echo": async (request: { body: unknown }) => (seen.push(request.body), { status: 200, body: {} }) };
+    const echo = {
+      "POST /echo": async (request: { body: unknown }) => (seen.push(request.body), { status: 200, body: {} }),
+    };
     const headers = { "content-type": "application/json" };
     for (const body of ["null", "[]", "1", '"text"', "true"]) {
       const response = await dispatch(echo, event("POST /echo", { headers, body }));
       expect(response.statusCode, body).toBe(400);
-      expect(JSON.parse(String(response.body))).toMatchObject({ code: "VALIDATION_ERROR", errors: [{ path: "(body)" }] });
+      expect(JSON.parse(String(response.body))).toMatchObject({
+        code: "VALIDATION_ERROR",
+        errors: [{ path: "(body)" }],
+      });
     }
     expect(seen).toEqual([]);
     expect((await dispatch(echo, event("POST /echo"))).statusCode).toBe(200);

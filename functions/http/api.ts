@@ -1,7 +1,7 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
 import { DomainError, ValidationError } from "../../core/errors.js";
 import { logger, tracer } from "../powertools.js";
@@ -64,7 +64,9 @@ function parseBody(event: APIGatewayProxyEventV2, headers: Record<string, string
   try {
     return JSON.parse(text);
   } catch {
-    throw new DomainError("VALIDATION_ERROR", "the body is not valid JSON", { errors: [{ path: "(body)", message: "malformed JSON" }] });
+    throw new DomainError("VALIDATION_ERROR", "the body is not valid JSON", {
+      errors: [{ path: "(body)", message: "malformed JSON" }],
+    });
   }
 }
 
@@ -86,7 +88,8 @@ function retryAfterSeconds(details: Record<string, unknown>): number {
 /** Headers an error answer carries besides its problem document (RFC 9110 `Allow` on 405, `Retry-After` on 503). */
 function errorHeaders(error: DomainError): Record<string, string> {
   if (error.code === "CAPACITY_EXCEEDED") return { "retry-after": String(retryAfterSeconds(error.details)) };
-  if (error.code === "METHOD_NOT_ALLOWED" && Array.isArray(error.details.allow)) return { allow: error.details.allow.join(", ") };
+  if (error.code === "METHOD_NOT_ALLOWED" && Array.isArray(error.details.allow))
+    return { allow: error.details.allow.join(", ") };
   return {};
 }
 
@@ -114,11 +117,16 @@ export async function respond(
   } catch (error) {
     if (error instanceof DomainError) {
       const body = problem(error.code, error.message, { ...error.details, requestId });
-      if (body.status >= 500) logger.error("request failed", { request_id: requestId, route: event.routeKey, code: error.code });
+      if (body.status >= 500)
+        logger.error("request failed", { request_id: requestId, route: event.routeKey, code: error.code });
       return json(body.status, body, { ...responseHeaders, ...errorHeaders(error) });
     }
     logger.error("unexpected error", { request_id: requestId, route: event.routeKey, error: error as Error });
-    return json(500, problem("INTERNAL", "an unexpected error occurred; quote the request id when reporting it", { requestId }), responseHeaders);
+    return json(
+      500,
+      problem("INTERNAL", "an unexpected error occurred; quote the request id when reporting it", { requestId }),
+      responseHeaders,
+    );
   }
 }
 
@@ -126,16 +134,28 @@ export async function respond(
  * Turns an API Gateway v2 event into an HttpRequest and calls the route's handler (see {@link respond} for the
  * answer). A body, when there is one, is a JSON object on every route: `null`, an array or a scalar is a 400.
  */
-export function dispatch(routes: Record<string, RouteHandler>, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export function dispatch(
+  routes: Record<string, RouteHandler>,
+  event: APIGatewayProxyEventV2,
+): Promise<APIGatewayProxyStructuredResultV2> {
   return respond(event, async ({ headers, requestId }) => {
     const route = routes[event.routeKey];
     if (!route) throw new DomainError("NOT_FOUND", `no route ${event.routeKey}`);
     const body = parseBody(event, headers);
     if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body)))
-      throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}` }]);
+      throw new ValidationError("the body must be a JSON object", [
+        {
+          path: "(body)",
+          message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
+        },
+      ]);
     return route({
       body,
-      rawBody: event.body ? (event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body) : "",
+      rawBody: event.body
+        ? event.isBase64Encoded
+          ? Buffer.from(event.body, "base64").toString("utf8")
+          : event.body
+        : "",
       query: definedValues(event.queryStringParameters),
       params: definedValues(event.pathParameters),
       headers,
@@ -152,7 +172,9 @@ function definedValues(raw: Record<string, string | undefined> | undefined | nul
 }
 
 /** An HTTP Lambda handler wrapped with Powertools (tracing, the invocation's context on every log line). */
-export function httpHandler(plain: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>) {
+export function httpHandler(
+  plain: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>,
+) {
   return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
 }
 

@@ -17,7 +17,8 @@ const applyEvent: RouteHandler = async (request) => {
     if (result.statusTransition?.endsWith("->CANCELED")) count("order_cancel_total", { status: "payment_failed" });
     return { status: 200, body: result.order };
   } catch (error) {
-    if (error instanceof DomainError && error.code === "INVALID_TRANSITION") count("order_event_rejected_total", { source: "http" });
+    if (error instanceof DomainError && error.code === "INVALID_TRANSITION")
+      count("order_event_rejected_total", { source: "http" });
     throw error;
   }
 };

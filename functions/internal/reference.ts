@@ -1,6 +1,6 @@
 import { Catalog } from "../../core/catalog/index.js";
 import { pathParams } from "../../core/validate.js";
-import { httpApi, type HttpRequest, type RouteHandler } from "../http/api.js";
+import { type HttpRequest, httpApi, type RouteHandler } from "../http/api.js";
 
 const sku = (r: HttpRequest) => pathParams(r.params, "skuId").skuId;
 const cart = (r: HttpRequest) => pathParams(r.params, "cartId").cartId;

@@ -3,7 +3,7 @@ import "../secrets.js";
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { pathParams, relocate } from "../../core/validate.js";
-import { httpApi, type HttpRequest, type HttpResponse, type RouteHandler } from "../http/api.js";
+import { type HttpRequest, type HttpResponse, httpApi, type RouteHandler } from "../http/api.js";
 import { count, logger } from "../powertools.js";
 import { reportDispatch, reportOf } from "../relay/dispatch.js";
 
@@ -51,7 +51,10 @@ const create: RouteHandler = async (request): Promise<HttpResponse> => {
 const patch: RouteHandler = async (request) => {
   try {
     const result = await Relay.patch(id(request), request.body, request);
-    logger.info(result.changed ? "relay changed" : "relay patch changed nothing", { request_id: request.requestId, relay_id: id(request) });
+    logger.info(result.changed ? "relay changed" : "relay patch changed nothing", {
+      request_id: request.requestId,
+      relay_id: id(request),
+    });
     return { status: 200, body: result.relay };
   } catch (error) {
     logRejection(request, "relay patch", error);
@@ -82,9 +85,15 @@ const dispatch: RouteHandler = async (request) => {
 };
 
 export const routes: Record<string, RouteHandler> = {
-  "PUT /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.putListing(listing(r), r.body) }),
+  "PUT /internal/listings/{listingId}": async (r) => ({
+    status: 200,
+    body: await Relay.putListing(listing(r), r.body),
+  }),
   "GET /internal/listings/{listingId}": async (r) => ({ status: 200, body: await Relay.getListing(listing(r)) }),
-  "PUT /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.putSupplier(supplier(r), r.body) }),
+  "PUT /internal/suppliers/{supplierId}": async (r) => ({
+    status: 200,
+    body: await Relay.putSupplier(supplier(r), r.body),
+  }),
   "GET /internal/suppliers/{supplierId}": async (r) => ({ status: 200, body: await Relay.getSupplier(supplier(r)) }),
   // Shown once: the response must not be cached anywhere on the way.
   "POST /internal/suppliers/{supplierId}/secret": async (r) => ({
@@ -93,14 +102,20 @@ export const routes: Record<string, RouteHandler> = {
     headers: { "cache-control": "no-store" },
   }),
   "POST /internal/relays": create,
-  "GET /internal/relays": async (r) => ({ status: 200, body: await Relay.list(r.query).catch((error: unknown) => relocate(error, "query")) }),
+  "GET /internal/relays": async (r) => ({
+    status: 200,
+    body: await Relay.list(r.query).catch((error: unknown) => relocate(error, "query")),
+  }),
   "GET /internal/relays/{relayId}": async (r) => ({ status: 200, body: await Relay.get(id(r)) }),
   "PATCH /internal/relays/{relayId}": patch,
   "POST /internal/relays/{relayId}/dispatch": dispatch,
   "POST /internal/relays/{relayId}/events": applyEvent,
   "GET /internal/relays/{relayId}/audit": async (r) => {
     const relayId = id(r);
-    return { status: 200, body: await Relay.audit(relayId, r.query).catch((error: unknown) => relocate(error, "query")) };
+    return {
+      status: 200,
+      body: await Relay.audit(relayId, r.query).catch((error: unknown) => relocate(error, "query")),
+    };
   },
 };
 

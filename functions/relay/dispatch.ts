@@ -1,8 +1,8 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
 import "../secrets.js";
-import type { Context, EventBridgeEvent } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
@@ -24,7 +24,10 @@ export interface DispatchReport {
  * failed send and `relay_attempts_exceeded_total` (alarmed) when a relay keeps failing past the threshold, so a
  * stuck relay is never silent. Only ids, statuses and the failure message are logged, never relay data.
  */
-export function reportDispatch(report: DispatchReport, context: { request_id: string; trigger: string; actor: string }): void {
+export function reportDispatch(
+  report: DispatchReport,
+  context: { request_id: string; trigger: string; actor: string },
+): void {
   count("relay_dispatch_total", { outcome: report.outcome });
   const fields = {
     ...context,
@@ -74,7 +77,10 @@ export const DISPATCHER_ACTOR = "system:relay-dispatcher";
  * unknown relay, a malformed event) are recorded and logged, never thrown: only infrastructure faults throw, so
  * Lambda's retry of the event is reserved for them.
  */
-export async function dispatchRelayCreated(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ relayId?: string; outcome: string }> {
+export async function dispatchRelayCreated(
+  event: EventBridgeEvent<string, unknown>,
+  _context?: Context,
+): Promise<{ relayId?: string; outcome: string }> {
   const parsed = RelayCreatedEvent.safeParse(event);
   if (!parsed.success) {
     count("relay_event_ignored_total", { reason: "malformed" });
@@ -84,7 +90,11 @@ export async function dispatchRelayCreated(event: EventBridgeEvent<string, unkno
   const { relayId } = parsed.data.detail;
   const context = { request_id: parsed.data.id, trigger: "auto", actor: DISPATCHER_ACTOR };
   try {
-    const result = await Relay.dispatch(relayId, { actor: DISPATCHER_ACTOR, requestId: parsed.data.id }, { trigger: "auto" });
+    const result = await Relay.dispatch(
+      relayId,
+      { actor: DISPATCHER_ACTOR, requestId: parsed.data.id },
+      { trigger: "auto" },
+    );
     reportDispatch(reportOf(result), context);
     return { relayId, outcome: result.outcome };
   } catch (error) {

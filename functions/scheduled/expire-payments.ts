@@ -1,19 +1,32 @@
-import type { Context, ScheduledEvent } from "aws-lambda";
-import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context, ScheduledEvent } from "aws-lambda";
 import { Order } from "../../core/order/index.js";
 import { count, logger } from "../powertools.js";
 
 /** Runs every minute (EventBridge schedule in AWS, an interval on the local runtime). */
 export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">, context?: Context) {
   // Stop taking work 5 s before the function's own timeout: what is left stays in the index for the next run.
-  const deadline = context?.getRemainingTimeInMillis ? Date.now() + context.getRemainingTimeInMillis() - 5_000 : undefined;
-  const sweep = await Order.expireOverduePayments(new Date(), { actor: "payment-timeout", requestId: event.id }, deadline ? { deadline } : {});
+  const deadline = context?.getRemainingTimeInMillis
+    ? Date.now() + context.getRemainingTimeInMillis() - 5_000
+    : undefined;
+  const sweep = await Order.expireOverduePayments(
+    new Date(),
+    { actor: "payment-timeout", requestId: event.id },
+    deadline ? { deadline } : {},
+  );
   if (sweep.skipped) logger.info("payment expiry skipped: another run holds the lease");
-  if (sweep.unfinished) logger.warn("payment expiry stopped at its time budget; the next run goes on", { examined: sweep.examined });
-  for (const orderId of sweep.canceled) logger.info("order payment timed out", { order_id: orderId, status_transition: "PAYMENT_PENDING->CANCELED" });
+  if (sweep.unfinished)
+    logger.warn("payment expiry stopped at its time budget; the next run goes on", { examined: sweep.examined });
+  for (const orderId of sweep.canceled)
+    logger.info("order payment timed out", { order_id: orderId, status_transition: "PAYMENT_PENDING->CANCELED" });
   if (sweep.canceled.length > 0) count("order_cancel_total", { status: "payment_timeout" }, sweep.canceled.length);
-  for (const failure of sweep.failed) logger.error("order payment timeout failed", { order_id: failure.orderId, code: failure.code, detail: failure.message });
+  for (const failure of sweep.failed)
+    logger.error("order payment timeout failed", {
+      order_id: failure.orderId,
+      code: failure.code,
+      detail: failure.message,
+    });
   if (sweep.failed.length > 0) count("order_expiry_failed_total", {}, sweep.failed.length);
   return sweep;
 }

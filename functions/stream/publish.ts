@@ -1,11 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import middy from "@middy/core";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { toOutboundEvents, type OutboundEvent } from "../../core/events/outbox.js";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { type OutboundEvent, toOutboundEvents } from "../../core/events/outbox.js";
 import { count, logger } from "../powertools.js";
 import { publishEvents } from "./publisher.js";
 
@@ -55,7 +55,11 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
       // A record that cannot be mapped will never succeed: it is failed, so the mapping's retries end in the
       // on-failure queue where it can be inspected, and the later records of its order are held back with it.
       count("stream_poison_record_total");
-      logger.error("poison stream record", { sequence: record.dynamodb?.SequenceNumber, partition, error: error as Error });
+      logger.error("poison stream record", {
+        sequence: record.dynamodb?.SequenceNumber,
+        partition,
+        error: error as Error,
+      });
       outcome.set(record, error as Error);
       if (!poisoned.has(partition)) poisoned.set(partition, sequenceOf(record));
     }
@@ -72,7 +76,8 @@ async function publishBatch(records: DynamoDBRecord[]): Promise<Map<DynamoDBReco
   const { client: eb, busName } = eventBridge();
   const { failed } = await publishEvents(eb, busName, events);
   events.forEach((event, i) => {
-    if (failed.has(i)) outcome.set(owners[i]!, new Error(`PutEvents failed for ${event.detailType} (${event.streamKey})`));
+    if (failed.has(i))
+      outcome.set(owners[i]!, new Error(`PutEvents failed for ${event.detailType} (${event.streamKey})`));
   });
   if (failed.size > 0) count("stream_publish_failed_total", {}, failed.size);
   count("stream_published_total", {}, events.length - failed.size);

@@ -14,7 +14,12 @@ export interface PublishOutcome {
 
 function entrySize(entry: PutEventsRequestEntry): number {
   // EventBridge counts Source, DetailType, Detail, Resources and Time bytes; 14 bytes for Time.
-  return Buffer.byteLength(entry.Source ?? "") + Buffer.byteLength(entry.DetailType ?? "") + Buffer.byteLength(entry.Detail ?? "") + 14;
+  return (
+    Buffer.byteLength(entry.Source ?? "") +
+    Buffer.byteLength(entry.DetailType ?? "") +
+    Buffer.byteLength(entry.Detail ?? "") +
+    14
+  );
 }
 
 function chunks(indexes: number[], entries: PutEventsRequestEntry[]): number[][] {
@@ -35,9 +40,12 @@ function chunks(indexes: number[], entries: PutEventsRequestEntry[]): number[][]
   return out;
 }
 
-
 /** Sends `indexes` (in calls of at most 10 entries / 256 KB), retrying rejected entries; returns those still failing. */
-async function sendWithRetries(client: EventBridgeClient, entries: PutEventsRequestEntry[], indexes: number[]): Promise<number[]> {
+async function sendWithRetries(
+  client: EventBridgeClient,
+  entries: PutEventsRequestEntry[],
+  indexes: number[],
+): Promise<number[]> {
   let pending = indexes;
   for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
     if (attempt > 0) await sleep(backoffDelay(attempt, 50));
@@ -67,7 +75,11 @@ async function sendWithRetries(client: EventBridgeClient, entries: PutEventsRequ
  * before it. Entries the service rejects (`FailedEntryCount`, per-entry `ErrorCode`) are retried with backoff; an
  * entry still failing blocks the rest of its key. What failed or was held back is returned, never dropped.
  */
-export async function publishEvents(client: EventBridgeClient, busName: string, events: OutboundEvent[]): Promise<PublishOutcome> {
+export async function publishEvents(
+  client: EventBridgeClient,
+  busName: string,
+  events: OutboundEvent[],
+): Promise<PublishOutcome> {
   const entries: PutEventsRequestEntry[] = events.map((e) => ({
     Source: e.source,
     DetailType: e.detailType,

@@ -18,13 +18,22 @@ export const MAX_WEBHOOK_BYTES = 64 * 1024;
  */
 const receive: RouteHandler = async (request) => {
   const supplierId = request.params.supplierId ?? "";
-  const log = { request_id: request.requestId, supplier_id: supplierId.slice(0, 128), webhook_id: request.headers["webhook-id"]?.slice(0, 200) ?? null };
+  const log = {
+    request_id: request.requestId,
+    supplier_id: supplierId.slice(0, 128),
+    webhook_id: request.headers["webhook-id"]?.slice(0, 200) ?? null,
+  };
   try {
-    if (Buffer.byteLength(request.rawBody) > MAX_WEBHOOK_BYTES) throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`);
+    if (Buffer.byteLength(request.rawBody) > MAX_WEBHOOK_BYTES)
+      throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`);
     pathParams(request.params, "supplierId");
     const result = await Relay.receiveSupplierWebhook(supplierId, request.rawBody, request.headers, request.requestId);
     count("supplier_webhook_total", { outcome: result.duplicate ? "duplicate" : "applied" });
-    logger.info(result.duplicate ? "supplier webhook redelivered; nothing changed" : "supplier webhook applied", { ...log, relay_id: result.relayId, status: result.status });
+    logger.info(result.duplicate ? "supplier webhook redelivered; nothing changed" : "supplier webhook applied", {
+      ...log,
+      relay_id: result.relayId,
+      status: result.status,
+    });
     return { status: 200, body: { relayId: result.relayId, status: result.status } };
   } catch (error) {
     if (error instanceof DomainError) {

@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
+import { type FakeSupplier, startSupplier } from "../relay/supplier.js";
 import { relayKit, relayTestEnv } from "../relay/support.js";
-import { startSupplier, type FakeSupplier } from "../relay/supplier.js";
 import { client, startTestRuntime } from "../support/runtime.js";
 
 /**
@@ -32,7 +32,8 @@ const pageErrors: string[] = [];
 let expectedErrors: RegExp[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   runtime = await startTestRuntime();
   supplier = await startSupplier();
   kit = relayKit(client(runtime.url), supplier, { autoDispatch: () => true });
@@ -63,9 +64,18 @@ afterEach(() => {
 async function expectAccessible(what: string) {
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<{ violations: any[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: { target: unknown }) => n.target) }));
+    const axe = (
+      globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<{ violations: any[] }> } }
+    ).axe;
+    const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n: { target: unknown }) => n.target),
+    }));
   });
   expect(violations, `axe violations on ${what}`).toEqual([]);
 }
@@ -91,7 +101,8 @@ describe("admin console", () => {
     const second = await kit.relayAfterFirstDispatch("fail");
     stuck = { relayId: second.relay.relayId, listingId: second.listing.listingId };
     const call = client(runtime.url);
-    for (let i = 0; i < 3; i++) await call("POST", "/admin/relays/retry", { relayIds: [stuck.relayId], reason: "test" });
+    for (let i = 0; i < 3; i++)
+      await call("POST", "/admin/relays/retry", { relayIds: [stuck.relayId], reason: "test" });
     orderId = await kit.placeOrder(15000);
   });
 
@@ -133,7 +144,9 @@ describe("admin console", () => {
     supplier.behave(failing.listingId, "accept");
     await failed.getByRole("button", { name: `Retry relay ${failing.relayId}` }).click();
     await expect.poll(() => failed.locator("td.status").innerText()).toContain("relayed");
-    expect(await page.locator("#notice").innerText()).toContain(`Relay ${failing.relayId} was relayed to its supplier (attempt 2)`);
+    expect(await page.locator("#notice").innerText()).toContain(
+      `Relay ${failing.relayId} was relayed to its supplier (attempt 2)`,
+    );
     expect(await failed.getByRole("button").count()).toBe(0);
     expect((await kit.get(failing.relayId)).status).toBe("relayed");
     await expectAccessible("the relays view after a retry");
@@ -141,7 +154,9 @@ describe("admin console", () => {
   });
 
   it("shows a relay's audit timeline", async () => {
-    await row(failing.relayId).getByRole("link", { name: `Audit of relay ${failing.relayId}` }).click();
+    await row(failing.relayId)
+      .getByRole("link", { name: `Audit of relay ${failing.relayId}` })
+      .click();
     await page.waitForSelector("#audit-result:not([hidden]) .audit-entry");
     expect(await page.evaluate<string | undefined>("document.activeElement?.id")).toBe("audit-title");
     const relayFacts = await page.locator("#audit-relay").innerText();
@@ -164,7 +179,9 @@ describe("admin console", () => {
     await page.getByRole("button", { name: "Show order" }).click();
     await page.waitForSelector("#order-result:not([hidden]) .order-event");
     expect(await page.locator("#order-facts").innerText()).toContain("PAYMENT_PENDING");
-    const events = await page.locator("#order-events li").evaluateAll((items) => items.map((item) => item.getAttribute("data-type")));
+    const events = await page
+      .locator("#order-events li")
+      .evaluateAll((items) => items.map((item) => item.getAttribute("data-type")));
     expect(events).toEqual(["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED"]);
     expect(page.url()).toContain(`#order/${orderId}`);
     await expectAccessible("the order view");

@@ -20,7 +20,10 @@ async function seed(options: { onHand?: number; price?: number; offer?: boolean 
   const skuId = unique("sku");
   const offerId = unique("off");
   const unitPrice = options.price ?? 12000;
-  if (options.offer !== false) expect((await call("PUT", `/internal/offers/${skuId}`, { offerId, unitPrice, currency: "KRW", title: "Book" })).status).toBe(200);
+  if (options.offer !== false)
+    expect(
+      (await call("PUT", `/internal/offers/${skuId}`, { offerId, unitPrice, currency: "KRW", title: "Book" })).status,
+    ).toBe(200);
   expect((await call("PUT", `/internal/inventory/${skuId}`, { onHand: options.onHand ?? 10 })).status).toBe(200);
   return { skuId, offerId, unitPrice };
 }
@@ -101,9 +104,12 @@ describe("the order representation", () => {
     const anonymous = await created(checkout(sku));
     expect((await call("POST", `/api/v1/orders/${anonymous.orderId}/cancel`, {})).status).toBe(200);
     const named = await created(checkout(sku));
-    expect((await call("POST", `/api/v1/orders/${named.orderId}/cancel`, {}, { "x-actor": "ops-alice" })).status).toBe(200);
+    expect((await call("POST", `/api/v1/orders/${named.orderId}/cancel`, {}, { "x-actor": "ops-alice" })).status).toBe(
+      200,
+    );
 
-    const actors = async (orderId: string) => (await call("GET", `/api/v1/orders/${orderId}/events`)).body.items.map((e: { actor: string }) => e.actor);
+    const actors = async (orderId: string) =>
+      (await call("GET", `/api/v1/orders/${orderId}/events`)).body.items.map((e: { actor: string }) => e.actor);
     expect(new Set(await actors(anonymous.orderId))).toEqual(new Set(["local"]));
     expect(await actors(named.orderId)).toEqual(["local", "local", "local", "ops-alice", "ops-alice"]);
   });
@@ -125,12 +131,20 @@ describe("checkout refusals", () => {
     expect(response.body.items).toEqual([{ skuId: bare.skuId }]);
     expect(response.body.detail).toContain(bare.skuId);
 
-    expect((await call("GET", `/internal/inventory/${offered.skuId}`)).body).toMatchObject({ reserved: 0, available: 10 });
-    expect((await call("GET", `/api/v1/orders?userId=${request.userId}&limit=100`)).body.items.map((o: { idempotencyKey: string }) => o.idempotencyKey)).not.toContain(
-      request.idempotencyKey,
-    );
+    expect((await call("GET", `/internal/inventory/${offered.skuId}`)).body).toMatchObject({
+      reserved: 0,
+      available: 10,
+    });
+    expect(
+      (await call("GET", `/api/v1/orders?userId=${request.userId}&limit=100`)).body.items.map(
+        (o: { idempotencyKey: string }) => o.idempotencyKey,
+      ),
+    ).not.toContain(request.idempotencyKey);
     // Nothing stored, its key included: the same key is free once the offer exists.
-    expect((await call("PUT", `/internal/offers/${bare.skuId}`, { offerId: "off-gone", unitPrice: 100, currency: "KRW" })).status).toBe(200);
+    expect(
+      (await call("PUT", `/internal/offers/${bare.skuId}`, { offerId: "off-gone", unitPrice: 100, currency: "KRW" }))
+        .status,
+    ).toBe(200);
     expect((await call("POST", "/api/v1/orders", request)).status).toBe(201);
   });
 
@@ -140,7 +154,11 @@ describe("checkout refusals", () => {
     const cartA = unique("cart");
     const cartB = unique("cart");
     for (const cartId of [cartA, cartB]) {
-      const put = await call("PUT", `/internal/carts/${cartId}`, { userId, currency: "KRW", items: [{ skuId: sku.skuId, qty: 1, offerId: sku.offerId, unitPrice: sku.unitPrice }] });
+      const put = await call("PUT", `/internal/carts/${cartId}`, {
+        userId,
+        currency: "KRW",
+        items: [{ skuId: sku.skuId, qty: 1, offerId: sku.offerId, unitPrice: sku.unitPrice }],
+      });
       expect(put.status).toBe(200);
     }
     const { items: _items, ...base } = checkout(sku, { userId });
@@ -161,7 +179,12 @@ describe("checkout refusals", () => {
 describe("reference data reads", () => {
   it("GET /internal/offers/{skuId} returns the current offer, title included only when the offer has one", async () => {
     const skuId = unique("sku");
-    const put = await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 12000, currency: "KRW", title: "The Book" });
+    const put = await call("PUT", `/internal/offers/${skuId}`, {
+      offerId: "off-1",
+      unitPrice: 12000,
+      currency: "KRW",
+      title: "The Book",
+    });
     expect(put.status).toBe(200);
     const read = await call("GET", `/internal/offers/${skuId}`);
     expect(read.status).toBe(200);
@@ -169,7 +192,9 @@ describe("reference data reads", () => {
     expectIsoUtc(read.body.updatedAt, "updatedAt");
     expect(read.body).toEqual(put.body);
 
-    expect((await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-2", unitPrice: 9900, currency: "KRW" })).status).toBe(200);
+    expect(
+      (await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-2", unitPrice: 9900, currency: "KRW" })).status,
+    ).toBe(200);
     const current = await call("GET", `/internal/offers/${skuId}`);
     expect(current.body).toMatchObject({ skuId, offerId: "off-2", unitPrice: 9900, currency: "KRW" });
     expect(current.body).not.toHaveProperty("title");
@@ -215,11 +240,16 @@ describe("lists: limit defaults to 20", () => {
     expect(first.status).toBe(200);
     expect(first.body.items).toHaveLength(20);
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await call("GET", `/api/v1/orders?userId=${userId}&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    const second = await call(
+      "GET",
+      `/api/v1/orders?userId=${userId}&cursor=${encodeURIComponent(first.body.nextCursor)}`,
+    );
     expect(second.body.items).toHaveLength(1);
     expect(second.body.nextCursor).toBeNull();
     // Newest first, every order once.
-    expect([...first.body.items, ...second.body.items].map((o: { orderId: string }) => o.orderId)).toEqual([...ids].reverse());
+    expect([...first.body.items, ...second.body.items].map((o: { orderId: string }) => o.orderId)).toEqual(
+      [...ids].reverse(),
+    );
     expect((await call("GET", `/api/v1/orders?userId=${userId}&limit=100`)).body.items).toHaveLength(21);
   });
 

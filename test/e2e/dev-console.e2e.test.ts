@@ -69,11 +69,25 @@ describe("npm run dev console", () => {
         body: JSON.stringify({ offerId: "off-1", unitPrice: 1000, currency: "KRW" }),
       });
       expect(put.status).toBe(200);
-      await fetch(`${url}/internal/inventory/sku-console`, { method: "PUT", headers: { "content-type": "application/json" }, body: '{"onHand":5}' });
+      await fetch(`${url}/internal/inventory/sku-console`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: '{"onHand":5}',
+      });
       const order = await fetch(`${url}/api/v1/orders`, {
         method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": "console-k-1", "x-request-id": "console-req-2" },
-        body: JSON.stringify({ userId: "u-1", items: [{ skuId: "sku-console", qty: 1, offerId: "off-1", unitPrice: 1000 }], currency: "KRW", shippingAddressId: "a-1", paymentMethod: "CARD" }),
+        headers: {
+          "content-type": "application/json",
+          "idempotency-key": "console-k-1",
+          "x-request-id": "console-req-2",
+        },
+        body: JSON.stringify({
+          userId: "u-1",
+          items: [{ skuId: "sku-console", qty: 1, offerId: "off-1", unitPrice: 1000 }],
+          currency: "KRW",
+          shippingAddressId: "a-1",
+          paymentMethod: "CARD",
+        }),
       });
       expect(order.status).toBe(201);
       expect((await fetch(`${url}/nowhere`)).status).toBe(404);
@@ -100,7 +114,11 @@ describe("npm run dev console", () => {
       try {
         const url = await urlOf(first);
         expect(first.output()).toContain(`data in ${dir}`);
-        const put = await fetch(`${url}/internal/offers/sku-kept`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ offerId: "off-kept", unitPrice: 700, currency: "KRW" }) });
+        const put = await fetch(`${url}/internal/offers/sku-kept`, {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ offerId: "off-kept", unitPrice: 700, currency: "KRW" }),
+        });
         expect(put.status).toBe(200);
       } finally {
         await stop(first);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
-import { client, expectProblem, startTestRuntime, type JsonResponse } from "../support/runtime.js";
+import { client, expectProblem, type JsonResponse, startTestRuntime } from "../support/runtime.js";
 
 // Errors a person understands (issue 11): every problem in one answer, each named where the caller sent it
 // (`path.<name>`, `query.<name>`, `header.<name>`, or the body field), in plain words.
@@ -25,7 +25,10 @@ describe("checkout: every missing field at once", () => {
         { path: "userId", message: "is required" },
         { path: "currency", message: "is required" },
         { path: "paymentMethod", message: "is required" },
-        { path: "header.Idempotency-Key", message: expect.stringMatching(/Idempotency-Key header or the body field idempotencyKey/) },
+        {
+          path: "header.Idempotency-Key",
+          message: expect.stringMatching(/Idempotency-Key header or the body field idempotencyKey/),
+        },
         { path: "items", message: "give exactly one of items or cartId" },
         { path: "shippingAddressId", message: "give exactly one of shippingAddressId or shippingAddress" },
       ]),
@@ -35,10 +38,18 @@ describe("checkout: every missing field at once", () => {
   });
 
   it("names a bad Idempotency-Key header as the header, and a bad body key as the body field", async () => {
-    const base = { userId: "u-1", items: [{ skuId: "s-1", qty: 1, offerId: "o", unitPrice: 1 }], currency: "KRW", shippingAddressId: "a-1", paymentMethod: "CARD" };
+    const base = {
+      userId: "u-1",
+      items: [{ skuId: "s-1", qty: 1, offerId: "o", unitPrice: 1 }],
+      currency: "KRW",
+      shippingAddressId: "a-1",
+      paymentMethod: "CARD",
+    };
     const badHeader = await call("POST", "/api/v1/orders", base, { "idempotency-key": "has space" });
     expectProblem(badHeader, 400, "VALIDATION_ERROR");
-    expect(errorsOf(badHeader)).toEqual([{ path: "header.Idempotency-Key", message: "must be printable ASCII without spaces" }]);
+    expect(errorsOf(badHeader)).toEqual([
+      { path: "header.Idempotency-Key", message: "must be printable ASCII without spaces" },
+    ]);
     const badBody = await call("POST", "/api/v1/orders", { ...base, idempotencyKey: "" });
     expect(errorsOf(badBody)).toEqual([{ path: "idempotencyKey", message: "must not be empty" }]);
   });
@@ -105,7 +116,17 @@ describe("path parameters are named path.<name>, never (body)", () => {
       const response = await call(method, path, body);
       expectProblem(response, 400, "VALIDATION_ERROR");
       const name = /\/(orders|offers|inventory|carts|listings|suppliers|relays)\/bad/.exec(path)![1]!;
-      const param = { orders: "orderId", offers: "skuId", inventory: "skuId", carts: "cartId", listings: "listingId", suppliers: "supplierId", relays: "relayId" }[name];
-      expect(errorsOf(response)).toEqual([{ path: `path.${param}`, message: "may contain only letters, digits and . _ : @ -" }]);
+      const param = {
+        orders: "orderId",
+        offers: "skuId",
+        inventory: "skuId",
+        carts: "cartId",
+        listings: "listingId",
+        suppliers: "supplierId",
+        relays: "relayId",
+      }[name];
+      expect(errorsOf(response)).toEqual([
+        { path: `path.${param}`, message: "may contain only letters, digits and . _ : @ -" },
+      ]);
     });
 });

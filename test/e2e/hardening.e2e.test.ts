@@ -1,10 +1,10 @@
 import { connect } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it } from "vitest";
+import { FREE_FORM_MAX_BYTES } from "../../core/schema.js";
 import { handler as fallbackHandler } from "../../functions/api/fallback.js";
 import { routes } from "../../functions/routes.js";
 import { lambdaContext } from "../../local/lambda.js";
-import { FREE_FORM_MAX_BYTES } from "../../core/schema.js";
 import { expectProblem, useRelaySuite } from "../relay/support.js";
 
 // Issue 9 (defects found from outside): every answer of the local runtime over real HTTP.
@@ -15,7 +15,9 @@ const call = (...args: Parameters<typeof suite.call>) => suite.call(...args);
 /** A SKU with stock and an offer, and a checkout body for one of it. */
 async function checkoutBody(extra: Record<string, unknown> = {}) {
   const skuId = suite.kit.unique("sku");
-  expect((await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 1000, currency: "KRW" })).status).toBe(200);
+  expect(
+    (await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 1000, currency: "KRW" })).status,
+  ).toBe(200);
   expect((await call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
   return {
     skuId,
@@ -41,16 +43,24 @@ async function placedOrder() {
 function expectNamed(response: Awaited<ReturnType<typeof call>>, field: string) {
   expectProblem(response, 400, "VALIDATION_ERROR");
   const paths = (response.body.errors as { path: string }[]).map((e) => e.path);
-  expect(paths.some((p) => p === field || p.startsWith(`${field}.`)), JSON.stringify(response.body)).toBe(true);
+  expect(
+    paths.some((p) => p === field || p.startsWith(`${field}.`)),
+    JSON.stringify(response.body),
+  ).toBe(true);
 }
 
 const oversized = (bytes: number) => ({ note: "x".repeat(bytes) });
 
 describe("free-form objects: an empty key or an oversized object is a 400 naming the field, and nothing is written", () => {
   it("checkout shippingAddress", async () => {
-    for (const shippingAddress of [{ "": "x" }, { line1: "x".repeat(500), line2: "x".repeat(500), line3: "x".repeat(500), line4: "x".repeat(500), line5: "x" }]) {
+    for (const shippingAddress of [
+      { "": "x" },
+      { line1: "x".repeat(500), line2: "x".repeat(500), line3: "x".repeat(500), line4: "x".repeat(500), line5: "x" },
+    ]) {
       const { skuId, body } = await checkoutBody({ shippingAddress });
-      expect(JSON.stringify(shippingAddress).length > FREE_FORM_MAX_BYTES.shippingAddress || "" in shippingAddress).toBe(true);
+      expect(
+        JSON.stringify(shippingAddress).length > FREE_FORM_MAX_BYTES.shippingAddress || "" in shippingAddress,
+      ).toBe(true);
       expectNamed(await call("POST", "/api/v1/orders", body), "shippingAddress");
       expect((await call("GET", `/internal/inventory/${skuId}`)).body.reserved).toBe(0);
       // Nothing stored, the key included: the same key with a valid body creates the order.
@@ -61,8 +71,20 @@ describe("free-form objects: an empty key or an oversized object is a 400 naming
 
   it("order event payload, at any depth", async () => {
     const order = await placedOrder();
-    for (const payload of [{ "": 1 }, { a: { "": 1 } }, { a: [{ b: { "": null } }] }, oversized(FREE_FORM_MAX_BYTES.payload)]) {
-      expectNamed(await call("POST", `/internal/orders/${order.orderId}/events`, { type: "PAYMENT_SUCCEEDED", externalId: "p-1", payload }), "payload");
+    for (const payload of [
+      { "": 1 },
+      { a: { "": 1 } },
+      { a: [{ b: { "": null } }] },
+      oversized(FREE_FORM_MAX_BYTES.payload),
+    ]) {
+      expectNamed(
+        await call("POST", `/internal/orders/${order.orderId}/events`, {
+          type: "PAYMENT_SUCCEEDED",
+          externalId: "p-1",
+          payload,
+        }),
+        "payload",
+      );
     }
     const after = await call("GET", `/api/v1/orders/${order.orderId}`);
     expect(after.body.version).toBe(order.version);
@@ -79,10 +101,22 @@ describe("free-form objects: an empty key or an oversized object is a 400 naming
       ["customerInfo", { customerInfo: { "": "x" } }],
       ["customerInfo", { customerInfo: { name: "Kim", address: { "": "x" } } }],
       ["customerInfo", { customerInfo: { a: "x".repeat(1000), b: "x".repeat(1000), c: "x".repeat(100) } }],
-      ["shippingInfo", { shippingInfo: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, "x".repeat(900)])) }],
-      ["metadata", { metadata: { source: "smartstore", ...Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, "x".repeat(900)])) } }],
+      [
+        "shippingInfo",
+        { shippingInfo: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, "x".repeat(900)])) },
+      ],
+      [
+        "metadata",
+        {
+          metadata: {
+            source: "smartstore",
+            ...Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, "x".repeat(900)])),
+          },
+        },
+      ],
     ];
-    for (const [field, overrides] of cases) expectNamed(await call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, overrides)), field);
+    for (const [field, overrides] of cases)
+      expectNamed(await call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, overrides)), field);
     const listed = await call("GET", `/internal/relays?listingId=${listing.listingId}`);
     expect(listed.status, JSON.stringify(listed.body)).toBe(200);
     expect(listed.body.items).toEqual([]);
@@ -99,7 +133,10 @@ describe("free-form objects: an empty key or an oversized object is a 400 naming
       ["customerInfo", { customerInfo: { a: "x".repeat(2100) } }],
     ] as const)
       expectNamed(await call("PATCH", `/internal/relays/${relay.relayId}`, body), field);
-    expectNamed(await suite.kit.event(relay.relayId, "CANCELLED", { reason: "r", shippingInfo: { "": "x" } }), "shippingInfo");
+    expectNamed(
+      await suite.kit.event(relay.relayId, "CANCELLED", { reason: "r", shippingInfo: { "": "x" } }),
+      "shippingInfo",
+    );
     const after = await suite.kit.get(relay.relayId);
     expect(after.version).toBe(before.version);
     expect(after.customerInfo).toEqual(before.customerInfo);
@@ -111,9 +148,16 @@ describe("empty maps reach the local bus", () => {
   // Relay audits publish ids and statuses only; local/poller.test.ts covers a RelayAudit item holding an empty map.
   it("publishes an order event whose payload holds an empty map", async () => {
     const order = await placedOrder();
-    const paid = await call("POST", `/internal/orders/${order.orderId}/events`, { type: "PAYMENT_SUCCEEDED", externalId: "p-empty", payload: { a: {} } });
+    const paid = await call("POST", `/internal/orders/${order.orderId}/events`, {
+      type: "PAYMENT_SUCCEEDED",
+      externalId: "p-empty",
+      payload: { a: {} },
+    });
     expect(paid.status, JSON.stringify(paid.body)).toBe(200);
-    const published = await suite.runtime.bus.waitFor((e) => e["detail-type"] === "PAYMENT_SUCCEEDED" && (e.detail as any).orderId === order.orderId, 10_000);
+    const published = await suite.runtime.bus.waitFor(
+      (e) => e["detail-type"] === "PAYMENT_SUCCEEDED" && (e.detail as any).orderId === order.orderId,
+      10_000,
+    );
     expect((published.detail as any).payload).toMatchObject({ a: {} });
 
     expect(suite.runtime.poller.onFailure).toEqual([]);
@@ -123,17 +167,47 @@ describe("empty maps reach the local bus", () => {
 describe("the card filter", () => {
   it("takes coordinates with many decimals, as numbers and as strings, and still refuses card numbers", async () => {
     const listing = await suite.kit.newListing();
-    const shippingInfo = { address: "Seoul City Hall", lat: 37.5665355123451, lng: 126.9779692, geo: "37.5665355123451,126.9779692" };
+    const shippingInfo = {
+      address: "Seoul City Hall",
+      lat: 37.5665355123451,
+      lng: 126.9779692,
+      geo: "37.5665355123451,126.9779692",
+    };
     const relay = await suite.kit.create(listing.listingId, { shippingInfo });
     expect(relay.shippingInfo).toMatchObject(shippingInfo);
-    for (const pan of ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "4111.1111.1111.1111", "3782 822463 10005"])
-      expectProblem(await call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { shippingInfo: { memo: `card ${pan}` } })), 400, "FORBIDDEN_DATA");
-    expectProblem(await call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { shippingInfo: { n: 4111111111111111 } })), 400, "FORBIDDEN_DATA");
+    for (const pan of [
+      "4111111111111111",
+      "4111 1111 1111 1111",
+      "4111-1111-1111-1111",
+      "4111.1111.1111.1111",
+      "3782 822463 10005",
+    ])
+      expectProblem(
+        await call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(listing.listingId, { shippingInfo: { memo: `card ${pan}` } }),
+        ),
+        400,
+        "FORBIDDEN_DATA",
+      );
+    expectProblem(
+      await call(
+        "POST",
+        "/internal/relays",
+        suite.kit.relayBody(listing.listingId, { shippingInfo: { n: 4111111111111111 } }),
+      ),
+      400,
+      "FORBIDDEN_DATA",
+    );
   });
 });
 
 /** What a raw HTTP/1.1 exchange answers: status line, headers (lower case) and body. */
-function rawRequest(url: string, request: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+function rawRequest(
+  url: string,
+  request: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.end(request));
@@ -143,7 +217,9 @@ function rawRequest(url: string, request: string): Promise<{ status: number; hea
     socket.on("close", () => {
       const [head = "", body = ""] = text.split("\r\n\r\n");
       const [statusLine = "", ...lines] = head.split("\r\n");
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+      );
       resolve({ status: Number(statusLine.split(" ")[1]), headers, body });
     });
   });
@@ -157,7 +233,9 @@ describe("unknown routes and requests the gateway cannot take", () => {
       expect(response.headers.get("x-request-id")).toMatch(/^[0-9A-Z]{26}$/);
       expect(response.body.requestId).toBe(response.headers.get("x-request-id"));
     }
-    expect((await call("POST", "/nothing", "{not json", { "x-request-id": "mine-404" })).headers.get("x-request-id")).toBe("mine-404");
+    expect(
+      (await call("POST", "/nothing", "{not json", { "x-request-id": "mine-404" })).headers.get("x-request-id"),
+    ).toBe("mine-404");
   });
 
   it("answers a known path with another method with 405 METHOD_NOT_ALLOWED and Allow", async () => {
@@ -190,16 +268,28 @@ describe("unknown routes and requests the gateway cannot take", () => {
         requestContext: { requestId: "gw-1", stage, http: { method, path: rawPath } },
       }) as unknown as APIGatewayProxyEventV2;
     const notFound = await fallbackHandler(event("GET", "/nope"), lambdaContext("orderline-fallback"));
-    expect(notFound).toMatchObject({ statusCode: 404, headers: { "content-type": "application/problem+json", "x-request-id": "aws-1" } });
+    expect(notFound).toMatchObject({
+      statusCode: 404,
+      headers: { "content-type": "application/problem+json", "x-request-id": "aws-1" },
+    });
     expect(JSON.parse(notFound.body!)).toMatchObject({ status: 404, code: "NOT_FOUND" });
-    const wrong = await fallbackHandler(event("POST", "/prod/internal/relays/r-1", "prod"), lambdaContext("orderline-fallback"));
+    const wrong = await fallbackHandler(
+      event("POST", "/prod/internal/relays/r-1", "prod"),
+      lambdaContext("orderline-fallback"),
+    );
     expect(wrong).toMatchObject({ statusCode: 405, headers: { allow: "GET, PATCH", "x-request-id": "aws-1" } });
     expect(JSON.parse(wrong.body!)).toMatchObject({ status: 405, code: "METHOD_NOT_ALLOWED", allow: ["GET", "PATCH"] });
   });
 
   it("answers oversized request lines and headers, and malformed requests, with problem+json", async () => {
-    const longLine = await rawRequest(suite.runtime.url, `GET /api/v1/orders?userId=${"u".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    const bigHeader = await rawRequest(suite.runtime.url, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`);
+    const longLine = await rawRequest(
+      suite.runtime.url,
+      `GET /api/v1/orders?userId=${"u".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    const bigHeader = await rawRequest(
+      suite.runtime.url,
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`,
+    );
     for (const response of [longLine, bigHeader]) {
       expect(response.status).toBe(431);
       expect(response.headers["content-type"]).toBe("application/problem+json");
@@ -222,7 +312,9 @@ describe("unknown routes and requests the gateway cannot take", () => {
       // A signed webhook may refuse the missing signature first.
       if (route.path.startsWith("/webhooks/") && response.status === 401) continue;
       expectProblem(response, 400, "VALIDATION_ERROR");
-      expect(response.body.errors, `${route.method} ${route.path}`).toEqual([expect.objectContaining({ path: "(body)" })]);
+      expect(response.body.errors, `${route.method} ${route.path}`).toEqual([
+        expect.objectContaining({ path: "(body)" }),
+      ]);
     }
     expect((await call("GET", `/api/v1/orders/${order.orderId}`)).body.status).toBe("PAYMENT_PENDING");
     expect((await call("POST", `/api/v1/orders/${order.orderId}/cancel`)).body.status).toBe("CANCELED");

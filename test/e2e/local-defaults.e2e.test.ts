@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
-import { inject } from "vitest";
 import { ulid } from "ulid";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { startLocalRuntime } from "../../local/runtime.js";
 
 // The local runtime listens on 127.0.0.1:3000 unless PORT / HOST say otherwise (contract "Local runtime").
@@ -16,25 +15,34 @@ const DEFAULT_HOST = "127.0.0.1";
 function holdDefaultPort(): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once("error", (error: NodeJS.ErrnoException) => (error.code === "EADDRINUSE" ? resolve(undefined) : reject(error)));
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      error.code === "EADDRINUSE" ? resolve(undefined) : reject(error),
+    );
     server.listen(DEFAULT_PORT, DEFAULT_HOST, () => resolve(server));
   });
 }
 
-const release = (server: Server | undefined) => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+const release = (server: Server | undefined) =>
+  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 
 describe("PORT / HOST defaults of the local runtime", () => {
   it("startLocalRuntime() without port or host listens on 127.0.0.1:3000", async () => {
     const held = await holdDefaultPort();
     try {
-      const error = await startLocalRuntime({ dynamoEndpoint: inject("dynamoEndpoint"), tableName: `defaults-${ulid().toLowerCase()}` }).then(
+      const error = await startLocalRuntime({
+        dynamoEndpoint: inject("dynamoEndpoint"),
+        tableName: `defaults-${ulid().toLowerCase()}`,
+      }).then(
         async (runtime) => {
           await runtime.stop();
           return undefined;
         },
         (e: NodeJS.ErrnoException & { port?: number; address?: string }) => e,
       );
-      expect(error, "the runtime started although 127.0.0.1:3000 is taken: it does not listen there by default").toBeDefined();
+      expect(
+        error,
+        "the runtime started although 127.0.0.1:3000 is taken: it does not listen there by default",
+      ).toBeDefined();
       expect(error).toMatchObject({ code: "EADDRINUSE", port: DEFAULT_PORT, address: DEFAULT_HOST });
     } finally {
       await release(held);
@@ -47,7 +55,11 @@ describe("PORT / HOST defaults of the local runtime", () => {
       const env: Record<string, string | undefined> = { ...process.env, POWERTOOLS_LOG_LEVEL: "WARN" };
       delete env.PORT;
       delete env.HOST;
-      const child = spawn("npx", ["tsx", "local/main.ts"], { cwd: process.cwd(), env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("npx", ["tsx", "local/main.ts"], {
+        cwd: process.cwd(),
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -48,23 +48,39 @@ describe("log lines on the local runtime", () => {
         call(
           "POST",
           "/api/v1/orders",
-          { userId: "u-log", idempotencyKey: `k-log-${i}`, items: [{ skuId: `sku-none-${i}`, qty: 1, offerId: "o", unitPrice: 1 }], currency: "KRW", shippingAddressId: "a", paymentMethod: "CARD" },
+          {
+            userId: "u-log",
+            idempotencyKey: `k-log-${i}`,
+            items: [{ skuId: `sku-none-${i}`, qty: 1, offerId: "o", unitPrice: 1 }],
+            currency: "KRW",
+            shippingAddressId: "a",
+            paymentMethod: "CARD",
+          },
           { "x-request-id": `orders-${i}` },
         ),
         // relays function: logs "relay create rejected" (unknown listing)
-        call("POST", "/internal/relays", { listingId: `lst-none-${i}`, quantity: 1, externalOrderId: `ext-${i}` }, { "x-request-id": `relays-${i}` }),
+        call(
+          "POST",
+          "/internal/relays",
+          { listingId: `lst-none-${i}`, quantity: 1, externalOrderId: `ext-${i}` },
+          { "x-request-id": `relays-${i}` },
+        ),
       ]);
       const responses = await Promise.all(requests.flat());
       expect(responses.map((r) => r.status)).toEqual(Array.from({ length: n }, () => [409, 404]).flat());
     });
 
-    const byRequest = lines.filter((l) => typeof l.request_id === "string" && /^(orders|relays)-\d+$/.test(l.request_id as string));
+    const byRequest = lines.filter(
+      (l) => typeof l.request_id === "string" && /^(orders|relays)-\d+$/.test(l.request_id as string),
+    );
     expect(byRequest.filter((l) => (l.request_id as string).startsWith("orders-")).length).toBeGreaterThanOrEqual(n);
     expect(byRequest.filter((l) => (l.request_id as string).startsWith("relays-")).length).toBeGreaterThanOrEqual(n);
     const invocations = new Map<string, Set<unknown>>();
     for (const line of byRequest) {
       const requestId = line.request_id as string;
-      expect(line.function_name, `${line.message} of ${requestId}`).toBe(requestId.startsWith("orders-") ? "orderline-orders" : "orderline-relays");
+      expect(line.function_name, `${line.message} of ${requestId}`).toBe(
+        requestId.startsWith("orders-") ? "orderline-orders" : "orderline-relays",
+      );
       invocations.set(requestId, (invocations.get(requestId) ?? new Set()).add(line.function_request_id));
     }
     // Each request's lines carry one invocation id, and no two requests share one.

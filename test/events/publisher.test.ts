@@ -1,4 +1,8 @@
-import { EventBridgeClient, type PutEventsCommandInput, type PutEventsCommandOutput } from "@aws-sdk/client-eventbridge";
+import {
+  EventBridgeClient,
+  type PutEventsCommandInput,
+  type PutEventsCommandOutput,
+} from "@aws-sdk/client-eventbridge";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
@@ -33,7 +37,8 @@ function fakeEventBridge(answer: (entries: Entry[], call: number) => PutEventsCo
   return { client, calls };
 }
 
-const unmarshalled = (record: DynamoDBRecord) => unmarshall(record.dynamodb!.NewImage as never) as Record<string, unknown>;
+const unmarshalled = (record: DynamoDBRecord) =>
+  unmarshall(record.dynamodb!.NewImage as never) as Record<string, unknown>;
 
 const ok = (entries: Entry[]) => entries.map((_, i) => ({ EventId: `ev-${i}` }));
 
@@ -81,7 +86,8 @@ async function lifecycleRecords(): Promise<DynamoDBRecord[]> {
 }
 
 /** The ids of the events a change record holds. */
-const eventIdsOf = (record: DynamoDBRecord) => (unmarshalled(record).events as { eventId: string }[]).map((e) => e.eventId);
+const eventIdsOf = (record: DynamoDBRecord) =>
+  (unmarshalled(record).events as { eventId: string }[]).map((e) => e.eventId);
 
 const context = { functionName: "publisher" } as Context;
 const run = (records: DynamoDBRecord[]) => publish({ Records: records } as DynamoDBStreamEvent, context);
@@ -103,7 +109,19 @@ describe("stream publisher", () => {
     expect(entries.every((e) => e.Source === "orderline.orders" && e.EventBusName === "test-bus")).toBe(true);
     const detail = JSON.parse(entries[0]!.Detail!);
     expect(Object.keys(detail).sort()).toEqual(
-      ["actor", "createdAt", "eventId", "fromStatus", "order", "orderId", "payload", "requestId", "seq", "toStatus", "type"].sort(),
+      [
+        "actor",
+        "createdAt",
+        "eventId",
+        "fromStatus",
+        "order",
+        "orderId",
+        "payload",
+        "requestId",
+        "seq",
+        "toStatus",
+        "type",
+      ].sort(),
     );
     expect(Object.keys(detail.order).sort()).toEqual(["currency", "orderId", "status", "totalAmount", "userId"]);
     // the id is the stored event's id: a re-publication carries the same one
@@ -151,7 +169,12 @@ describe("stream publisher", () => {
     );
     setEventBridgeClient(fake.client);
     expect((await run(records)).batchItemFailures).toEqual([]);
-    expect(fake.calls.map((c) => c.map((e) => e.DetailType))).toEqual([["ORDER_CREATED"], ["INVENTORY_RESERVED"], ["INVENTORY_RESERVED"], ["PAYMENT_REQUESTED"]]);
+    expect(fake.calls.map((c) => c.map((e) => e.DetailType))).toEqual([
+      ["ORDER_CREATED"],
+      ["INVENTORY_RESERVED"],
+      ["INVENTORY_RESERVED"],
+      ["PAYMENT_REQUESTED"],
+    ]);
   });
 
   it("reports records still failing with every later record of the same order, never sends those, and publishes other orders'", async () => {
@@ -159,7 +182,11 @@ describe("stream publisher", () => {
     const b = await lifecycleRecords();
     const [failing] = eventIdsOf(a[1]!);
     const fake = fakeEventBridge((entries) =>
-      entries.map((e, i) => (JSON.parse(e.Detail!).eventId === failing ? { ErrorCode: "InternalFailure", ErrorMessage: "boom" } : { EventId: `ok-${i}` })),
+      entries.map((e, i) =>
+        JSON.parse(e.Detail!).eventId === failing
+          ? { ErrorCode: "InternalFailure", ErrorMessage: "boom" }
+          : { EventId: `ok-${i}` },
+      ),
     );
     setEventBridgeClient(fake.client);
     const response = await run([a[0]!, b[0]!, a[1]!, b[1]!, a[2]!, b[2]!]);
@@ -174,7 +201,13 @@ describe("stream publisher", () => {
 
   it("fails a poison record alone and still publishes other orders' events", async () => {
     const good = await orderRecords();
-    const poison = recordOf({ pk: "ORDER#bad", sk: "EVENT#00000001", entity: "OrderEvent", orderId: "bad", type: "NOT_A_TYPE" });
+    const poison = recordOf({
+      pk: "ORDER#bad",
+      sk: "EVENT#00000001",
+      entity: "OrderEvent",
+      orderId: "bad",
+      type: "NOT_A_TYPE",
+    });
     const fake = fakeEventBridge(ok);
     setEventBridgeClient(fake.client);
     const response = await run([poison, ...good]);
@@ -185,13 +218,26 @@ describe("stream publisher", () => {
   it("holds back the later records of an order behind its poison record, without sending them", async () => {
     const [a0, , a2] = await lifecycleRecords();
     const pk = a0!.dynamodb!.NewImage!.pk!.S!;
-    const poison = recordOf({ pk, sk: "EVENT#00000004", entity: "OrderEvent", orderId: pk.slice(6), events: [{ type: "BROKEN" }] });
+    const poison = recordOf({
+      pk,
+      sk: "EVENT#00000004",
+      entity: "OrderEvent",
+      orderId: pk.slice(6),
+      events: [{ type: "BROKEN" }],
+    });
     const later = recordOf(JSON.parse(JSON.stringify(unmarshalled(a2!))));
     const fake = fakeEventBridge(ok);
     setEventBridgeClient(fake.client);
     const response = await run([a0!, poison, later]);
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([poison.dynamodb!.SequenceNumber, later.dynamodb!.SequenceNumber]);
-    expect(fake.calls.flat().map((e) => e.DetailType)).toEqual(["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED"]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      poison.dynamodb!.SequenceNumber,
+      later.dynamodb!.SequenceNumber,
+    ]);
+    expect(fake.calls.flat().map((e) => e.DetailType)).toEqual([
+      "ORDER_CREATED",
+      "INVENTORY_RESERVED",
+      "PAYMENT_REQUESTED",
+    ]);
   });
 
   it("publishes an order's events in seq order even when the stream delivers them interleaved", async () => {
@@ -210,7 +256,11 @@ describe("stream publisher", () => {
     setEventBridgeClient(fake.client);
     expect((await run([oversized])).batchItemFailures).toEqual([]);
     const detail = JSON.parse(fake.calls.flat()[0]!.Detail!);
-    expect(detail).toMatchObject({ payload: {}, payloadTruncated: true, eventId: (item.events as { eventId: string }[])[0]!.eventId });
+    expect(detail).toMatchObject({
+      payload: {},
+      payloadTruncated: true,
+      eventId: (item.events as { eventId: string }[])[0]!.eventId,
+    });
   });
 
   it("sends the calls of one round side by side while each order's events still go out in seq order", async () => {
@@ -227,7 +277,10 @@ describe("stream publisher", () => {
         await new Promise((r) => setTimeout(r, 20));
         inFlight--;
         sent.push(...entries.map((e) => JSON.parse(e.Detail!) as { orderId: string; seq: number }));
-        return { output: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `ok-${i}` })), $metadata: {} }, response: {} } as never;
+        return {
+          output: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `ok-${i}` })), $metadata: {} },
+          response: {},
+        } as never;
       },
       { step: "initialize", name: "slow-transport" },
     );

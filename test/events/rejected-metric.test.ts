@@ -54,25 +54,35 @@ describe("order_event_rejected_total (an upstream event the order cannot take is
     await Order.cancel(order.orderId, {}, who);
     lines.length = 0;
 
-    const result = await apply(paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }));
+    const result = await apply(
+      paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }),
+    );
     expect(result).toEqual({ outcome: "rejected" });
     const metrics = rejectedMetrics();
     expect(metrics).toHaveLength(1);
-    expect(metrics[0]).toMatchObject({ order_event_rejected_total: 1, source: "payments", reason: "INVALID_TRANSITION" });
+    expect(metrics[0]).toMatchObject({
+      order_event_rejected_total: 1,
+      source: "payments",
+      reason: "INVALID_TRANSITION",
+    });
     expect((await Order.get(order.orderId)).status).toBe("CANCELED");
   });
 
   it("is emitted with reason MALFORMED for an event without its payment id, which is then sent to the DLQ (thrown)", async () => {
     lines.length = 0;
     await expect(apply(paymentEvent("Payment Succeeded", { orderId: "01ANYORDER" }))).rejects.toThrow(/malformed/);
-    expect(rejectedMetrics()).toEqual([expect.objectContaining({ order_event_rejected_total: 1, source: "payments", reason: "MALFORMED" })]);
+    expect(rejectedMetrics()).toEqual([
+      expect.objectContaining({ order_event_rejected_total: 1, source: "payments", reason: "MALFORMED" }),
+    ]);
   });
 
   it("is not emitted for an event that applies", async () => {
     const sku = await seedSku();
     const { order } = await Order.checkout(checkoutRequest([sku]), who);
     lines.length = 0;
-    expect(await apply(paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }))).toEqual({ outcome: "applied" });
+    expect(
+      await apply(paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` })),
+    ).toEqual({ outcome: "applied" });
     expect(rejectedMetrics()).toEqual([]);
   });
 });

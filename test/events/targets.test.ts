@@ -1,7 +1,6 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { EventBridgeEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { metrics } from "../../functions/powertools.js";
 import { Catalog } from "../../core/catalog/index.js";
 import { Order } from "../../core/order/index.js";
 import { db } from "../../core/store/client.js";
@@ -10,13 +9,28 @@ import { reconcile } from "../../functions/admin/reconcile.js";
 import { UnusableUpstreamEvent } from "../../functions/events/order-events.js";
 import { apply as applyPayment } from "../../functions/events/payments.js";
 import { apply as applyShipment } from "../../functions/events/shipments.js";
+import { metrics } from "../../functions/powertools.js";
 import { expirePayments } from "../../functions/scheduled/expire-payments.js";
 import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
 let n = 0;
-function upstream(source: string, detailType: string, detail: Record<string, unknown>): EventBridgeEvent<string, unknown> {
-  return { version: "0", id: `ev-${++n}`, source, "detail-type": detailType, account: "1", time: new Date().toISOString(), region: "local", resources: [], detail };
+function upstream(
+  source: string,
+  detailType: string,
+  detail: Record<string, unknown>,
+): EventBridgeEvent<string, unknown> {
+  return {
+    version: "0",
+    id: `ev-${++n}`,
+    source,
+    "detail-type": detailType,
+    account: "1",
+    time: new Date().toISOString(),
+    region: "local",
+    resources: [],
+    detail,
+  };
 }
 
 async function placeOrder(qty = 1) {
@@ -32,13 +46,29 @@ describe("payment and shipment targets", () => {
   it("applies payment and shipment events, ignores duplicates and acknowledges out-of-order events", async () => {
     const { order } = await placeOrder();
     const orderId = order.orderId;
-    expect(await applyShipment(upstream("shipments", "Shipment Ready", { orderId, shipmentId: "s-1" }))).toEqual({ outcome: "rejected" });
-    expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1", amount: 100 }))).toEqual({ outcome: "applied" });
-    expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1" }))).toEqual({ outcome: "duplicate" });
+    expect(await applyShipment(upstream("shipments", "Shipment Ready", { orderId, shipmentId: "s-1" }))).toEqual({
+      outcome: "rejected",
+    });
+    expect(
+      await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1", amount: 100 })),
+    ).toEqual({ outcome: "applied" });
+    expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1" }))).toEqual({
+      outcome: "duplicate",
+    });
     for (const type of ["Shipment Ready", "Shipment Dispatched", "Shipment Delivered"])
-      expect((await applyShipment(upstream("shipments", type, { orderId, shipmentId: "s-1", carrier: "CJ" }))).outcome).toBe("applied");
+      expect(
+        (await applyShipment(upstream("shipments", type, { orderId, shipmentId: "s-1", carrier: "CJ" }))).outcome,
+      ).toBe("applied");
     const events = (await Order.events(orderId, { limit: 100 })).items;
-    expect(events.map((e) => e.type)).toEqual(["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED", "PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED", "DELIVERED"]);
+    expect(events.map((e) => e.type)).toEqual([
+      "ORDER_CREATED",
+      "INVENTORY_RESERVED",
+      "PAYMENT_REQUESTED",
+      "PAYMENT_SUCCEEDED",
+      "READY_TO_SHIP",
+      "SHIPPED",
+      "DELIVERED",
+    ]);
     expect(events[4]?.payload).toMatchObject({ source: "shipments", shipmentId: "s-1", externalId: "s-1" });
     expect(events[3]?.actor).toBe("payments");
   });
@@ -52,7 +82,11 @@ describe("payment and shipment targets", () => {
       return fake as never;
     });
     try {
-      expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: "late-pay" }))).toEqual({ outcome: "rejected" });
+      expect(
+        await applyPayment(
+          upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: "late-pay" }),
+        ),
+      ).toEqual({ outcome: "rejected" });
     } finally {
       single.mockRestore();
     }
@@ -69,19 +103,35 @@ describe("payment and shipment targets", () => {
   });
 
   it("throws for malformed events and unknown orders, so they end in the rule's DLQ instead of being lost", async () => {
-    await expect(applyPayment(upstream("payments", "Payment Succeeded", { paymentId: "p" }))).rejects.toThrow(UnusableUpstreamEvent);
-    await expect(applyPayment(upstream("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" }))).rejects.toThrow(UnusableUpstreamEvent);
+    await expect(applyPayment(upstream("payments", "Payment Succeeded", { paymentId: "p" }))).rejects.toThrow(
+      UnusableUpstreamEvent,
+    );
+    await expect(
+      applyPayment(upstream("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" })),
+    ).rejects.toThrow(UnusableUpstreamEvent);
   });
 
   it("applies a payment whose detail carries long, nested or odd extra fields, keeping only what the order needs", async () => {
     const { order } = await placeOrder();
     const deep = JSON.parse(`${'{"a":'.repeat(20)}1${"}".repeat(20)}`) as unknown;
     const result = await applyPayment(
-      upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: 12345, amount: 1000, receiptUrl: "x".repeat(5000), raw: deep, tiny: 5e-324 }),
+      upstream("payments", "Payment Succeeded", {
+        orderId: order.orderId,
+        paymentId: 12345,
+        amount: 1000,
+        receiptUrl: "x".repeat(5000),
+        raw: deep,
+        tiny: 5e-324,
+      }),
     );
     expect(result).toEqual({ outcome: "applied" });
     const events = (await Order.events(order.orderId, {})).items;
-    expect(events.at(-1)?.payload).toEqual({ source: "payments", paymentId: "12345", amount: 1000, externalId: "12345" });
+    expect(events.at(-1)?.payload).toEqual({
+      source: "payments",
+      paymentId: "12345",
+      amount: 1000,
+      externalId: "12345",
+    });
   });
 });
 
@@ -104,7 +154,11 @@ describe("payment window", () => {
     );
     const sweep = await expirePayments({ id: "sched-1", time: new Date().toISOString() });
     expect(sweep.canceled).toEqual([overdue.order.orderId]);
-    expect(await Order.get(overdue.order.orderId)).toMatchObject({ status: "CANCELED", cancelReason: "PAYMENT_TIMEOUT", reservationStatus: "RELEASED" });
+    expect(await Order.get(overdue.order.orderId)).toMatchObject({
+      status: "CANCELED",
+      cancelReason: "PAYMENT_TIMEOUT",
+      reservationStatus: "RELEASED",
+    });
     expect((await Catalog.getStock(overdue.sku.skuId)).reserved).toBe(0);
     expect((await Order.get(fresh.order.orderId)).status).toBe("PAYMENT_PENDING");
     expect((await Order.get(paid.order.orderId)).status).toBe("PAID");
@@ -116,13 +170,24 @@ describe("reservation reconciliation", () => {
   it("never undoes a checkout that commits while it runs", async () => {
     const { sku } = await placeOrder(1);
     const { doc, tableName, client } = db();
-    await doc.send(new UpdateCommand({ TableName: tableName, Key: keys.sku(sku.skuId), UpdateExpression: "SET reserved = :r, available = onHand - :r", ExpressionAttributeValues: { ":r": 4 } }));
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.sku(sku.skuId),
+        UpdateExpression: "SET reserved = :r, available = onHand - :r",
+        ExpressionAttributeValues: { ":r": 4 },
+      }),
+    );
     let injected = false;
     // A checkout of the same SKU commits after the SKUs were read and before the orders are.
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { ExpressionAttributeValues?: Record<string, unknown> };
-        if (!injected && context.commandName === "ScanCommand" && input.ExpressionAttributeValues?.[":entity"] === "Order") {
+        if (
+          !injected &&
+          context.commandName === "ScanCommand" &&
+          input.ExpressionAttributeValues?.[":entity"] === "Order"
+        ) {
           injected = true;
           await Order.checkout(checkoutRequest([{ ...sku, qty: 2 }]), who);
         }
@@ -139,14 +204,25 @@ describe("reservation reconciliation", () => {
       client.middlewareStack.remove("inject-checkout");
     }
     const second = await reconcile({ fix: true });
-    expect(second.drifts.find((d) => d.skuId === sku.skuId)).toMatchObject({ recorded: 6, expected: 3, corrected: true });
+    expect(second.drifts.find((d) => d.skuId === sku.skuId)).toMatchObject({
+      recorded: 6,
+      expected: 3,
+      corrected: true,
+    });
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(3);
   });
 
   it("reports drift and corrects it only when asked", async () => {
     const { sku } = await placeOrder(2);
     const { doc, tableName } = db();
-    await doc.send(new UpdateCommand({ TableName: tableName, Key: keys.sku(sku.skuId), UpdateExpression: "SET reserved = :r", ExpressionAttributeValues: { ":r": 7 } }));
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.sku(sku.skuId),
+        UpdateExpression: "SET reserved = :r",
+        ExpressionAttributeValues: { ":r": 7 },
+      }),
+    );
     const report = await reconcile({});
     expect(report.drifts).toContainEqual({ skuId: sku.skuId, shard: 0, recorded: 7, expected: 2, corrected: false });
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(7);

@@ -27,27 +27,51 @@ export const examples: Record<string, RouteExample> = {
   "GET /api/v1/orders/{orderId}": { params: { orderId: "ORDER_ID" } },
   "GET /api/v1/orders/{orderId}/events": { params: { orderId: "ORDER_ID" }, query: { limit: "2" } },
   "POST /api/v1/orders/{orderId}/cancel": { params: { orderId: "ORDER_ID" }, body: { reason: "fuzz" } },
-  "PUT /internal/offers/{skuId}": { params: { skuId: "fz-sku-2" }, body: { offerId: "fz-off-2", unitPrice: 5, currency: "KRW", title: "t" } },
+  "PUT /internal/offers/{skuId}": {
+    params: { skuId: "fz-sku-2" },
+    body: { offerId: "fz-off-2", unitPrice: 5, currency: "KRW", title: "t" },
+  },
   "GET /internal/offers/{skuId}": { params: { skuId: fixtures.sku.skuId } },
   "PUT /internal/inventory/{skuId}": { params: { skuId: "fz-sku-2" }, body: { onHand: 3 } },
   "GET /internal/inventory/{skuId}": { params: { skuId: fixtures.sku.skuId } },
   "PUT /internal/carts/{cartId}": {
     params: { cartId: "fz-cart" },
-    body: { userId: "fz-user", currency: "KRW", items: [{ skuId: fixtures.sku.skuId, qty: 1, offerId: fixtures.sku.offerId, unitPrice: 1000 }] },
+    body: {
+      userId: "fz-user",
+      currency: "KRW",
+      items: [{ skuId: fixtures.sku.skuId, qty: 1, offerId: fixtures.sku.offerId, unitPrice: 1000 }],
+    },
   },
   "GET /internal/carts/{cartId}": { params: { cartId: "fz-cart" } },
-  "POST /internal/orders/{orderId}/events": { params: { orderId: "ORDER_ID" }, body: { type: "PAYMENT_SUCCEEDED", externalId: "fz-pay" } },
+  "POST /internal/orders/{orderId}/events": {
+    params: { orderId: "ORDER_ID" },
+    body: { type: "PAYMENT_SUCCEEDED", externalId: "fz-pay" },
+  },
 
   "PUT /internal/listings/{listingId}": {
     params: { listingId: "fz-lst-2" },
-    body: { sellerId: "s-1", supplierId: "fz-sup", supplierOfferId: "so-1", sellingPrice: 9900, currency: "KRW", channel: "smartstore", active: true },
+    body: {
+      sellerId: "s-1",
+      supplierId: "fz-sup",
+      supplierOfferId: "so-1",
+      sellingPrice: 9900,
+      currency: "KRW",
+      channel: "smartstore",
+      active: true,
+    },
   },
   "GET /internal/listings/{listingId}": { params: { listingId: "fz-lst" } },
-  "PUT /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup-2" }, body: { name: "Supplier", endpointUrl: "SUPPLIER_URL" } },
+  "PUT /internal/suppliers/{supplierId}": {
+    params: { supplierId: "fz-sup-2" },
+    body: { name: "Supplier", endpointUrl: "SUPPLIER_URL" },
+  },
   "GET /internal/suppliers/{supplierId}": { params: { supplierId: "fz-sup" } },
   "POST /internal/suppliers/{supplierId}/secret": { params: { supplierId: "fz-sup" } },
   // Unsigned: every variant must be refused (401) without a write, whatever the body.
-  "POST /webhooks/suppliers/{supplierId}": { params: { supplierId: "fz-sup" }, body: { type: "relay.accepted", relayId: "RELAY_ID" } },
+  "POST /webhooks/suppliers/{supplierId}": {
+    params: { supplierId: "fz-sup" },
+    body: { type: "relay.accepted", relayId: "RELAY_ID" },
+  },
   "POST /internal/relays": {
     body: {
       listingId: "fz-lst",

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { routeKey, routes, type Route } from "../../functions/routes.js";
+import { type Route, routeKey, routes } from "../../functions/routes.js";
 import type { LocalRuntime } from "../../local/runtime.js";
+import { type FakeSupplier, startSupplier } from "../relay/supplier.js";
 import { scanTable } from "../support/fixtures.js";
 import { client, startTestRuntime } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "../relay/supplier.js";
 import { examples, fixtures, type RouteExample } from "./examples.js";
 
 let runtime: LocalRuntime;
@@ -17,7 +17,25 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** Values that break types and limits: wrong types, huge and odd strings, deep nesting. */
 const hostile: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom<Json>(null, true, -1, 0, 1.5, 1e300, -0, "", " ", "💥🧨", "\u0000", "\ud800", "a".repeat(5000), "<script>", "' OR 1=1 --", "#", "ORDER#x"),
+  fc.constantFrom<Json>(
+    null,
+    true,
+    -1,
+    0,
+    1.5,
+    1e300,
+    -0,
+    "",
+    " ",
+    "💥🧨",
+    "\u0000",
+    "\ud800",
+    "a".repeat(5000),
+    "<script>",
+    "' OR 1=1 --",
+    "#",
+    "ORDER#x",
+  ),
   fc.string({ unit: "binary", maxLength: 40 }),
   fc.integer(),
   fc.double(),
@@ -41,7 +59,19 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 /** Cursors that decode to key-like objects: the attributes of the table's keys, values that look like real keys. */
 const keyLike = fc.dictionary(
   fc.constantFrom("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "entity"),
-  fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.constantFrom("ORDER#x", "USER#fz-user", "EVENT#00000001", "LISTING#fz-lst", "RELAY_STATUS#pending", "AUDIT#", "")),
+  fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.integer(),
+    fc.constantFrom(
+      "ORDER#x",
+      "USER#fz-user",
+      "EVENT#00000001",
+      "LISTING#fz-lst",
+      "RELAY_STATUS#pending",
+      "AUDIT#",
+      "",
+    ),
+  ),
   { maxKeys: 6 },
 );
 const cursor = fc.oneof(
@@ -92,15 +122,26 @@ function placeholders(text: string): string {
   return text.replace("ORDER_ID", orderId).replace("RELAY_ID", relayId).replace("SUPPLIER_URL", supplier.url);
 }
 
-function url(route: Route, example: RouteExample, params: Record<string, string>, query: Record<string, string>): string {
-  const path = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(placeholders(params[name] ?? "")));
+function url(
+  route: Route,
+  example: RouteExample,
+  params: Record<string, string>,
+  query: Record<string, string>,
+): string {
+  const path = route.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+    encodeURIComponent(placeholders(params[name] ?? "")),
+  );
   const search = new URLSearchParams(query).toString();
   return `${path}${search ? `?${search}` : ""}`;
 }
 
 async function send(method: string, path: string, body: string | undefined, contentType = "application/json") {
   tried++;
-  const response = await fetch(`${runtime.url}${path}`, { method, headers: body === undefined ? {} : { "content-type": contentType }, body });
+  const response = await fetch(`${runtime.url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": contentType },
+    body,
+  });
   const text = await response.text();
   return { status: response.status, contentType: response.headers.get("content-type"), body: text };
 }
@@ -118,13 +159,35 @@ function expectWellFormed(result: { status: number; contentType: string | null; 
 beforeAll(async () => {
   runtime = await startTestRuntime();
   const call = client(runtime.url);
-  await call("PUT", `/internal/offers/${fixtures.sku.skuId}`, { offerId: fixtures.sku.offerId, unitPrice: fixtures.sku.unitPrice, currency: "KRW" });
+  await call("PUT", `/internal/offers/${fixtures.sku.skuId}`, {
+    offerId: fixtures.sku.offerId,
+    unitPrice: fixtures.sku.unitPrice,
+    currency: "KRW",
+  });
   await call("PUT", `/internal/inventory/${fixtures.sku.skuId}`, { onHand: 1_000_000 });
-  orderId = (await call("POST", "/api/v1/orders", { ...(examples["POST /api/v1/orders"]!.body as object), idempotencyKey: "fz-seed" })).body.orderId;
+  orderId = (
+    await call("POST", "/api/v1/orders", {
+      ...(examples["POST /api/v1/orders"]!.body as object),
+      idempotencyKey: "fz-seed",
+    })
+  ).body.orderId;
   supplier = await startSupplier();
   await call("PUT", "/internal/suppliers/fz-sup", { name: "Fuzz supplier", endpointUrl: supplier.url });
-  await call("PUT", "/internal/listings/fz-lst", { sellerId: "s-1", supplierId: "fz-sup", supplierOfferId: "so-1", sellingPrice: 9900, currency: "KRW", channel: "smartstore", active: true });
-  relayId = (await call("POST", "/internal/relays", { ...(examples["POST /internal/relays"]!.body as object), externalOrderId: "fz-seed" })).body.relayId;
+  await call("PUT", "/internal/listings/fz-lst", {
+    sellerId: "s-1",
+    supplierId: "fz-sup",
+    supplierOfferId: "so-1",
+    sellingPrice: 9900,
+    currency: "KRW",
+    channel: "smartstore",
+    active: true,
+  });
+  relayId = (
+    await call("POST", "/internal/relays", {
+      ...(examples["POST /internal/relays"]!.body as object),
+      externalOrderId: "fz-seed",
+    })
+  ).body.relayId;
   await settle();
 });
 
@@ -148,14 +211,30 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
 
   it("regressions found by fuzzing: numbers DynamoDB cannot store and deep nesting are 400s", async () => {
     const relay = examples["POST /internal/relays"]!.body as Record<string, unknown>;
-    const tiny = await send("POST", "/internal/relays", JSON.stringify({ ...relay, externalOrderId: "fz-tiny", customerInfo: { name: 5e-324 } }));
+    const tiny = await send(
+      "POST",
+      "/internal/relays",
+      JSON.stringify({ ...relay, externalOrderId: "fz-tiny", customerInfo: { name: 5e-324 } }),
+    );
     expect(tiny.status).toBe(400);
-    const deep = JSON.parse(`${"{\"a\":".repeat(40)}1${"}".repeat(40)}`) as unknown;
-    const nested = await send("POST", `/internal/orders/${orderId}/events`, JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: deep }));
+    const deep = JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) as unknown;
+    const nested = await send(
+      "POST",
+      `/internal/orders/${orderId}/events`,
+      JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: deep }),
+    );
     expect(nested.status).toBe(400);
-    const huge = await send("POST", `/internal/orders/${orderId}/events`, JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: { amount: 1e300 } }));
+    const huge = await send(
+      "POST",
+      `/internal/orders/${orderId}/events`,
+      JSON.stringify({ type: "PAYMENT_SUCCEEDED", payload: { amount: 1e300 } }),
+    );
     expect(huge.status).toBe(400);
-    const unsafe = await send("POST", "/internal/relays", JSON.stringify({ ...relay, externalOrderId: "fz-unsafe", metadata: { source: "erp", n: -9007199254740992 } }));
+    const unsafe = await send(
+      "POST",
+      "/internal/relays",
+      JSON.stringify({ ...relay, externalOrderId: "fz-unsafe", metadata: { source: "erp", n: -9007199254740992 } }),
+    );
     expect(unsafe.status).toBe(400);
   });
 
@@ -171,8 +250,16 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
         fc.asyncProperty(
           fc.oneof(
             { weight: route.method === "GET" ? 1 : 6, arbitrary: mutation.map((m) => ({ kind: "body" as const, m })) },
-            { weight: route.method === "GET" ? 6 : 1, arbitrary: queryMutation.map((q) => ({ kind: "query" as const, q })) },
-            { weight: 1, arbitrary: fc.constantFrom("empty", "not-json", "text/plain", "query-junk", "param-junk").map((k) => ({ kind: k })) },
+            {
+              weight: route.method === "GET" ? 6 : 1,
+              arbitrary: queryMutation.map((q) => ({ kind: "query" as const, q })),
+            },
+            {
+              weight: 1,
+              arbitrary: fc
+                .constantFrom("empty", "not-json", "text/plain", "query-junk", "param-junk")
+                .map((k) => ({ kind: k })),
+            },
           ),
           async (variant) => {
             let body = example.body === undefined ? undefined : placeholders(JSON.stringify(example.body));
@@ -185,8 +272,14 @@ describe("schema-driven HTTP fuzzing through the local gateway", () => {
             if (variant.kind === "not-json") body = '{"a":';
             if (variant.kind === "text/plain") contentType = "text/plain";
             if (variant.kind === "query-junk") Object.assign(query, { limit: "-3", cursor: "%%%", extra: "1" });
-            if (variant.kind === "param-junk") for (const name of Object.keys(params)) params[name] = "ü/#?%00".repeat(3);
-            const result = await send(route.method, url(route, example, params, query), route.method === "GET" ? undefined : body, contentType);
+            if (variant.kind === "param-junk")
+              for (const name of Object.keys(params)) params[name] = "ü/#?%00".repeat(3);
+            const result = await send(
+              route.method,
+              url(route, example, params, query),
+              route.method === "GET" ? undefined : body,
+              contentType,
+            );
             const label = `${key} ${JSON.stringify(variant).slice(0, 200)} -> ${result.status} ${result.body.slice(0, 200)}`;
             expectWellFormed(result, label);
             if (result.status < 400 && route.method !== "GET") await settle();

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOffline, projectRoot } from "../../scripts/sst-build-offline.js";
 import { ADMIN_API_PATHS, ADMIN_API_RESOURCES } from "../../stacks/Admin.js";
-import { asArray, onlyResource, render, resourcesOf, type CfnTemplate, type PolicyStatement } from "./templates.js";
+import { asArray, type CfnTemplate, onlyResource, type PolicyStatement, render, resourcesOf } from "./templates.js";
 
 /**
  * The admin console's AWS side, on the synthesized templates (offline `sst build`): a static site, an admin user
@@ -17,7 +17,8 @@ const OUT_DIR = path.join(projectRoot, ".sst", `dist-admin-test-${process.pid}`)
 let admin: CfnTemplate;
 let api: CfnTemplate;
 
-const read = (stack: string): CfnTemplate => JSON.parse(readFileSync(path.join(OUT_DIR, `${STAGE}-orderline-${stack}.template.json`), "utf8"));
+const read = (stack: string): CfnTemplate =>
+  JSON.parse(readFileSync(path.join(OUT_DIR, `${STAGE}-orderline-${stack}.template.json`), "utf8"));
 
 beforeAll(async () => {
   await buildOffline({ stage: STAGE, outDir: OUT_DIR });
@@ -44,7 +45,9 @@ describe("admin console in AWS", () => {
     expect(pool.Properties!.Policies.PasswordPolicy.MinimumLength).toBeGreaterThanOrEqual(12);
     const [, client] = onlyResource(admin, "AWS::Cognito::UserPoolClient");
     expect(client.Properties!.GenerateSecret).toBe(false);
-    expect(client.Properties!.ExplicitAuthFlows).toEqual(expect.arrayContaining(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]));
+    expect(client.Properties!.ExplicitAuthFlows).toEqual(
+      expect.arrayContaining(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]),
+    );
     expect(client.Properties!.ExplicitAuthFlows).not.toContain("ALLOW_ADMIN_USER_PASSWORD_AUTH");
     expect(client.Properties!.PreventUserExistenceErrors).toBe("ENABLED");
   });
@@ -56,7 +59,11 @@ describe("admin console in AWS", () => {
     const [clientId] = onlyResource(admin, "AWS::Cognito::UserPoolClient");
     const [userPoolId] = onlyResource(admin, "AWS::Cognito::UserPool");
     expect(pool.Properties!.CognitoIdentityProviders).toEqual([
-      { ClientId: { Ref: clientId }, ProviderName: { "Fn::GetAtt": [userPoolId, "ProviderName"] }, ServerSideTokenCheck: true },
+      {
+        ClientId: { Ref: clientId },
+        ProviderName: { "Fn::GetAtt": [userPoolId, "ProviderName"] },
+        ServerSideTokenCheck: true,
+      },
     ]);
 
     const [, attachment] = onlyResource(admin, "AWS::Cognito::IdentityPoolRoleAttachment");
@@ -91,8 +98,12 @@ describe("admin console in AWS", () => {
     expect(statement!.Effect).toBe("Allow");
     expect(asArray(statement!.Action)).toEqual(["execute-api:Invoke"]);
     const resources = asArray(statement!.Resource as unknown[]).map(render);
-    expect(resources.map((arn) => arn.replace(/^.*:execute-api:[^:]+:[^:]+:\$\{Import:[^}]+\}\//, ""))).toEqual([...ADMIN_API_RESOURCES]);
-    expect(resources.every((arn) => arn.startsWith("arn:${AWS::Partition}:execute-api:us-east-1:123456789012:"))).toBe(true);
+    expect(resources.map((arn) => arn.replace(/^.*:execute-api:[^:]+:[^:]+:\$\{Import:[^}]+\}\//, ""))).toEqual([
+      ...ADMIN_API_RESOURCES,
+    ]);
+    expect(resources.every((arn) => arn.startsWith("arn:${AWS::Partition}:execute-api:us-east-1:123456789012:"))).toBe(
+      true,
+    );
     // Nothing of the API beyond its internal and admin routes, and reading orders.
     expect(ADMIN_API_RESOURCES).toEqual(["*/*/internal/*", "*/*/admin/*", "*/GET/api/v1/orders/*"]);
 
@@ -109,9 +120,15 @@ describe("admin console in AWS", () => {
     const consoleRoutes = routes.filter((r) => /^(\w+ \/(internal|admin)\/|GET \/api\/v1\/orders\/)/.test(r.RouteKey));
     expect(consoleRoutes.length).toBeGreaterThan(10);
     for (const route of consoleRoutes) expect(route.AuthorizationType, route.RouteKey).toBe("AWS_IAM");
-    for (const type of ["AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Route", "AWS::ApiGateway::RestApi", "AWS::Lambda::Url"])
+    for (const type of [
+      "AWS::ApiGatewayV2::Api",
+      "AWS::ApiGatewayV2::Route",
+      "AWS::ApiGateway::RestApi",
+      "AWS::Lambda::Url",
+    ])
       expect(resourcesOf(admin, type), type).toEqual([]);
-    for (const [id, permission] of resourcesOf(admin, "AWS::Lambda::Permission")) expect(permission.Properties!.Principal, id).not.toBe("*");
+    for (const [id, permission] of resourcesOf(admin, "AWS::Lambda::Permission"))
+      expect(permission.Properties!.Principal, id).not.toBe("*");
   });
 
   it("serves the page from a private bucket, and forwards only the console's API paths to the API", () => {
@@ -144,7 +161,9 @@ describe("admin console in AWS", () => {
 
   it("gives the page its config.json: the pools and the API, filled in at deploy time", () => {
     const [, uploader] = onlyResource(admin, "Custom::S3Uploader");
-    const replaced = (uploader.Properties!.replaceValues as { files: string; search: string; replace: unknown }[]).filter((r) => r.files === "config.json");
+    const replaced = (
+      uploader.Properties!.replaceValues as { files: string; search: string; replace: unknown }[]
+    ).filter((r) => r.files === "config.json");
     const [userPoolId] = onlyResource(admin, "AWS::Cognito::UserPool");
     const [clientId] = onlyResource(admin, "AWS::Cognito::UserPoolClient");
     const [identityPoolId] = onlyResource(admin, "AWS::Cognito::IdentityPool");

@@ -51,7 +51,10 @@ function callerIdentity(): string {
 
 function describeStack(region: string, name: string, outputs: StackOutputs): string {
   const members = Object.entries(outputs)
-    .map(([key, value]) => `<member><OutputKey>${escapeXml(key)}</OutputKey><OutputValue>${escapeXml(value)}</OutputValue></member>`)
+    .map(
+      ([key, value]) =>
+        `<member><OutputKey>${escapeXml(key)}</OutputKey><OutputValue>${escapeXml(value)}</OutputValue></member>`,
+    )
     .join("");
   return `<DescribeStacksResponse xmlns="${CFN_NS}">
   <DescribeStacksResult>

@@ -3,10 +3,10 @@ import path from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Entity, tableDefinition, type IndexProjection } from "../../core/store/table.js";
+import { Entity, type IndexProjection, tableDefinition } from "../../core/store/table.js";
 import { adminFunctions, eventRules, scheduledJobs, streamPublisher } from "../../functions/events/rules.js";
 import { fallbackHandler, routeGroups, routeKey, routes } from "../../functions/routes.js";
-import { buildOffline, projectRoot, type OfflineBuild } from "../../scripts/sst-build-offline.js";
+import { buildOffline, type OfflineBuild, projectRoot } from "../../scripts/sst-build-offline.js";
 import { isProtectedStage, stagePolicy } from "../../stacks/naming.js";
 import { supplierSecretHandlers } from "../../stacks/secrets.js";
 import { createOrderlineTable } from "../../stacks/table.js";
@@ -18,12 +18,12 @@ import {
   functionsOf,
   loadTemplates,
   onlyResource,
+  type PolicyStatement,
   render,
   resourcesOf,
   STACKS,
-  type PolicyStatement,
-  type SynthesizedFunction,
   type Synthesized,
+  type SynthesizedFunction,
 } from "./templates.js";
 
 /**
@@ -46,7 +46,8 @@ let functions: SynthesizedFunction[];
 let tableName: string;
 
 /** SST adds one internal custom-resource Lambda to every stack (stack metadata, sourcemap upload). */
-const isSstInternal = (fn: SynthesizedFunction) => fn.logicalId.startsWith("CustomResourceHandler") && fn.handler === "index.handler";
+const isSstInternal = (fn: SynthesizedFunction) =>
+  fn.logicalId.startsWith("CustomResourceHandler") && fn.handler === "index.handler";
 const projectFunctions = () => functions.filter((fn) => !isSstInternal(fn));
 const functionByHandler = (handler: string) => {
   const found = projectFunctions().filter((fn) => fn.handler === handler);
@@ -61,7 +62,8 @@ const functionByLogicalId = (stack: string, logicalId: string) => {
 /** `{"Fn::GetAtt": [fn, "Arn"]}` -> the function's logical id. */
 const getAttTarget = (value: unknown) => (value as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
 const actionsOf = (statement: PolicyStatement) => asArray(statement.Action);
-const dynamoStatements = (fn: SynthesizedFunction) => fn.statements.filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
+const dynamoStatements = (fn: SynthesizedFunction) =>
+  fn.statements.filter((s) => actionsOf(s).some((a) => a.startsWith("dynamodb:")));
 
 beforeAll(async () => {
   build = await buildOffline({ stage: STAGE, outDir: OUT_DIR });
@@ -84,7 +86,9 @@ describe("offline synthesis", () => {
     expect(build.awsCalls).toEqual(
       expect.arrayContaining(["GetCallerIdentity", "DescribeStacks:CDKToolkit", "DescribeStacks:SSTBootstrap"]),
     );
-    expect(new Set(build.awsCalls)).toEqual(new Set(["GetCallerIdentity", "DescribeStacks:CDKToolkit", "DescribeStacks:SSTBootstrap"]));
+    expect(new Set(build.awsCalls)).toEqual(
+      new Set(["GetCallerIdentity", "DescribeStacks:CDKToolkit", "DescribeStacks:SSTBootstrap"]),
+    );
   });
 });
 
@@ -157,10 +161,16 @@ describe("Api: routes from the route table", () => {
       auth: route.Properties!.AuthorizationType as string | undefined,
     }));
     expect(synthesized).toHaveLength(routes.length + 1);
-    expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([{ routeKey: "POST /webhooks/suppliers/{supplierId}", auth: "NONE" }]);
-    expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]?.startsWith("/api/v1/")).length).toBeGreaterThan(0);
+    expect(synthesized.filter(({ auth }) => auth !== "AWS_IAM")).toEqual([
+      { routeKey: "POST /webhooks/suppliers/{supplierId}", auth: "NONE" },
+    ]);
+    expect(synthesized.filter(({ routeKey }) => routeKey.split(" ")[1]?.startsWith("/api/v1/")).length).toBeGreaterThan(
+      0,
+    );
     const [, stage] = onlyResource(synth.json.Api, "AWS::ApiGatewayV2::Stage");
-    const settings = (stage.Properties!.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>)["POST /webhooks/suppliers/{supplierId}"];
+    const settings = (
+      stage.Properties!.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }>
+    )["POST /webhooks/suppliers/{supplierId}"];
     const defaults = stage.Properties!.DefaultRouteSettings as { ThrottlingRateLimit: number };
     expect(settings!.ThrottlingRateLimit).toBeGreaterThan(0);
     expect(settings!.ThrottlingRateLimit).toBeLessThan(defaults.ThrottlingRateLimit);
@@ -169,7 +179,8 @@ describe("Api: routes from the route table", () => {
 
   it("declares /internal and /admin routes as auth 'iam' in the route table (the BFF-facing API is /api/v1 only)", () => {
     for (const route of routes) {
-      if (route.path.startsWith("/internal/") || route.path.startsWith("/admin/")) expect(route.auth, routeKey(route)).toBe("iam");
+      if (route.path.startsWith("/internal/") || route.path.startsWith("/admin/"))
+        expect(route.auth, routeKey(route)).toBe("iam");
     }
   });
 
@@ -186,13 +197,19 @@ describe("Api: routes from the route table", () => {
 
   it("sends every route of a group to that group's one function", () => {
     const handlers = functionOfRoute();
-    for (const route of routes) expect(handlers.get(routeKey(route)), routeKey(route)).toBe(routeGroups[route.group].handler);
+    for (const route of routes)
+      expect(handlers.get(routeKey(route)), routeKey(route)).toBe(routeGroups[route.group].handler);
     const apiFunctions = projectFunctions().filter((fn) => fn.stack === "Api");
-    expect(apiFunctions.map((fn) => fn.handler).sort()).toEqual([...Object.values(routeGroups).map((g) => g.handler), fallbackHandler].sort());
+    expect(apiFunctions.map((fn) => fn.handler).sort()).toEqual(
+      [...Object.values(routeGroups).map((g) => g.handler), fallbackHandler].sort(),
+    );
   });
 
   it("answers every other path and method from the $default catch-all, signed like the rest, with no table access", () => {
-    synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default", AuthorizationType: "AWS_IAM" });
+    synth.template.Api.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "$default",
+      AuthorizationType: "AWS_IAM",
+    });
     expect(functionOfRoute().get("$default")).toBe(fallbackHandler);
     const fallback = functionByHandler(fallbackHandler);
     expect(dynamoStatements(fallback)).toEqual([]);
@@ -211,7 +228,11 @@ describe("functions", () => {
   ];
 
   it("exist exactly once per handler of the route table and the event rules", () => {
-    expect(projectFunctions().map((fn) => fn.handler).sort()).toEqual(projectHandlers().sort());
+    expect(
+      projectFunctions()
+        .map((fn) => fn.handler)
+        .sort(),
+    ).toEqual(projectHandlers().sort());
   });
 
   it("all run nodejs24.x on arm64 with active tracing and the common environment", () => {
@@ -248,7 +269,9 @@ describe("IAM: least privilege", () => {
   });
 
   it("scopes every DynamoDB statement to this table and its indexes (stream reads: its stream)", () => {
-    const streamExport = render(synth.json.Data.Outputs!).match(/test-orderline-Data:ExportsOutputFnGetAtt\w*StreamArn\w*/)?.[0];
+    const streamExport = render(synth.json.Data.Outputs!).match(
+      /test-orderline-Data:ExportsOutputFnGetAtt\w*StreamArn\w*/,
+    )?.[0];
     expect(streamExport).toBeDefined();
     const allowed = new Set([tableArn(), `${tableArn()}/index/*`, `\${Import:${streamExport}}`]);
     for (const { where, statement } of allStatements(synth)) {
@@ -289,14 +312,18 @@ describe("IAM: least privilege", () => {
   });
 
   it("grants writers exactly the item actions the code uses", () => {
-    expect(new Set(tableActions.read)).toEqual(new Set(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]));
+    expect(new Set(tableActions.read)).toEqual(
+      new Set(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]),
+    );
     expect(new Set(tableActions.readWrite)).toEqual(
       new Set([...tableActions.read, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]),
     );
   });
 
   it("adds Scan only for the reconciliation job", () => {
-    const scanners = projectFunctions().filter((fn) => dynamoStatements(fn).some((s) => actionsOf(s).includes("dynamodb:Scan")));
+    const scanners = projectFunctions().filter((fn) =>
+      dynamoStatements(fn).some((s) => actionsOf(s).includes("dynamodb:Scan")),
+    );
     expect(scanners.map((fn) => fn.handler)).toEqual(["functions/admin/reconcile.handler"]);
   });
 
@@ -307,24 +334,39 @@ describe("IAM: least privilege", () => {
     const [busId] = onlyResource(synth.json.Events, "AWS::Events::EventBus");
     expect(putEvents[0]!.Resource).toEqual({ "Fn::GetAtt": [busId, "Arn"] });
     expect(publisher.environment.ORDERLINE_EVENT_BUS).toEqual({ Ref: busId });
-    const itemActions = dynamoStatements(publisher).flatMap(actionsOf).filter((a) => tableActions.readWrite.includes(a));
+    const itemActions = dynamoStatements(publisher)
+      .flatMap(actionsOf)
+      .filter((a) => tableActions.readWrite.includes(a));
     expect(itemActions).toEqual([]);
-    const others = projectFunctions().filter((fn) => fn.statements.some((s) => actionsOf(s).includes("events:PutEvents")));
+    const others = projectFunctions().filter((fn) =>
+      fn.statements.some((s) => actionsOf(s).includes("events:PutEvents")),
+    );
     expect(others.map((fn) => fn.handler)).toEqual([streamPublisher.handler]);
   });
 
   it("binds SUPPLIER_SIGNING_SECRET (the master of the supplier secrets) only to the dispatcher, relay-retry and the relays/admin/webhooks route groups", () => {
-    const withSecretEnv = projectFunctions().filter((fn) => "SST_Secret_value_SUPPLIER_SIGNING_SECRET" in fn.environment);
+    const withSecretEnv = projectFunctions().filter(
+      (fn) => "SST_Secret_value_SUPPLIER_SIGNING_SECRET" in fn.environment,
+    );
     expect(new Set(withSecretEnv.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
     expect(supplierSecretHandlers).toEqual(
-      new Set(["functions/relay/dispatch.handler", "functions/admin/relay-retry.handler", routeGroups.relays.handler, routeGroups.admin.handler, routeGroups.webhooks.handler]),
+      new Set([
+        "functions/relay/dispatch.handler",
+        "functions/admin/relay-retry.handler",
+        routeGroups.relays.handler,
+        routeGroups.admin.handler,
+        routeGroups.webhooks.handler,
+      ]),
     );
-    const ssmReaders = projectFunctions().filter((fn) => fn.statements.some((s) => actionsOf(s).some((a) => a.startsWith("ssm:"))));
+    const ssmReaders = projectFunctions().filter((fn) =>
+      fn.statements.some((s) => actionsOf(s).some((a) => a.startsWith("ssm:"))),
+    );
     expect(new Set(ssmReaders.map((fn) => fn.handler))).toEqual(new Set(supplierSecretHandlers));
     for (const fn of ssmReaders) {
       for (const statement of fn.statements.filter((s) => actionsOf(s).some((a) => a.startsWith("ssm:")))) {
         expect(actionsOf(statement)).toEqual(["ssm:GetParameters"]);
-        for (const resource of asArray(statement.Resource).map(render)) expect(resource).toMatch(/:parameter\/sst\/orderline\/[^/]+\/Secret\/SUPPLIER_SIGNING_SECRET\/value$/);
+        for (const resource of asArray(statement.Resource).map(render))
+          expect(resource).toMatch(/:parameter\/sst\/orderline\/[^/]+\/Secret\/SUPPLIER_SIGNING_SECRET\/value$/);
       }
     }
   });
@@ -334,7 +376,9 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
   it("has one rule per eventRules entry on the bus, with its pattern, a retry policy and a DLQ", () => {
     const [busId] = onlyResource(synth.json.Events, "AWS::Events::EventBus");
     const queues = new Set(resourcesOf(synth.json.Events, "AWS::SQS::Queue").map(([id]) => id));
-    const invokeConfigs = resourcesOf(synth.json.Events, "AWS::Lambda::EventInvokeConfig").map(([, r]) => r.Properties!);
+    const invokeConfigs = resourcesOf(synth.json.Events, "AWS::Lambda::EventInvokeConfig").map(
+      ([, r]) => r.Properties!,
+    );
     for (const rule of eventRules) {
       const matches = resourcesOf(synth.json.Events, "AWS::Events::Rule").filter(
         ([, r]) => JSON.stringify(r.Properties!.EventPattern) === JSON.stringify(rule.pattern),
@@ -344,14 +388,19 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
       expect(props.EventBusName).toEqual({ Ref: busId });
       const [target] = props.Targets as Record<string, any>[];
       expect(functionByLogicalId("Events", getAttTarget(target!.Arn)).handler).toBe(rule.handler);
-      expect(target!.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+      expect(target!.RetryPolicy).toEqual({
+        MaximumRetryAttempts: expect.any(Number),
+        MaximumEventAgeInSeconds: expect.any(Number),
+      });
       const dlq = getAttTarget(target!.DeadLetterConfig.Arn);
       expect(queues.has(dlq), `${rule.name} DLQ`).toBe(true);
       // A handler that throws is retried by Lambda and then lands in the same DLQ.
       const fnId = getAttTarget(target!.Arn);
-      expect(invokeConfigs.find((c) => c.FunctionName.Ref === fnId)?.DestinationConfig?.OnFailure?.Destination).toEqual({
-        "Fn::GetAtt": [dlq, "Arn"],
-      });
+      expect(invokeConfigs.find((c) => c.FunctionName.Ref === fnId)?.DestinationConfig?.OnFailure?.Destination).toEqual(
+        {
+          "Fn::GetAtt": [dlq, "Arn"],
+        },
+      );
     }
   });
 
@@ -359,7 +408,9 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
     synth.template.Events.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
     const props = onlyResource(synth.json.Events, "AWS::Lambda::EventSourceMapping")[1].Properties!;
     expect(functionByLogicalId("Events", props.FunctionName.Ref).handler).toBe(streamPublisher.handler);
-    expect(render(props.EventSourceArn)).toMatch(/^\$\{Import:test-orderline-Data:ExportsOutputFnGetAttTable\w+StreamArn\w+\}$/);
+    expect(render(props.EventSourceArn)).toMatch(
+      /^\$\{Import:test-orderline-Data:ExportsOutputFnGetAttTable\w+StreamArn\w+\}$/,
+    );
     expect(props).toMatchObject({
       StartingPosition: "TRIM_HORIZON",
       BatchSize: 100,
@@ -380,9 +431,13 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
 
   it("runs each scheduled job on its schedule", () => {
     for (const job of scheduledJobs) {
-      const matches = resourcesOf(synth.json.Events, "AWS::Events::Rule").filter(([, r]) => r.Properties!.ScheduleExpression === job.schedule);
+      const matches = resourcesOf(synth.json.Events, "AWS::Events::Rule").filter(
+        ([, r]) => r.Properties!.ScheduleExpression === job.schedule,
+      );
       const handlers = matches.flatMap(([, r]) =>
-        (r.Properties!.Targets as { Arn: unknown }[]).map((t) => functionByLogicalId("Events", getAttTarget(t.Arn)).handler),
+        (r.Properties!.Targets as { Arn: unknown }[]).map(
+          (t) => functionByLogicalId("Events", getAttTarget(t.Arn)).handler,
+        ),
       );
       expect(handlers, job.name).toContain(job.handler);
     }
@@ -390,34 +445,55 @@ describe("Events: bus, rules, stream publisher, schedules", () => {
 });
 
 describe("Ops: alarms and dashboard", () => {
-  const alarms = () => resourcesOf(synth.json.Ops, "AWS::CloudWatch::Alarm").map(([id, r]) => ({ id, props: r.Properties! }));
+  const alarms = () =>
+    resourcesOf(synth.json.Ops, "AWS::CloudWatch::Alarm").map(([id, r]) => ({ id, props: r.Properties! }));
   const metricNamesOf = (props: Record<string, any>): string[] => [
     ...(props.MetricName ? [props.MetricName] : []),
-    ...asArray(props.Metrics as Record<string, any>[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : [])),
+    ...asArray(props.Metrics as Record<string, any>[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric.MetricName] : [],
+    ),
   ];
 
   it("alarms on API 5xx rate, publisher iterator age and errors, and both relay metrics", () => {
     const all = alarms();
     const withMetric = (name: string, namespace?: string) =>
-      all.filter(({ props }) => metricNamesOf(props).includes(name) && (!namespace || render(props).includes(namespace)));
+      all.filter(
+        ({ props }) => metricNamesOf(props).includes(name) && (!namespace || render(props).includes(namespace)),
+      );
     expect(withMetric("5xx").length).toBe(1);
-    expect(all.find(({ props }) => metricNamesOf(props).includes("5xx"))!.props.Metrics.some((m: any) => /errors \/ requests/.test(m.Expression ?? ""))).toBe(true);
+    expect(
+      all
+        .find(({ props }) => metricNamesOf(props).includes("5xx"))!
+        .props.Metrics.some((m: any) => /errors \/ requests/.test(m.Expression ?? "")),
+    ).toBe(true);
     expect(withMetric("IteratorAge")).toHaveLength(1);
     expect(withMetric("Errors")).toHaveLength(1);
-    for (const metric of ["relay_dispatch_failed_total", "relay_attempts_exceeded_total", "order_paid_after_cancel_total", "order_expiry_failed_total"]) {
+    for (const metric of [
+      "relay_dispatch_failed_total",
+      "relay_attempts_exceeded_total",
+      "order_paid_after_cancel_total",
+      "order_expiry_failed_total",
+    ]) {
       const [alarm, ...rest] = withMetric(metric);
       expect(rest, metric).toHaveLength(0);
-      expect(alarm!.props).toMatchObject({ Namespace: "Orderline", Dimensions: [{ Name: "service", Value: "orderline" }] });
+      expect(alarm!.props).toMatchObject({
+        Namespace: "Orderline",
+        Dimensions: [{ Name: "service", Value: "orderline" }],
+      });
     }
   });
 
   it("alarms when any DLQ holds a message (stream on-failure queue and every rule's DLQ)", () => {
     const queueIds = resourcesOf(synth.json.Events, "AWS::SQS::Queue").map(([id]) => id);
     expect(queueIds.length).toBe(eventRules.length + 1);
-    const depthAlarms = alarms().filter(({ props }) => metricNamesOf(props).includes("ApproximateNumberOfMessagesVisible"));
+    const depthAlarms = alarms().filter(({ props }) =>
+      metricNamesOf(props).includes("ApproximateNumberOfMessagesVisible"),
+    );
     for (const queueId of queueIds) {
       // The queue lives in Events, the alarm in Ops: its QueueName dimension imports that queue's name.
-      const covering = depthAlarms.filter(({ props }) => render(props).includes(`ExportsOutputFnGetAtt${queueId}QueueName`));
+      const covering = depthAlarms.filter(({ props }) =>
+        render(props).includes(`ExportsOutputFnGetAtt${queueId}QueueName`),
+      );
       expect(covering, queueId).toHaveLength(1);
       expect(covering[0]!.props).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
     }
@@ -425,20 +501,38 @@ describe("Ops: alarms and dashboard", () => {
 
   it("has a dashboard with the seed metrics (by status where they carry one), API, publisher and DLQ widgets", () => {
     // The body is JSON with `${...}` placeholders where tokens were (always inside strings), so it parses.
-    const body = JSON.parse(render(onlyResource(synth.json.Ops, "AWS::CloudWatch::Dashboard")[1].Properties!.DashboardBody)) as {
+    const body = JSON.parse(
+      render(onlyResource(synth.json.Ops, "AWS::CloudWatch::Dashboard")[1].Properties!.DashboardBody),
+    ) as {
       widgets: { properties: { metrics?: unknown[][] } }[];
     };
     const lines = body.widgets.flatMap((w) => w.properties.metrics ?? []);
     // A plain metric line is [namespace, name, dimension, value, ..., options]; an expression line is [{ expression }].
-    const metricNames = new Set(lines.filter((line) => typeof line[0] === "string").map((line) => `${line[0]}/${line[1]}`));
-    const expressions = lines.flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? "")).filter(Boolean);
-    for (const name of ["order_price_changed_total", "order_out_of_stock_total", "order_idempotent_hit_total", "relay_dispatch_failed_total", "relay_attempts_exceeded_total"]) {
+    const metricNames = new Set(
+      lines.filter((line) => typeof line[0] === "string").map((line) => `${line[0]}/${line[1]}`),
+    );
+    const expressions = lines
+      .flatMap((line) => line.map((part) => (part as { expression?: string }).expression ?? ""))
+      .filter(Boolean);
+    for (const name of [
+      "order_price_changed_total",
+      "order_out_of_stock_total",
+      "order_idempotent_hit_total",
+      "relay_dispatch_failed_total",
+      "relay_attempts_exceeded_total",
+    ]) {
       expect(metricNames, name).toContain(`Orderline/${name}`);
     }
     for (const name of ["order_create_total", "order_cancel_total"]) {
       expect(expressions, name).toContain(`SEARCH('{Orderline,service,status} MetricName="${name}"', 'Sum', 300)`);
     }
-    for (const name of ["AWS/ApiGateway/4xx", "AWS/ApiGateway/5xx", "AWS/ApiGateway/Latency", "AWS/Lambda/IteratorAge", "AWS/Lambda/Errors"]) {
+    for (const name of [
+      "AWS/ApiGateway/4xx",
+      "AWS/ApiGateway/5xx",
+      "AWS/ApiGateway/Latency",
+      "AWS/Lambda/IteratorAge",
+      "AWS/Lambda/Errors",
+    ]) {
       expect(metricNames, name).toContain(name);
     }
     const dlqLines = lines.filter((line) => line[0] === "AWS/SQS" && line[1] === "ApproximateNumberOfMessagesVisible");
@@ -469,7 +563,10 @@ describe("operations: retention, throttling, concurrency, queues", () => {
         for (const [, stageResource] of resourcesOf(template, "AWS::ApiGatewayV2::Stage")) {
           owned.add(getAttTarget(stageResource.Properties!.AccessLogSettings.DestinationArn));
         }
-        expect([...logGroups].filter((id) => !owned.has(id)), `${stage} ${stack}`).toEqual([]);
+        expect(
+          [...logGroups].filter((id) => !owned.has(id)),
+          `${stage} ${stack}`,
+        ).toEqual([]);
       }
     }
   });
@@ -478,11 +575,18 @@ describe("operations: retention, throttling, concurrency, queues", () => {
     expect(isProtectedStage(PROTECTED_STAGE)).toBe(true);
     const expected = { [STAGE]: { days: 7, policy: "Delete" }, [PROTECTED_STAGE]: { days: 30, policy: "Retain" } };
     for (const { stage, synth: built } of both()) {
-      const logGroups = STACKS.flatMap((stack) => resourcesOf(built.json[stack], "AWS::Logs::LogGroup").map(([id, r]) => ({ id: `${stack}/${id}`, r })));
+      const logGroups = STACKS.flatMap((stack) =>
+        resourcesOf(built.json[stack], "AWS::Logs::LogGroup").map(([id, r]) => ({ id: `${stack}/${id}`, r })),
+      );
       // One per function of every stack (4 SST handlers included) plus the API access log.
       expect(logGroups.length, stage).toBe(functionsOf(built).length + 1);
       for (const { id, r } of logGroups) {
-        expect({ id, days: r.Properties!.RetentionInDays, deletion: r.DeletionPolicy, replace: r.UpdateReplacePolicy }).toEqual({
+        expect({
+          id,
+          days: r.Properties!.RetentionInDays,
+          deletion: r.DeletionPolicy,
+          replace: r.UpdateReplacePolicy,
+        }).toEqual({
           id,
           days: expected[stage].days,
           deletion: expected[stage].policy,
@@ -505,7 +609,10 @@ describe("operations: retention, throttling, concurrency, queues", () => {
       const { rate, burst } = stagePolicy(stage).apiThrottle;
       expect(rate).toBeGreaterThan(0);
       expect(burst).toBeGreaterThan(0);
-      expect(apiStage.Properties!.DefaultRouteSettings, stage).toEqual({ ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst });
+      expect(apiStage.Properties!.DefaultRouteSettings, stage).toEqual({
+        ThrottlingRateLimit: rate,
+        ThrottlingBurstLimit: burst,
+      });
     }
     expect(stagePolicy(PROTECTED_STAGE).apiThrottle.rate).toBeGreaterThan(stagePolicy(STAGE).apiThrottle.rate);
   });
@@ -551,7 +658,11 @@ describe("operations: retention, throttling, concurrency, queues", () => {
     for (const { stage, synth: built } of both()) {
       const expected = isProtectedStage(stage) ? "Retain" : "Delete";
       for (const [id, queue] of resourcesOf(built.json.Events, "AWS::SQS::Queue")) {
-        expect({ id, deletion: queue.DeletionPolicy, replace: queue.UpdateReplacePolicy }).toEqual({ id, deletion: expected, replace: expected });
+        expect({ id, deletion: queue.DeletionPolicy, replace: queue.UpdateReplacePolicy }).toEqual({
+          id,
+          deletion: expected,
+          replace: expected,
+        });
       }
     }
   });
@@ -567,7 +678,12 @@ describe("bundles", () => {
     console.table(
       [...sizes]
         .sort((a, b) => b.bytes - a.bytes)
-        .map(({ handler, files, bytes, gzipBytes }) => ({ handler, files, kB: Math.round(bytes / 1000), gzip_kB: Math.round(gzipBytes / 1000) })),
+        .map(({ handler, files, bytes, gzipBytes }) => ({
+          handler,
+          files,
+          kB: Math.round(bytes / 1000),
+          gzip_kB: Math.round(gzipBytes / 1000),
+        })),
     );
     // Uncompressed, as Lambda loads it; 500 KB = 500,000 bytes.
     expect(sizes.filter(({ bytes }) => bytes > 500_000).map(({ handler, bytes }) => ({ handler, bytes }))).toEqual([]);

@@ -27,12 +27,17 @@ describe("checkout", () => {
   it("creates the order, its items with price snapshots and the three creation events, and reserves stock", async () => {
     const a = await seedSku({ price: 12000, onHand: 5 });
     const b = await seedSku({ price: 3000, onHand: 5 });
-    const request = checkoutRequest([{ ...a, qty: 2 }, { ...b, qty: 3 }]);
+    const request = checkoutRequest([
+      { ...a, qty: 2 },
+      { ...b, qty: 3 },
+    ]);
     const { order, replayed } = await Order.checkout(request, who);
     expect(replayed).toBe(false);
     expect(order.status).toBe("PAYMENT_PENDING");
     expect(order.totalAmount).toBe(2 * 12000 + 3 * 3000);
-    expect(order.items.map((i) => [i.skuId, i.qty, i.itemTotalAmount, i.priceSnapshot.offerId, i.priceSnapshot.unitPrice])).toEqual([
+    expect(
+      order.items.map((i) => [i.skuId, i.qty, i.itemTotalAmount, i.priceSnapshot.offerId, i.priceSnapshot.unitPrice]),
+    ).toEqual([
       [a.skuId, 2, 24000, a.offerId, 12000],
       [b.skuId, 3, 9000, b.offerId, 3000],
     ]);
@@ -82,8 +87,20 @@ describe("checkout", () => {
     const error = await rejection(Order.checkout(request, who));
     expect(error.code).toBe("PRICE_CHANGED");
     expect(error.details.items).toEqual([
-      { skuId: a.skuId, expectedOfferId: a.offerId, expectedUnitPrice: 1000, currentOfferId: "off-new-a", currentUnitPrice: 1100 },
-      { skuId: c.skuId, expectedOfferId: c.offerId, expectedUnitPrice: 3000, currentOfferId: c.offerId, currentUnitPrice: 2900 },
+      {
+        skuId: a.skuId,
+        expectedOfferId: a.offerId,
+        expectedUnitPrice: 1000,
+        currentOfferId: "off-new-a",
+        currentUnitPrice: 1100,
+      },
+      {
+        skuId: c.skuId,
+        expectedOfferId: c.offerId,
+        expectedUnitPrice: 3000,
+        currentOfferId: c.offerId,
+        currentUnitPrice: 2900,
+      },
     ]);
     expect(await scanTable()).toEqual(before);
     // after re-approval the same key goes through
@@ -99,7 +116,9 @@ describe("checkout", () => {
   });
 
   it("answers OFFER_UNAVAILABLE for a SKU without a current offer", async () => {
-    const error = await rejection(Order.checkout(checkoutRequest([{ skuId: "sku-none", offerId: "off-x", unitPrice: 10 }]), who));
+    const error = await rejection(
+      Order.checkout(checkoutRequest([{ skuId: "sku-none", offerId: "off-x", unitPrice: 10 }]), who),
+    );
     expect(error.code).toBe("OFFER_UNAVAILABLE");
   });
 
@@ -107,7 +126,15 @@ describe("checkout", () => {
     const plenty = await seedSku({ onHand: 10 });
     const scarce = await seedSku({ onHand: 1 });
     const before = await scanTable();
-    const error = await rejection(Order.checkout(checkoutRequest([{ ...plenty, qty: 3 }, { ...scarce, qty: 2 }]), who));
+    const error = await rejection(
+      Order.checkout(
+        checkoutRequest([
+          { ...plenty, qty: 3 },
+          { ...scarce, qty: 2 },
+        ]),
+        who,
+      ),
+    );
     expect(error.code).toBe("OUT_OF_STOCK");
     expect(error.details.items).toEqual([{ skuId: scarce.skuId, requested: 2, available: 1 }]);
     expect(await scanTable()).toEqual(before);
@@ -116,15 +143,25 @@ describe("checkout", () => {
 
   it("checks out a stored cart, and refuses a cart of another user", async () => {
     const sku = await seedSku({ price: 500 });
-    await Catalog.putCart("cart-77", { userId: "u-1", currency: "KRW", items: [{ skuId: sku.skuId, qty: 4, offerId: sku.offerId, unitPrice: 500 }] });
+    await Catalog.putCart("cart-77", {
+      userId: "u-1",
+      currency: "KRW",
+      items: [{ skuId: sku.skuId, qty: 4, offerId: sku.offerId, unitPrice: 500 }],
+    });
     const { items: _items, ...base } = checkoutRequest([]);
     const { order } = await Order.checkout({ ...base, cartId: "cart-77" }, who);
     expect(order.cartId).toBe("cart-77");
     expect(order.totalAmount).toBe(2000);
-    expect((await rejection(Order.checkout({ ...base, idempotencyKey: "other-user-cart", userId: "u-9", cartId: "cart-77" }, who))).code).toBe(
-      "VALIDATION_ERROR",
-    );
-    expect((await rejection(Order.checkout({ ...base, idempotencyKey: "no-cart", cartId: "cart-missing" }, who))).code).toBe("CART_NOT_FOUND");
+    expect(
+      (
+        await rejection(
+          Order.checkout({ ...base, idempotencyKey: "other-user-cart", userId: "u-9", cartId: "cart-77" }, who),
+        )
+      ).code,
+    ).toBe("VALIDATION_ERROR");
+    expect(
+      (await rejection(Order.checkout({ ...base, idempotencyKey: "no-cart", cartId: "cart-missing" }, who))).code,
+    ).toBe("CART_NOT_FOUND");
   });
 
   it("replays a cart checkout even after the cart changed or was replaced", async () => {
@@ -138,13 +175,17 @@ describe("checkout", () => {
     expect(again.replayed).toBe(true);
     expect(again.order).toEqual(first.order);
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
-    expect((await rejection(Order.checkout({ ...base, paymentMethod: "BANK_TRANSFER" }, who))).code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect((await rejection(Order.checkout({ ...base, paymentMethod: "BANK_TRANSFER" }, who))).code).toBe(
+      "IDEMPOTENCY_KEY_REUSED",
+    );
   });
 
   it("refuses an order total beyond what money amounts may hold", async () => {
     const sku = await seedSku({ price: 1_000_000_000_000 });
     const lines = Array.from({ length: 2 }, () => ({ ...sku, qty: 999 }));
-    const request = checkoutRequest(lines, { items: lines.map((l, i) => ({ skuId: `${l.skuId}-${i}`, qty: 999, offerId: l.offerId, unitPrice: l.unitPrice })) });
+    const request = checkoutRequest(lines, {
+      items: lines.map((l, i) => ({ skuId: `${l.skuId}-${i}`, qty: 999, offerId: l.offerId, unitPrice: l.unitPrice })),
+    });
     expect((await rejection(Order.checkout(request, who))).code).toBe("VALIDATION_ERROR");
   });
 
@@ -153,7 +194,15 @@ describe("checkout", () => {
     const error = await rejection(Order.checkout(checkoutRequest([sku]), who));
     expect(error.code).toBe("PRICE_CHANGED");
     expect(error.details.items).toEqual([
-      { skuId: sku.skuId, expectedOfferId: sku.offerId, expectedUnitPrice: 1000, currentOfferId: sku.offerId, currentUnitPrice: 1000, expectedCurrency: "KRW", currentCurrency: "USD" },
+      {
+        skuId: sku.skuId,
+        expectedOfferId: sku.offerId,
+        expectedUnitPrice: 1000,
+        currentOfferId: sku.offerId,
+        currentUnitPrice: 1000,
+        expectedCurrency: "KRW",
+        currentCurrency: "USD",
+      },
     ]);
   });
 
@@ -166,7 +215,12 @@ describe("checkout", () => {
         if (context.commandName === "TransactWriteItemsCommand") {
           client.middlewareStack.remove("inject-price-change");
           await db().doc.send(
-            new UpdateCommand({ TableName: tableName, Key: keys.sku(sku.skuId), UpdateExpression: "SET unitPrice = :p", ExpressionAttributeValues: { ":p": 750 } }),
+            new UpdateCommand({
+              TableName: tableName,
+              Key: keys.sku(sku.skuId),
+              UpdateExpression: "SET unitPrice = :p",
+              ExpressionAttributeValues: { ":p": 750 },
+            }),
           );
         }
         return nextHandler(args);
@@ -204,7 +258,9 @@ describe("checkout", () => {
   }
 
   it("retries a TransactionConflictException with backoff until it succeeds", async () => {
-    await checkoutThroughConflicts(2, () => Object.assign(new Error("Transaction is ongoing for the item"), { name: "TransactionConflictException" }));
+    await checkoutThroughConflicts(2, () =>
+      Object.assign(new Error("Transaction is ongoing for the item"), { name: "TransactionConflictException" }),
+    );
   });
 
   it("retries a transaction DynamoDB cancels for a conflict (CancellationReasons TransactionConflict)", async () => {
@@ -212,22 +268,31 @@ describe("checkout", () => {
       3,
       (actionCount) =>
         new TransactionCanceledException({
-          message: "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None, ...]",
+          message:
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None, ...]",
           $metadata: {},
-          CancellationReasons: Array.from({ length: actionCount }, (_, i) => (i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" })),
+          CancellationReasons: Array.from({ length: actionCount }, (_, i) =>
+            i === 0
+              ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
+              : { Code: "None" },
+          ),
         }),
     );
   });
 
   it("sells exactly the stock under 60 concurrent checkouts of 20 units", async () => {
     const sku = await seedSku({ onHand: 20 });
-    const results = await Promise.allSettled(Array.from({ length: 60 }, () => Order.checkout(checkoutRequest([sku]), who)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, () => Order.checkout(checkoutRequest([sku]), who)),
+    );
     const created = results.filter((r) => r.status === "fulfilled");
     const rejected = results.flatMap((r) => (r.status === "rejected" ? [r.reason as DomainError] : []));
     expect(created).toHaveLength(20);
     expect(rejected.every((e) => e.code === "OUT_OF_STOCK")).toBe(true);
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ onHand: 20, reserved: 20, available: 0 });
-    const orders = (await scanTable()).filter((i) => i.entity === "Order" && (i.items as { skuId: string }[])[0]?.skuId === sku.skuId);
+    const orders = (await scanTable()).filter(
+      (i) => i.entity === "Order" && (i.items as { skuId: string }[])[0]?.skuId === sku.skuId,
+    );
     expect(orders).toHaveLength(20);
   });
 });

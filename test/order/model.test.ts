@@ -1,5 +1,5 @@
-import fc from "fast-check";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import fc from "fast-check";
 import { ulid } from "ulid";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Catalog } from "../../core/catalog/index.js";
@@ -54,7 +54,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const stats = { concurrentCommands: 0, reordered: 0, retryable: 0 };
 
-async function outcomeOf(promise: Promise<{ order: { orderId: string; status: string }; replayed?: boolean }>): Promise<Outcome> {
+async function outcomeOf(
+  promise: Promise<{ order: { orderId: string; status: string }; replayed?: boolean }>,
+): Promise<Outcome> {
   try {
     const { order, replayed } = await promise;
     return { code: "OK", orderId: order.orderId, status: order.status, replayed: replayed ?? false };
@@ -76,7 +78,10 @@ function retryable(outcome: Outcome, concurrent: boolean): boolean {
 }
 
 class CheckoutOp implements Op {
-  constructor(readonly key: number, readonly lines: [number, number][]) {}
+  constructor(
+    readonly key: number,
+    readonly lines: [number, number][],
+  ) {}
   bind(_model: Readonly<Model>, real: Real): Bound {
     const key = `${real.run}-k${this.key}`;
     // The service compares requests by content, whatever the line order.
@@ -84,7 +89,12 @@ class CheckoutOp implements Op {
     const input = {
       userId: real.userId,
       idempotencyKey: key,
-      items: this.lines.map(([sku, qty]) => ({ skuId: real.skuIds[sku]!, qty, offerId: real.offerIds[sku]!, unitPrice: 100 })),
+      items: this.lines.map(([sku, qty]) => ({
+        skuId: real.skuIds[sku]!,
+        qty,
+        offerId: real.offerIds[sku]!,
+        unitPrice: 100,
+      })),
       currency: "KRW",
       shippingAddressId: "a",
       paymentMethod: "CARD",
@@ -97,14 +107,23 @@ class CheckoutOp implements Op {
         if (retryable(outcome, concurrent)) return undefined;
         const used = model.keys.get(key);
         if (used) {
-          if (used.signature !== signature) return outcome.code === "IDEMPOTENCY_KEY_REUSED" ? undefined : `expected IDEMPOTENCY_KEY_REUSED, got ${JSON.stringify(outcome)}`;
+          if (used.signature !== signature)
+            return outcome.code === "IDEMPOTENCY_KEY_REUSED"
+              ? undefined
+              : `expected IDEMPOTENCY_KEY_REUSED, got ${JSON.stringify(outcome)}`;
           return outcome.code === "OK" && "orderId" in outcome && outcome.replayed && outcome.orderId === used.orderId
             ? undefined
             : `expected a replay of ${used.orderId}, got ${JSON.stringify(outcome)}`;
         }
         const fits = lines.every(([sku, qty]) => model.onHand[sku]! - model.reserved[sku]! >= qty);
-        if (!fits) return outcome.code === "OUT_OF_STOCK" ? undefined : `expected OUT_OF_STOCK, got ${JSON.stringify(outcome)}`;
-        if (outcome.code !== "OK" || !("orderId" in outcome) || outcome.replayed || outcome.status !== "PAYMENT_PENDING")
+        if (!fits)
+          return outcome.code === "OUT_OF_STOCK" ? undefined : `expected OUT_OF_STOCK, got ${JSON.stringify(outcome)}`;
+        if (
+          outcome.code !== "OK" ||
+          !("orderId" in outcome) ||
+          outcome.replayed ||
+          outcome.status !== "PAYMENT_PENDING"
+        )
           return `expected a new PAYMENT_PENDING order, got ${JSON.stringify(outcome)}`;
         if (model.orders.some((o) => o.orderId === outcome.orderId)) return `order id ${outcome.orderId} given twice`;
         for (const [sku, qty] of lines) model.reserved[sku]! += qty;
@@ -120,7 +139,10 @@ class CheckoutOp implements Op {
 type Action = "cancel" | "PAYMENT_SUCCEEDED" | "PAYMENT_FAILED" | "SHIPPED";
 
 class TransitionOp implements Op {
-  constructor(readonly pick: number, readonly action: Action) {}
+  constructor(
+    readonly pick: number,
+    readonly action: Action,
+  ) {}
   bind(model: Readonly<Model>): Bound | undefined {
     if (model.orders.length === 0) return undefined;
     const orderId = model.orders[this.pick % model.orders.length]!.orderId;
@@ -147,19 +169,24 @@ class TransitionOp implements Op {
         const s = order.status;
         let next: string | undefined;
         if (action === "cancel") {
-          if (s === "PAYMENT_PENDING") (release(), (next = "CANCELED"));
+          if (s === "PAYMENT_PENDING") release(), (next = "CANCELED");
           else if (s === "CANCELED") next = "CANCELED";
         } else if (action === "PAYMENT_SUCCEEDED") {
           if (s === "PAYMENT_PENDING") next = "PAID";
         } else if (action === "PAYMENT_FAILED") {
-          if (s === "PAYMENT_PENDING") (release(), (next = "CANCELED"));
+          if (s === "PAYMENT_PENDING") release(), (next = "CANCELED");
         } else if (s === "PAID") {
           order.lines.forEach(([sku, qty]) => ((model.reserved[sku]! -= qty), (model.onHand[sku]! -= qty)));
           next = "SHIPPED";
         }
-        if (next === undefined) return outcome.code === "INVALID_TRANSITION" ? undefined : `${action} from ${s}: expected INVALID_TRANSITION, got ${JSON.stringify(outcome)}`;
+        if (next === undefined)
+          return outcome.code === "INVALID_TRANSITION"
+            ? undefined
+            : `${action} from ${s}: expected INVALID_TRANSITION, got ${JSON.stringify(outcome)}`;
         order.status = next;
-        return outcome.code === "OK" && "status" in outcome && outcome.status === next ? undefined : `${action} from ${s}: expected ${next}, got ${JSON.stringify(outcome)}`;
+        return outcome.code === "OK" && "status" in outcome && outcome.status === next
+          ? undefined
+          : `${action} from ${s}: expected ${next}, got ${JSON.stringify(outcome)}`;
       },
     };
   }
@@ -184,7 +211,9 @@ class SingleCommand implements fc.AsyncCommand<Model, Real> {
 /** Every order of n operations (few: at most 4! = 24). */
 function permutations(n: number): number[][] {
   if (n === 0) return [[]];
-  return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+  return permutations(n - 1).flatMap((p) =>
+    Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+  );
 }
 
 /**
@@ -194,7 +223,10 @@ function permutations(n: number): number[][] {
  * and the model continues from that order's state.
  */
 class ConcurrentCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly ops: Op[], readonly gaps: number[]) {}
+  constructor(
+    readonly ops: Op[],
+    readonly gaps: number[],
+  ) {}
   check = () => true;
   async run(model: Model, real: Real) {
     const bound = this.ops.map((op) => op.bind(model, real)).filter((b): b is Bound => b !== undefined);
@@ -251,18 +283,31 @@ async function assertStock(model: Model, real: Real) {
 async function assertInvariants(model: Model, real: Real) {
   const { doc, tableName } = db();
   const refs = await doc.send(
-    new QueryCommand({ TableName: tableName, IndexName: "gsi1", KeyConditionExpression: "gsi1pk = :u", ExpressionAttributeValues: { ":u": keys.ordersByUser(real.userId) } }),
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: "gsi1",
+      KeyConditionExpression: "gsi1pk = :u",
+      ExpressionAttributeValues: { ":u": keys.ordersByUser(real.userId) },
+    }),
   );
   const orders: Record<string, unknown>[] = [];
   const events = new Map<string, Record<string, unknown>[]>();
   for (const ref of refs.Items ?? []) {
     const partition = await doc.send(
-      new QueryCommand({ TableName: tableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": ref.pk }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": ref.pk },
+        ConsistentRead: true,
+      }),
     );
     const items = partition.Items ?? [];
     const order = items.find((i) => i.sk === "ORDER")!;
     orders.push(order);
-    events.set(String(order.orderId), items.filter((i) => String(i.sk).startsWith(keys.orderEventPrefix)));
+    events.set(
+      String(order.orderId),
+      items.filter((i) => String(i.sk).startsWith(keys.orderEventPrefix)),
+    );
   }
   expect(orders.map((o) => o.orderId).sort()).toEqual(model.orders.map((o) => o.orderId).sort());
 
@@ -284,12 +329,16 @@ async function assertInvariants(model: Model, real: Real) {
   for (const o of orders) perKey.set(String(o.idempotencyKey), (perKey.get(String(o.idempotencyKey)) ?? 0) + 1);
   expect([...perKey.values()].every((n) => n === 1)).toBe(true);
   for (const [key, { orderId }] of model.keys) {
-    const stored = await doc.send(new GetCommand({ TableName: tableName, Key: keys.idempotency(key), ConsistentRead: true }));
+    const stored = await doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.idempotency(key), ConsistentRead: true }),
+    );
     expect(stored.Item?.orderId).toBe(orderId);
   }
 
   for (const o of orders) {
-    const seqs = (events.get(String(o.orderId)) ?? []).flatMap((i) => orderEventsFromItem(i).map((e) => e.seq)).sort((a, b) => a - b);
+    const seqs = (events.get(String(o.orderId)) ?? [])
+      .flatMap((i) => orderEventsFromItem(i).map((e) => e.seq))
+      .sort((a, b) => a - b);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(seqs.length).toBe(Number(o.version));
     expect(o.status).toBe(model.orders.find((m) => m.orderId === o.orderId)!.status);
@@ -298,7 +347,10 @@ async function assertInvariants(model: Model, real: Real) {
 
 const line = fc.tuple(fc.integer({ min: 0, max: SKUS - 1 }), fc.integer({ min: 1, max: 3 }));
 const checkoutOp = fc
-  .tuple(fc.integer({ min: 0, max: 4 }), fc.uniqueArray(line, { minLength: 1, maxLength: SKUS, selector: ([sku]) => sku }))
+  .tuple(
+    fc.integer({ min: 0, max: 4 }),
+    fc.uniqueArray(line, { minLength: 1, maxLength: SKUS, selector: ([sku]) => sku }),
+  )
   .map(([key, lines]): Op => new CheckoutOp(key, lines));
 const transitionOp = fc
   .tuple(fc.nat(), fc.constantFrom<Action>("cancel", "PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "SHIPPED"))
@@ -309,7 +361,10 @@ const commands: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
 ];
 // Mostly no gap between starts (the calls overlap on the server), sometimes a little (one gets a head start).
 const concurrent = fc
-  .tuple(fc.array(fc.oneof(checkoutOp, transitionOp), { minLength: 2, maxLength: 4 }), fc.array(fc.constantFrom(0, 0, 0, 1, 3), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    fc.array(fc.oneof(checkoutOp, transitionOp), { minLength: 2, maxLength: 4 }),
+    fc.array(fc.constantFrom(0, 0, 0, 1, 3), { minLength: 1, maxLength: 4 }),
+  )
   .map(([ops, gaps]) => new ConcurrentCommand(ops, gaps));
 // Listed twice: half of the commands are concurrent.
 commands.push(concurrent, concurrent);
@@ -333,7 +388,12 @@ describe("model-based: checkout, cancel and payment events against an in-memory 
           await Catalog.putOffer(real.skuIds[sku]!, { offerId: real.offerIds[sku]!, unitPrice: 100, currency: "KRW" });
           await Catalog.setStock(real.skuIds[sku]!, { onHand: ON_HAND });
         }
-        const model: Model = { onHand: Array(SKUS).fill(ON_HAND), reserved: Array(SKUS).fill(0), keys: new Map(), orders: [] };
+        const model: Model = {
+          onHand: Array(SKUS).fill(ON_HAND),
+          reserved: Array(SKUS).fill(0),
+          keys: new Map(),
+          orders: [],
+        };
         await fc.asyncModelRun(() => ({ model, real }), cmds);
         await assertInvariants(model, real);
       }),

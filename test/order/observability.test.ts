@@ -31,12 +31,19 @@ beforeAll(async () => {
 });
 
 function emitted(): { metrics: Record<string, unknown>[]; logs: Record<string, unknown>[] } {
-  const parsed = lines.flatMap((l) => l.split("\n")).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const parsed = lines
+    .flatMap((l) => l.split("\n"))
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { metrics: parsed.filter((p) => "_aws" in p), logs: parsed.filter((p) => "level" in p) };
 }
 
 function metricNames(metrics: Record<string, unknown>[]): string[] {
-  return metrics.flatMap((m) => (m._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.map((x) => x.Name));
+  return metrics.flatMap((m) =>
+    (m._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!.Metrics.map(
+      (x) => x.Name,
+    ),
+  );
 }
 
 describe("observability (Powertools EMF metrics and structured logs)", () => {
@@ -54,19 +61,38 @@ describe("observability (Powertools EMF metrics and structured logs)", () => {
 
     const { metrics, logs } = emitted();
     const names = metricNames(metrics);
-    for (const name of ["order_create_total", "order_idempotent_hit_total", "order_out_of_stock_total", "order_price_changed_total", "order_cancel_total"])
+    for (const name of [
+      "order_create_total",
+      "order_idempotent_hit_total",
+      "order_out_of_stock_total",
+      "order_price_changed_total",
+      "order_cancel_total",
+    ])
       expect(names).toContain(name);
     const createStatuses = metrics.filter((m) => "order_create_total" in m).map((m) => m.status);
     expect(createStatuses).toEqual(expect.arrayContaining(["created", "replayed", "OUT_OF_STOCK", "PRICE_CHANGED"]));
 
     const createdLog = logs.find((l) => l.message === "order created");
-    expect(createdLog).toMatchObject({ order_id: orderId, user_id: "u-1", idempotency_key: request.idempotencyKey, request_id: "obs-req", status_transition: "->PAYMENT_PENDING" });
+    expect(createdLog).toMatchObject({
+      order_id: orderId,
+      user_id: "u-1",
+      idempotency_key: request.idempotencyKey,
+      request_id: "obs-req",
+      status_transition: "->PAYMENT_PENDING",
+    });
     const { Catalog } = await import("../../core/catalog/index.js");
     const cartSku = await seedSku({ onHand: 5 });
-    await Catalog.putCart("obs-cart", { userId: "u-1", currency: "KRW", items: [{ skuId: cartSku.skuId, qty: 1, offerId: cartSku.offerId, unitPrice: cartSku.unitPrice }] });
+    await Catalog.putCart("obs-cart", {
+      userId: "u-1",
+      currency: "KRW",
+      items: [{ skuId: cartSku.skuId, qty: 1, offerId: cartSku.offerId, unitPrice: cartSku.unitPrice }],
+    });
     const { items: _lines, ...fromCart } = checkoutRequest([], { cartId: "obs-cart" });
     expect((await call("POST", "/api/v1/orders", fromCart)).statusCode).toBe(201);
     expect(emitted().logs.find((l) => l.message === "order created" && l.cart_id === "obs-cart")).toBeDefined();
-    expect(logs.find((l) => l.message === "order cancel")).toMatchObject({ order_id: orderId, status_transition: "PAYMENT_PENDING->CANCELED" });
+    expect(logs.find((l) => l.message === "order cancel")).toMatchObject({
+      order_id: orderId,
+      status_transition: "PAYMENT_PENDING->CANCELED",
+    });
   });
 });

@@ -20,7 +20,11 @@ describe("an order follows its relay", () => {
   it("reaches DELIVERED when confirmed, shipped and delivered are handled side by side", async () => {
     for (let n = 0; n < 5; n++) {
       const orderId = await paidOrder();
-      await Promise.all(["confirmed", "shipped", "delivered"].map((status) => Order.syncOrderWithRelay(orderId, relayEvent(status, n), who)));
+      await Promise.all(
+        ["confirmed", "shipped", "delivered"].map((status) =>
+          Order.syncOrderWithRelay(orderId, relayEvent(status, n), who),
+        ),
+      );
       const order = await Order.get(orderId);
       expect(order.status).toBe("DELIVERED");
       const types = (await Order.events(orderId, { limit: 100 })).items.map((e) => e.type);

@@ -15,7 +15,9 @@ beforeAll(async () => {
 });
 
 async function shardItems(skuId: string): Promise<Record<string, unknown>[]> {
-  return (await scanTable()).filter((i) => i.entity === "Sku" && i.skuId === skuId).sort((a, b) => Number(a.shard ?? 0) - Number(b.shard ?? 0));
+  return (await scanTable())
+    .filter((i) => i.entity === "Sku" && i.skuId === skuId)
+    .sort((a, b) => Number(a.shard ?? 0) - Number(b.shard ?? 0));
 }
 
 /** Every shard keeps `available = onHand - reserved` and `0 <= reserved <= onHand`. */
@@ -30,11 +32,18 @@ function expectShardInvariants(items: Record<string, unknown>[]) {
 /** Quantity held by the orders of `skuId` whose reservation is still HELD, from the table. */
 async function heldQty(skuId: string): Promise<number> {
   const orders = (await scanTable()).filter((i) => i.entity === "Order" && i.reservationStatus === "HELD");
-  return orders.flatMap((o) => o.items as { skuId: string; qty: number }[]).filter((l) => l.skuId === skuId).reduce((s, l) => s + l.qty, 0);
+  return orders
+    .flatMap((o) => o.items as { skuId: string; qty: number }[])
+    .filter((l) => l.skuId === skuId)
+    .reduce((s, l) => s + l.qty, 0);
 }
 
 /** Runs `count` checkouts of one unit at once and returns what each ended in (order id, or the error code). */
-async function concurrentCheckouts(sku: Sku, count: number, userPrefix: string): Promise<{ created: string[]; codes: string[]; maxInFlight: number }> {
+async function concurrentCheckouts(
+  sku: Sku,
+  count: number,
+  userPrefix: string,
+): Promise<{ created: string[]; codes: string[]; maxInFlight: number }> {
   let inFlight = 0;
   let maxInFlight = 0;
   const outcomes = await Promise.all(
@@ -52,19 +61,40 @@ async function concurrentCheckouts(sku: Sku, count: number, userPrefix: string):
       }
     }),
   );
-  return { created: outcomes.filter((o) => !o.startsWith("!")), codes: outcomes.filter((o) => o.startsWith("!")).map((o) => o.slice(1)), maxInFlight };
+  return {
+    created: outcomes.filter((o) => !o.startsWith("!")),
+    codes: outcomes.filter((o) => o.startsWith("!")).map((o) => o.slice(1)),
+    maxInFlight,
+  };
 }
 
 describe("hot SKU stock shards", () => {
   it("spreads stock over the shards, each with a copy of the offer, and GET sums them", async () => {
     const sku = await seedSku({ onHand: 0 });
-    expect(await Catalog.setStock(sku.skuId, { onHand: 100, shards: 8 })).toEqual({ skuId: sku.skuId, onHand: 100, reserved: 0, available: 100, shards: 8 });
+    expect(await Catalog.setStock(sku.skuId, { onHand: 100, shards: 8 })).toEqual({
+      skuId: sku.skuId,
+      onHand: 100,
+      reserved: 0,
+      available: 100,
+      shards: 8,
+    });
     const items = await shardItems(sku.skuId);
-    expect(items.map((i) => i.pk)).toEqual([keys.sku(sku.skuId).pk, ...Array.from({ length: 7 }, (_, k) => keys.skuShard(sku.skuId, k + 1).pk)]);
-    expect(items.every((i) => i.offerId === sku.offerId && i.unitPrice === sku.unitPrice && i.currency === "KRW")).toBe(true);
+    expect(items.map((i) => i.pk)).toEqual([
+      keys.sku(sku.skuId).pk,
+      ...Array.from({ length: 7 }, (_, k) => keys.skuShard(sku.skuId, k + 1).pk),
+    ]);
+    expect(items.every((i) => i.offerId === sku.offerId && i.unitPrice === sku.unitPrice && i.currency === "KRW")).toBe(
+      true,
+    );
     expect(items.map((i) => i.onHand)).toEqual([13, 13, 13, 13, 12, 12, 12, 12]);
     expectShardInvariants(items);
-    expect(await Catalog.getStock(sku.skuId)).toEqual({ skuId: sku.skuId, onHand: 100, reserved: 0, available: 100, shards: 8 });
+    expect(await Catalog.getStock(sku.skuId)).toEqual({
+      skuId: sku.skuId,
+      onHand: 100,
+      reserved: 0,
+      available: 100,
+      shards: 8,
+    });
     expect(await codeOf(Catalog.setStock(sku.skuId, { onHand: 1, shards: 65 }))).toBe("VALIDATION_ERROR");
   });
 
@@ -81,7 +111,9 @@ describe("hot SKU stock shards", () => {
     // Each line records its shard (absent for shard 0) and that shard holds it.
     const orders = (await scanTable()).filter((i) => i.entity === "Order" && created.includes(String(i.orderId)));
     const perShard = new Map<number, number>();
-    for (const o of orders) for (const l of o.items as { shard?: number; qty: number }[]) perShard.set(l.shard ?? 0, (perShard.get(l.shard ?? 0) ?? 0) + l.qty);
+    for (const o of orders)
+      for (const l of o.items as { shard?: number; qty: number }[])
+        perShard.set(l.shard ?? 0, (perShard.get(l.shard ?? 0) ?? 0) + l.qty);
     for (const item of items) expect(Number(item.reserved)).toBe(perShard.get(Number(item.shard ?? 0)) ?? 0);
   });
 
@@ -96,7 +128,9 @@ describe("hot SKU stock shards", () => {
     ]);
     expect(first.maxInFlight).toBeGreaterThan(1);
     expect(reshardA.onHand + reshardB.onHand).toBe(60);
-    expect(new Set(first.codes)).toEqual(new Set(first.codes.filter((c) => c === "OUT_OF_STOCK" || c === "CONCURRENT_MODIFICATION")));
+    expect(new Set(first.codes)).toEqual(
+      new Set(first.codes.filter((c) => c === "OUT_OF_STOCK" || c === "CONCURRENT_MODIFICATION")),
+    );
     // Sell whatever a lost race left, one at a time, until the SKU says OUT_OF_STOCK: the total is exactly 30.
     const sold = [...first.created];
     for (;;) {
@@ -127,7 +161,10 @@ describe("hot SKU stock shards", () => {
   it("keeps every shard item counted when two re-shards race", async () => {
     for (let n = 0; n < 8; n++) {
       const sku = await seedSku({ onHand: 0 });
-      const results = await Promise.allSettled([Catalog.setStock(sku.skuId, { onHand: 80, shards: 8 }), Catalog.setStock(sku.skuId, { onHand: 10, shards: 2 })]);
+      const results = await Promise.allSettled([
+        Catalog.setStock(sku.skuId, { onHand: 80, shards: 8 }),
+        Catalog.setStock(sku.skuId, { onHand: 10, shards: 2 }),
+      ]);
       expect(results.some((r) => r.status === "fulfilled")).toBe(true);
       const items = await shardItems(sku.skuId);
       const main = items.find((i) => Number(i.shard ?? 0) === 0)!;
@@ -135,7 +172,8 @@ describe("hot SKU stock shards", () => {
       const stock = await Catalog.getStock(sku.skuId);
       expect(stock.onHand).toBe(items.reduce((sum, i) => sum + Number(i.onHand), 0));
       expect([10, 80]).toContain(stock.onHand);
-      for (const item of items) if (Number(item.shard ?? 0) >= Number(main.shards)) expect(Number(item.available)).toBe(0);
+      for (const item of items)
+        if (Number(item.shard ?? 0) >= Number(main.shards)) expect(Number(item.available)).toBe(0);
     }
   });
 
@@ -193,7 +231,12 @@ describe("hot SKU stock shards", () => {
     const sku = await seedSku({ onHand: 0 });
     await Catalog.setStock(sku.skuId, { onHand: 40, shards: 8 });
     const { created } = await concurrentCheckouts(sku, 16, "retire");
-    expect(await Catalog.setStock(sku.skuId, { onHand: 40, shards: 2 })).toMatchObject({ onHand: 40, reserved: 16, available: 24, shards: 2 });
+    expect(await Catalog.setStock(sku.skuId, { onHand: 40, shards: 2 })).toMatchObject({
+      onHand: 40,
+      reserved: 16,
+      available: 24,
+      shards: 2,
+    });
     let items = await shardItems(sku.skuId);
     expect(items).toHaveLength(8);
     for (const item of items.slice(2)) {
@@ -217,7 +260,12 @@ describe("hot SKU stock shards", () => {
     await concurrentCheckouts(sku, 6, "recon");
     const { doc, tableName } = db();
     await doc.send(
-      new UpdateCommand({ TableName: tableName, Key: keys.skuShard(sku.skuId, 2), UpdateExpression: "SET reserved = reserved + :x, available = available - :x", ExpressionAttributeValues: { ":x": 3 } }),
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.skuShard(sku.skuId, 2),
+        UpdateExpression: "SET reserved = reserved + :x, available = available - :x",
+        ExpressionAttributeValues: { ":x": 3 },
+      }),
     );
     const report = (await Order.reconcileReservations())!.filter((d) => d.skuId === sku.skuId);
     expect(report).toHaveLength(1);

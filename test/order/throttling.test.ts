@@ -28,13 +28,20 @@ beforeAll(async () => {
       const verdict = decide(command, args.input as Record<string, unknown>);
       seen.push(`${command}:${verdict ?? "ok"}`);
       if (verdict === "request")
-        throw new ProvisionedThroughputExceededException({ message: "Throughput exceeds the current capacity", $metadata: {} });
+        throw new ProvisionedThroughputExceededException({
+          message: "Throughput exceeds the current capacity",
+          $metadata: {},
+        });
       if (verdict === "transaction") {
         const items = (args.input as { TransactItems: unknown[] }).TransactItems;
         throw new TransactionCanceledException({
           message: "Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError]",
           $metadata: {},
-          CancellationReasons: items.map((_, i) => (i === 0 ? { Code: "ThrottlingError", Message: "Throughput exceeds the current capacity" } : { Code: "None" })),
+          CancellationReasons: items.map((_, i) =>
+            i === 0
+              ? { Code: "ThrottlingError", Message: "Throughput exceeds the current capacity" }
+              : { Code: "None" },
+          ),
         });
       }
       return next(args);
@@ -62,7 +69,17 @@ function throttleTransactions(times = Infinity, touching?: string) {
 
 let n = 0;
 function paymentSucceeded(orderId: string): EventBridgeEvent<string, unknown> {
-  return { version: "0", id: `ev-${++n}`, source: "payments", "detail-type": "Payment Succeeded", account: "1", time: new Date().toISOString(), region: "local", resources: [], detail: { orderId, paymentId: `pay-${orderId}` } };
+  return {
+    version: "0",
+    id: `ev-${++n}`,
+    source: "payments",
+    "detail-type": "Payment Succeeded",
+    account: "1",
+    time: new Date().toISOString(),
+    region: "local",
+    resources: [],
+    detail: { orderId, paymentId: `pay-${orderId}` },
+  };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
@@ -111,7 +128,9 @@ describe("throttling is capacity, not a business answer", () => {
     decide = (command, input) => {
       if (command !== "TransactWriteItemsCommand") return undefined;
       // Marshalled by now: key attributes are { S: "..." }.
-      const touched = (input.TransactItems as { Update?: { Key: { pk: { S: string } } } }[]).map((i) => i.Update?.Key.pk.S ?? "");
+      const touched = (input.TransactItems as { Update?: { Key: { pk: { S: string } } } }[]).map(
+        (i) => i.Update?.Key.pk.S ?? "",
+      );
       return touched.some((pk) => pk.startsWith(keys.sku(sku.skuId).pk) && pk !== open) ? "transaction" : undefined;
     };
     for (let i = 0; i < 4; i++) {
@@ -141,7 +160,9 @@ describe("throttling is capacity, not a business answer", () => {
     await new Promise((r) => setTimeout(r, 300));
     // The sweep meets the same throttling: it reports the order and goes on, cancelling nothing.
     const throttledSweep = await Order.expireOverduePayments(new Date(), who);
-    expect(throttledSweep.failed).toContainEqual(expect.objectContaining({ orderId: order.orderId, code: "CAPACITY_EXCEEDED" }));
+    expect(throttledSweep.failed).toContainEqual(
+      expect.objectContaining({ orderId: order.orderId, code: "CAPACITY_EXCEEDED" }),
+    );
     expect((await Order.get(order.orderId)).status).toBe("PAYMENT_PENDING");
     decide = () => undefined;
     // EventBridge redelivers the same event: it applies.
@@ -179,7 +200,9 @@ describe("throttling is capacity, not a business answer", () => {
   it("sweeps every overdue order over all deadline shards, going on past a throttled one", async () => {
     process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
     const sku = await seedSku({ onHand: 50 });
-    const orders = await Promise.all(Array.from({ length: 30 }, (_, i) => Order.checkout(checkoutRequest([sku], { userId: `sweep-${i}` }), who)));
+    const orders = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => Order.checkout(checkoutRequest([sku], { userId: `sweep-${i}` }), who)),
+    );
     const ids = orders.map((o) => o.order.orderId);
     const items = (await scanTable()).filter((i) => ids.includes(String(i.orderId)) && i.entity === "Order");
     expect(new Set(items.map((i) => i.gsi2pk)).size).toBeGreaterThan(10);
@@ -210,7 +233,10 @@ describe("throttling is capacity, not a business answer", () => {
     const lease = await acquireLease("ExpireUnpaidOrders", 60_000);
     expect(lease).toBeDefined();
     expect((await Order.expireOverduePayments(new Date(), who)).skipped).toBe(true);
-    const [a, b] = await Promise.all([acquireLease("ReconcileReservations", 60_000), acquireLease("ReconcileReservations", 60_000)]);
+    const [a, b] = await Promise.all([
+      acquireLease("ReconcileReservations", 60_000),
+      acquireLease("ReconcileReservations", 60_000),
+    ]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
     // While a reconciliation holds its lease, another run does nothing and says so.
     expect(await Order.reconcileReservations()).toBeUndefined();

@@ -4,7 +4,6 @@ import { Order } from "../../core/order/index.js";
 import { checkoutRequest, codeOf, scanTable, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
-
 async function placeOrder(qty = 2, onHand = 10) {
   const sku = await seedSku({ onHand });
   const { order } = await Order.checkout(checkoutRequest([{ ...sku, qty }]), who);
@@ -27,7 +26,12 @@ describe("cancel", () => {
   it("cancels, releases the reservation once and appends ORDER_CANCELED + INVENTORY_RELEASED", async () => {
     const { sku, order } = await placeOrder(3);
     const result = await Order.cancel(order.orderId, { reason: "changed my mind" }, who);
-    expect(result.order).toMatchObject({ status: "CANCELED", reservationStatus: "RELEASED", cancelReason: "changed my mind", version: 5 });
+    expect(result.order).toMatchObject({
+      status: "CANCELED",
+      reservationStatus: "RELEASED",
+      cancelReason: "changed my mind",
+      version: 5,
+    });
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 0, available: 10 });
     const events = await history(order.orderId);
     expect(events.slice(3).map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([
@@ -75,7 +79,8 @@ describe("external events", () => {
     for (const [type, status] of steps) {
       const result = await Order.applyExternalEvent(order.orderId, { type, externalId: `${type}-1` }, who);
       expect(result.order.status).toBe(status);
-      if (type === "SHIPPED") expect(await Catalog.getStock(sku.skuId)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
+      if (type === "SHIPPED")
+        expect(await Catalog.getStock(sku.skuId)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
     }
     const events = await history(order.orderId);
     expect(events.map((e) => e.type)).toEqual([
@@ -91,13 +96,23 @@ describe("external events", () => {
     ]);
     expectGapless(events);
     expect((await Order.get(order.orderId)).version).toBe(events.length);
-    expect(await codeOf(Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "late" }, who))).toBe("INVALID_TRANSITION");
+    expect(
+      await codeOf(Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "late" }, who)),
+    ).toBe("INVALID_TRANSITION");
   });
 
   it("treats the same external event delivered again as a no-op", async () => {
     const { order } = await placeOrder();
-    const first = await Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "pay-9" }, who);
-    const second = await Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "pay-9" }, who);
+    const first = await Order.applyExternalEvent(
+      order.orderId,
+      { type: "PAYMENT_SUCCEEDED", externalId: "pay-9" },
+      who,
+    );
+    const second = await Order.applyExternalEvent(
+      order.orderId,
+      { type: "PAYMENT_SUCCEEDED", externalId: "pay-9" },
+      who,
+    );
     expect(second.changed).toBe(false);
     expect(second.order).toEqual(first.order);
     expect(await history(order.orderId)).toHaveLength(4);
@@ -106,7 +121,9 @@ describe("external events", () => {
   it("applies concurrent duplicates of one external event once", async () => {
     const { order } = await placeOrder();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "pay-storm" }, who)),
+      Array.from({ length: 8 }, () =>
+        Order.applyExternalEvent(order.orderId, { type: "PAYMENT_SUCCEEDED", externalId: "pay-storm" }, who),
+      ),
     );
     expect(results.filter((r) => r.changed)).toHaveLength(1);
     expect(await history(order.orderId)).toHaveLength(4);
@@ -115,8 +132,16 @@ describe("external events", () => {
   it("compensates a failed payment: cancels and releases stock exactly once", async () => {
     const { sku, order } = await placeOrder(5);
     const result = await Order.applyExternalEvent(order.orderId, { type: "PAYMENT_FAILED", externalId: "pay-x" }, who);
-    expect(result.order).toMatchObject({ status: "CANCELED", reservationStatus: "RELEASED", cancelReason: "PAYMENT_FAILED" });
-    expect((await history(order.orderId)).slice(3).map((e) => e.type)).toEqual(["PAYMENT_FAILED", "ORDER_CANCELED", "INVENTORY_RELEASED"]);
+    expect(result.order).toMatchObject({
+      status: "CANCELED",
+      reservationStatus: "RELEASED",
+      cancelReason: "PAYMENT_FAILED",
+    });
+    expect((await history(order.orderId)).slice(3).map((e) => e.type)).toEqual([
+      "PAYMENT_FAILED",
+      "ORDER_CANCELED",
+      "INVENTORY_RELEASED",
+    ]);
     await Order.applyExternalEvent(order.orderId, { type: "PAYMENT_FAILED", externalId: "pay-x" }, who);
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 0, available: 10 });
   });
@@ -124,13 +149,16 @@ describe("external events", () => {
   it("refuses an out-of-order event and writes nothing", async () => {
     const { order } = await placeOrder();
     const before = await scanTable();
-    expect(await codeOf(Order.applyExternalEvent(order.orderId, { type: "SHIPPED", externalId: "shp-1" }, who))).toBe("INVALID_TRANSITION");
+    expect(await codeOf(Order.applyExternalEvent(order.orderId, { type: "SHIPPED", externalId: "shp-1" }, who))).toBe(
+      "INVALID_TRANSITION",
+    );
     expect(await scanTable()).toEqual(before);
   });
 
   it("releases the reservation when goods that never shipped are refunded", async () => {
     const { sku, order } = await placeOrder(2);
-    for (const type of ["PAYMENT_SUCCEEDED", "REFUND_REQUESTED", "REFUNDED"] as const) await Order.applyExternalEvent(order.orderId, { type }, who);
+    for (const type of ["PAYMENT_SUCCEEDED", "REFUND_REQUESTED", "REFUNDED"] as const)
+      await Order.applyExternalEvent(order.orderId, { type }, who);
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ onHand: 10, reserved: 0 });
     expect((await history(order.orderId)).at(-1)?.type).toBe("INVENTORY_RELEASED");
   });
@@ -154,13 +182,16 @@ describe("queries", () => {
   it("lists a user's orders newest first with cursor pagination", async () => {
     const sku = await seedSku({ onHand: 50 });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await Order.checkout(checkoutRequest([sku], { userId: "lister" }), who)).order.orderId);
+    for (let i = 0; i < 5; i++)
+      ids.push((await Order.checkout(checkoutRequest([sku], { userId: "lister" }), who)).order.orderId);
     const first = await Order.listByUser({ userId: "lister", limit: "2" });
     expect(first.items.map((o) => o.orderId)).toEqual([ids[4], ids[3]]);
     const second = await Order.listByUser({ userId: "lister", limit: "2", cursor: first.nextCursor! });
     const third = await Order.listByUser({ userId: "lister", limit: "2", cursor: second.nextCursor! });
     expect([...second.items, ...third.items].map((o) => o.orderId)).toEqual([ids[2], ids[1], ids[0]]);
-    expect(await codeOf(Order.listByUser({ userId: "someone-else", cursor: first.nextCursor! }))).toBe("VALIDATION_ERROR");
+    expect(await codeOf(Order.listByUser({ userId: "someone-else", cursor: first.nextCursor! }))).toBe(
+      "VALIDATION_ERROR",
+    );
   });
 
   it("pages an order's history in seq order", async () => {

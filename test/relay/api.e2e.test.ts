@@ -18,7 +18,10 @@ const relayItems = async () => (await scanTable()).filter((i) => i.entity === "R
 async function writtenSince(before: Record<string, unknown>[]) {
   const known = new Set(before.map((i) => `${String(i.pk)}|${String(i.sk)}`));
   const earlierRelays = new Set(before.filter((i) => i.entity === "Relay").map((i) => i.relayId));
-  return (await scanTable()).filter((i) => !known.has(`${String(i.pk)}|${String(i.sk)}`) && !(i.entity === "RelayAudit" && earlierRelays.has(i.relayId)));
+  return (await scanTable()).filter(
+    (i) =>
+      !known.has(`${String(i.pk)}|${String(i.sk)}`) && !(i.entity === "RelayAudit" && earlierRelays.has(i.relayId)),
+  );
 }
 
 describe("reference data: listings and suppliers", () => {
@@ -26,7 +29,13 @@ describe("reference data: listings and suppliers", () => {
     const listing = await suite.kit.newListing({ price: 9900 });
     const read = await suite.call("GET", `/internal/listings/${listing.listingId}`);
     expect(read.status).toBe(200);
-    expect(read.body).toMatchObject({ listingId: listing.listingId, sellingPrice: 9900, currency: "KRW", supplierId: listing.supplierId, active: true });
+    expect(read.body).toMatchObject({
+      listingId: listing.listingId,
+      sellingPrice: 9900,
+      currency: "KRW",
+      supplierId: listing.supplierId,
+      active: true,
+    });
     const sup = await suite.call("GET", `/internal/suppliers/${listing.supplierId}`);
     expect(sup.status).toBe(200);
     expect(sup.body.endpointUrl).toBe(`${suite.supplier.url}/orders`);
@@ -35,14 +44,23 @@ describe("reference data: listings and suppliers", () => {
   it("answers 404 LISTING_NOT_FOUND / SUPPLIER_NOT_FOUND and 400 for a bad endpoint", async () => {
     expectProblem(await suite.call("GET", "/internal/listings/nope"), 404, "LISTING_NOT_FOUND");
     expectProblem(await suite.call("GET", "/internal/suppliers/nope"), 404, "SUPPLIER_NOT_FOUND");
-    expectProblem(await suite.call("PUT", "/internal/suppliers/s-bad", { name: "x", endpointUrl: "ftp://example.com" }), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.call("PUT", "/internal/suppliers/s-bad", { name: "x", endpointUrl: "ftp://example.com" }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 });
 
 describe("POST /internal/relays", () => {
   it("creates a pending relay: price copied from the listing, total computed, readable unique order number", async () => {
     const listing = await suite.kit.newListing({ price: 12345 });
-    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { quantity: 3 }), { "x-actor": "channel-sync" });
+    const response = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, { quantity: 3 }),
+      { "x-actor": "channel-sync" },
+    );
     expect(response.status).toBe(201);
     const relay = response.body;
     expect(response.headers.get("location")).toBe(`/internal/relays/${relay.relayId}`);
@@ -64,7 +82,11 @@ describe("POST /internal/relays", () => {
     expect(relay.orderNumber).toMatch(/^DS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$/);
     expect(new Date(relay.createdAt).toISOString()).toBe(relay.createdAt);
     // An auto dispatch may already have moved it; its creation fields do not change.
-    expect(await suite.kit.get(relay.relayId)).toMatchObject({ relayId: relay.relayId, orderNumber: relay.orderNumber, unitPrice: 12345 });
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({
+      relayId: relay.relayId,
+      orderNumber: relay.orderNumber,
+      unitPrice: 12345,
+    });
   });
 
   it("gives every relay its own order number", async () => {
@@ -76,8 +98,16 @@ describe("POST /internal/relays", () => {
 
   it("never lets a caller set a price (Dropshipping does not price): unitPrice/totalPrice in the body are refused", async () => {
     const listing = await suite.kit.newListing();
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { unitPrice: 1 })), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { totalPrice: 1 })), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { unitPrice: 1 })),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectProblem(
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { totalPrice: 1 })),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("keeps the copied price when the listing's price changes later", async () => {
@@ -101,15 +131,27 @@ describe("POST /internal/relays", () => {
     const before = await scanTable();
     const { listingId: _omit, ...withoutListing } = suite.kit.relayBody("x");
     expectProblem(await suite.call("POST", "/internal/relays", withoutListing), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody("lst-does-not-exist")), 404, "LISTING_NOT_FOUND");
+    expectProblem(
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody("lst-does-not-exist")),
+      404,
+      "LISTING_NOT_FOUND",
+    );
     expect(await writtenSince(before)).toEqual([]);
   });
 
   it("requires externalOrderId or ecommerceOrderId unless metadata.source is manual", async () => {
     const listing = await suite.kit.newListing();
     const noIds = { externalOrderId: null, ecommerceOrderId: null };
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, noIds)), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...noIds, metadata: {} })), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, noIds)),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectProblem(
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...noIds, metadata: {} })),
+      400,
+      "VALIDATION_ERROR",
+    );
     // Manual relays have no external id (DS-4.1 §5.1 exception), so two of them are two relays.
     const a = await suite.kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
     const b = await suite.kit.create(listing.listingId, { ...noIds, metadata: { source: "manual" } });
@@ -118,7 +160,11 @@ describe("POST /internal/relays", () => {
 
   it("requires ecommerceOrderId for an order taken on the platform (metadata.source ecommerce, DS-4.1 §8)", async () => {
     const listing = await suite.kit.newListing();
-    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { metadata: { source: "ecommerce" } }));
+    const response = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, { metadata: { source: "ecommerce" } }),
+    );
     expectProblem(response, 400, "VALIDATION_ERROR");
     expect(JSON.stringify(response.body.errors)).toContain("ecommerceOrderId");
   });
@@ -126,7 +172,11 @@ describe("POST /internal/relays", () => {
   it("refuses an ecommerceOrderId that names no order with 422 ECOMMERCE_ORDER_NOT_FOUND, storing nothing", async () => {
     const listing = await suite.kit.newListing();
     const before = await scanTable();
-    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ecommerceOrderId: "01NOSUCHORDER", metadata: { source: "ecommerce" } }));
+    const response = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, { ecommerceOrderId: "01NOSUCHORDER", metadata: { source: "ecommerce" } }),
+    );
     expectProblem(response, 422, "ECOMMERCE_ORDER_NOT_FOUND");
     expect(await writtenSince(before)).toEqual([]);
   });
@@ -134,14 +184,34 @@ describe("POST /internal/relays", () => {
   it("links an existing order and lets one order back only one relay (a repeat returns the existing relay)", async () => {
     const orderId = await placeOrder();
     const listing = await suite.kit.newListing();
-    const first = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
+    const first = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, {
+        externalOrderId: null,
+        ecommerceOrderId: orderId,
+        metadata: { source: "ecommerce" },
+      }),
+    );
     expect(first.status).toBe(201);
     expect(first.body.ecommerceOrderId).toBe(orderId);
-    const again = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId: "other-ext", ecommerceOrderId: orderId, metadata: { source: "ecommerce" } }));
+    const again = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, {
+        externalOrderId: "other-ext",
+        ecommerceOrderId: orderId,
+        metadata: { source: "ecommerce" },
+      }),
+    );
     expect(again.status).toBe(200);
     expect(again.body.relayId).toBe(first.body.relayId);
     const otherListing = await suite.kit.newListing();
-    const elsewhere = await suite.call("POST", "/internal/relays", suite.kit.relayBody(otherListing.listingId, { ecommerceOrderId: orderId }));
+    const elsewhere = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(otherListing.listingId, { ecommerceOrderId: orderId }),
+    );
     expect(elsewhere.status).toBe(200);
     expect(elsewhere.body.relayId).toBe(first.body.relayId);
   });
@@ -160,7 +230,15 @@ describe("POST /internal/relays", () => {
     expect(listed.body.items).toHaveLength(1);
     // The same external id on another listing is another order.
     const other = await suite.kit.newListing();
-    expect((await suite.call("POST", "/internal/relays", suite.kit.relayBody(other.listingId, { externalOrderId: "ss-20261124-001" }))).status).toBe(201);
+    expect(
+      (
+        await suite.call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(other.listingId, { externalOrderId: "ss-20261124-001" }),
+        )
+      ).status,
+    ).toBe(201);
   });
 
   it("creates exactly one relay for 20 concurrent repeats, and none of them fails", async () => {
@@ -173,14 +251,20 @@ describe("POST /internal/relays", () => {
     expect(new Set(responses.map((r) => r.body.relayId)).size).toBe(1);
     const stored = (await relayItems()).filter((i) => i.listingId === listing.listingId);
     expect(stored).toHaveLength(1);
-    const created = (await suite.kit.audit(responses[0]!.body.relayId)).filter((a) => a.before === null && a.kind === "STATUS_CHANGE");
+    const created = (await suite.kit.audit(responses[0]!.body.relayId)).filter(
+      (a) => a.before === null && a.kind === "STATUS_CHANGE",
+    );
     expect(created).toHaveLength(1);
   });
 
   it("creates exactly one relay for 20 concurrent repeats of one ecommerce order", async () => {
     const orderId = await placeOrder();
     const listing = await suite.kit.newListing();
-    const body = suite.kit.relayBody(listing.listingId, { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const body = suite.kit.relayBody(listing.listingId, {
+      externalOrderId: null,
+      ecommerceOrderId: orderId,
+      metadata: { source: "ecommerce" },
+    });
     const responses = await Promise.all(Array.from({ length: 20 }, () => suite.call("POST", "/internal/relays", body)));
     expect(responses.filter((r) => r.status === 201)).toHaveLength(1);
     expect(responses.filter((r) => r.status === 200)).toHaveLength(19);
@@ -189,9 +273,17 @@ describe("POST /internal/relays", () => {
 
   it("rejects unknown fields and a caller-written metadata.lastError", async () => {
     const listing = await suite.kit.newListing();
-    expectProblem(await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { status: "relayed" })), 400, "VALIDATION_ERROR");
     expectProblem(
-      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { metadata: { source: "erp", lastError: "x" } })),
+      await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { status: "relayed" })),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectProblem(
+      await suite.call(
+        "POST",
+        "/internal/relays",
+        suite.kit.relayBody(listing.listingId, { metadata: { source: "erp", lastError: "x" } }),
+      ),
       400,
       "VALIDATION_ERROR",
     );
@@ -205,7 +297,11 @@ describe("relay totals stay exact and storable (at most 1e15 minor units)", () =
     const listing = await suite.kit.newListing({ price: maxPrice });
     const before = await scanTable();
     for (const quantity of [1001, 9999]) {
-      const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { quantity }));
+      const response = await suite.call(
+        "POST",
+        "/internal/relays",
+        suite.kit.relayBody(listing.listingId, { quantity }),
+      );
       expectProblem(response, 400, "VALIDATION_ERROR");
       expect(response.body.errors).toEqual([expect.objectContaining({ path: "quantity" })]);
     }
@@ -222,7 +318,11 @@ describe("relay totals stay exact and storable (at most 1e15 minor units)", () =
     const refused = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9999 });
     expectProblem(refused, 400, "VALIDATION_ERROR");
     expect(refused.body.errors).toEqual([expect.objectContaining({ path: "quantity" })]);
-    expect(await suite.kit.get(relay.relayId)).toMatchObject({ version: relay.version, quantity: 1, totalPrice: maxPrice });
+    expect(await suite.kit.get(relay.relayId)).toMatchObject({
+      version: relay.version,
+      quantity: 1,
+      totalPrice: maxPrice,
+    });
     const patched = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 1000 });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(patched.body).toMatchObject({ quantity: 1000, totalPrice: 1e15 });
@@ -233,7 +333,10 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
   const pan = "4111111111111111";
   const variants: [string, Record<string, unknown>][] = [
     ["a card number in customerInfo", { customerInfo: { name: "Kim", note: "4111 1111 1111 1111" } }],
-    ["a dashed card number in shippingInfo", { shippingInfo: { address: "Seoul", memo: "pay with 4111-1111-1111-1111" } }],
+    [
+      "a dashed card number in shippingInfo",
+      { shippingInfo: { address: "Seoul", memo: "pay with 4111-1111-1111-1111" } },
+    ],
     ["a card number as a JSON number in metadata", { metadata: { source: "erp", ref: 4111111111111111 } }],
     ["an Amex number nested in an address", { shippingInfo: { address: { line1: "3782 822463 10005" } } }],
     ["a password key", { customerInfo: { name: "Kim", password: "hunter2-secret-value" } }],
@@ -247,12 +350,26 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
     const listing = await suite.kit.newListing();
     const externalOrderId = suite.kit.unique("forbidden");
     const before = await scanTable();
-    const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId }));
+    const response = await suite.call(
+      "POST",
+      "/internal/relays",
+      suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId }),
+    );
     expect(await writtenSince(before)).toEqual([]);
     expectProblem(response, 400, "FORBIDDEN_DATA");
     expect(response.body.violations.length).toBeGreaterThan(0);
     const text = JSON.stringify(response.body);
-    for (const secret of [pan, "4111 1111", "4111-1111", "378282246310005", "3782 822463", "hunter2", "tok_live", "s3cr3t"]) expect(text).not.toContain(secret);
+    for (const secret of [
+      pan,
+      "4111 1111",
+      "4111-1111",
+      "378282246310005",
+      "3782 822463",
+      "hunter2",
+      "tok_live",
+      "s3cr3t",
+    ])
+      expect(text).not.toContain(secret);
     const listed = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}`);
     expect(listed.body.items).toHaveLength(0);
   });
@@ -261,7 +378,11 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
     // Sends every refused variant itself (create, PATCH, event), so it proves the same alone as after the others.
     const listing = await suite.kit.newListing();
     for (const [, overrides] of variants) {
-      const response = await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId: suite.kit.unique("forbidden") }));
+      const response = await suite.call(
+        "POST",
+        "/internal/relays",
+        suite.kit.relayBody(listing.listingId, { ...overrides, externalOrderId: suite.kit.unique("forbidden") }),
+      );
       expectProblem(response, 400, "FORBIDDEN_DATA");
     }
     // An accepted relay: the scan below does see what relays store (its marker), just not what was refused.
@@ -275,7 +396,8 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
     const digitsOnly = everything.replace(/[ -]/g, "");
     expect(digitsOnly).not.toContain(pan);
     expect(digitsOnly).not.toContain("378282246310005");
-    for (const secret of ["hunter2", "tok_live", "s3cr3t-value", "forbidden-"]) expect(everything).not.toContain(secret);
+    for (const secret of ["hunter2", "tok_live", "s3cr3t-value", "forbidden-"])
+      expect(everything).not.toContain(secret);
   });
 
   it("accepts dates, postcodes and phone numbers next to each other (not card layouts)", async () => {
@@ -289,14 +411,24 @@ describe("forbidden data (DS-4.1 §6.3): refused, never stored", () => {
 
   it("accepts 16 digits that fail the Luhn check (not a card number)", async () => {
     const listing = await suite.kit.newListing();
-    const created = await suite.kit.create(listing.listingId, { customerInfo: { name: "Kim", memo: "4111 1111 1111 1112" } });
+    const created = await suite.kit.create(listing.listingId, {
+      customerInfo: { name: "Kim", memo: "4111 1111 1111 1112" },
+    });
     expect(created.customerInfo.memo).toBe("4111 1111 1111 1112");
   });
 
   it("refuses card data in a PATCH and in an event's shippingInfo, changing nothing", async () => {
     const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
-    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { note: pan } }), 400, "FORBIDDEN_DATA");
-    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { shippingInfo: { authToken: "abc" } }), 400, "FORBIDDEN_DATA");
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { note: pan } }),
+      400,
+      "FORBIDDEN_DATA",
+    );
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { shippingInfo: { authToken: "abc" } }),
+      400,
+      "FORBIDDEN_DATA",
+    );
     expectProblem(await suite.kit.event(relay.relayId, "CANCELLED", { reason: `card ${pan}` }), 400, "FORBIDDEN_DATA");
     const after = await suite.kit.get(relay.relayId);
     expect(after.version).toBe(relay.version);
@@ -316,12 +448,17 @@ describe("queries", () => {
     expect(page1.status).toBe(200);
     expect(page1.body.items.map((r: any) => r.relayId)).toEqual([b.relayId]);
     expect(page1.body.nextCursor).toEqual(expect.any(String));
-    const page2 = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&limit=1&cursor=${page1.body.nextCursor}`);
+    const page2 = await suite.call(
+      "GET",
+      `/internal/relays?listingId=${listing.listingId}&limit=1&cursor=${page1.body.nextCursor}`,
+    );
     expect(page2.body.items.map((r: any) => r.relayId)).toEqual([a.relayId]);
 
     const byBoth = await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&status=pending`);
     expect(byBoth.body.items).toHaveLength(2);
-    expect((await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&status=relayed`)).body.items).toHaveLength(0);
+    expect(
+      (await suite.call("GET", `/internal/relays?listingId=${listing.listingId}&status=relayed`)).body.items,
+    ).toHaveLength(0);
     const byStatus = await suite.call("GET", `/internal/relays?status=pending&limit=100`);
     expect(byStatus.body.items.map((r: any) => r.relayId)).toEqual(expect.arrayContaining([a.relayId, b.relayId]));
   });
@@ -345,8 +482,12 @@ describe("no customer-facing relay API (DS-4.1 §4.1)", () => {
       expect(route.auth).toBe("iam");
     }
     // The one route a supplier calls: no IAM, authenticated by its signature, never customer-facing.
-    expect(routes.filter((r) => r.path.startsWith("/webhooks/")).map((r) => [r.method, r.path, r.auth])).toEqual([["POST", "/webhooks/suppliers/{supplierId}", "signature"]]);
-    expect(routes.filter((r) => r.path.startsWith("/api/v1")).every((r) => !/relay|listing|supplier/.test(r.path))).toBe(true);
+    expect(routes.filter((r) => r.path.startsWith("/webhooks/")).map((r) => [r.method, r.path, r.auth])).toEqual([
+      ["POST", "/webhooks/suppliers/{supplierId}", "signature"],
+    ]);
+    expect(
+      routes.filter((r) => r.path.startsWith("/api/v1")).every((r) => !/relay|listing|supplier/.test(r.path)),
+    ).toBe(true);
   });
 
   it("answers 404 for relay paths under /api/v1", async () => {

@@ -16,9 +16,15 @@ import { useRelaySuite } from "./support.js";
 const suite = useRelaySuite();
 
 const relayEvents = (relayId: string): BusEvent[] =>
-  suite.runtime.bus.events().filter((e) => e.source === "orderline.relays" && (e.detail as { relayId?: string }).relayId === relayId);
+  suite.runtime.bus
+    .events()
+    .filter((e) => e.source === "orderline.relays" && (e.detail as { relayId?: string }).relayId === relayId);
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -62,7 +68,10 @@ async function pageAll(path: string, limit: number): Promise<Record<string, any>
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const response: { status: number; body: any } = await suite.call("GET", `${path}${path.includes("?") ? "&" : "?"}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const response: { status: number; body: any } = await suite.call(
+      "GET",
+      `${path}${path.includes("?") ? "&" : "?"}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     expect(response.body.items.length).toBeLessThanOrEqual(limit);
     items.push(...response.body.items);
@@ -79,7 +88,10 @@ describe("relay events published on the bus", () => {
     expect(relay.status).toBe("relayed");
     const events = await until("RELAY_CREATED and RELAY_STATUS_CHANGED on the bus", () => {
       const found = relayEvents(relay.relayId);
-      return found.some((e) => e["detail-type"] === "RELAY_STATUS_CHANGED") && found.some((e) => e["detail-type"] === "RELAY_CREATED") ? found : undefined;
+      return found.some((e) => e["detail-type"] === "RELAY_STATUS_CHANGED") &&
+        found.some((e) => e["detail-type"] === "RELAY_CREATED")
+        ? found
+        : undefined;
     });
     const audit = await suite.kit.audit(relay.relayId);
     for (const event of events) {
@@ -102,19 +114,28 @@ describe("relay events published on the bus", () => {
   it("a redelivered stream record publishes the same eventId again, so consumers can drop the duplicate", async () => {
     if (!suite.autoDispatch) return expect(suite.autoDispatch, "the runtime runs no event pipeline").toBe(true);
     const { relay } = await suite.kit.relayAfterFirstDispatch("accept");
-    const first = await until("RELAY_CREATED on the bus", () => relayEvents(relay.relayId).find((e) => e["detail-type"] === "RELAY_CREATED"));
+    const first = await until("RELAY_CREATED on the bus", () =>
+      relayEvents(relay.relayId).find((e) => e["detail-type"] === "RELAY_CREATED"),
+    );
     const item = (await storedAudit(relay.relayId)).find((i) => i.publishAs === "RELAY_CREATED");
     expect(item).toBeDefined();
 
     // As the runtime invokes the stream publisher (inside a Lambda invocation context).
-    const result = await invoke(publish, { Records: [insertRecord(item!)] }, lambdaContext("orderline-stream-publisher"));
+    const result = await invoke(
+      publish,
+      { Records: [insertRecord(item!)] },
+      lambdaContext("orderline-stream-publisher"),
+    );
     expect(result.batchItemFailures).toEqual([]);
     const copies = await until("the re-published RELAY_CREATED", () => {
       const found = relayEvents(relay.relayId).filter((e) => e["detail-type"] === "RELAY_CREATED");
       return found.length >= 2 ? found : undefined;
     });
     expect(copies).toHaveLength(2);
-    expect(copies.map((e) => (e.detail as { eventId: string }).eventId)).toEqual([(first.detail as { eventId: string }).eventId, (first.detail as { eventId: string }).eventId]);
+    expect(copies.map((e) => (e.detail as { eventId: string }).eventId)).toEqual([
+      (first.detail as { eventId: string }).eventId,
+      (first.detail as { eventId: string }).eventId,
+    ]);
     expect(copies[1]!.id).not.toBe(copies[0]!.id); // two deliveries on the bus, one event for consumers
     // The duplicate RELAY_CREATED does not dispatch the relay again.
     await suite.runtime.bus.idle();
@@ -126,7 +147,12 @@ describe("the actor of relay changes on the local runtime", () => {
   it("is `local` when no x-actor header is sent, and the header otherwise", async () => {
     const { relay } = await suite.kit.relayAfterFirstDispatch("accept");
     const patch = (name: string, headers: Record<string, string> = {}) =>
-      suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { name, phone: "010-0000-0000" } }, headers);
+      suite.call(
+        "PATCH",
+        `/internal/relays/${relay.relayId}`,
+        { customerInfo: { name, phone: "010-0000-0000" } },
+        headers,
+      );
     expect((await patch("Anonymous Change")).status).toBe(200);
     expect((await patch("Named Change", { "x-actor": "ops-bob" })).status).toBe(200);
 
@@ -164,7 +190,9 @@ describe("relay lists", () => {
   it("GET /internal/relays/{relayId}/audit pages oldest first by cursor, 20 entries by default", async () => {
     const { relay } = await suite.kit.relayAfterFirstDispatch("accept");
     for (let i = 0; i < 20; i++) {
-      const changed = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { name: `Customer ${i}`, phone: "010-1234-5678" } });
+      const changed = await suite.call("PATCH", `/internal/relays/${relay.relayId}`, {
+        customerInfo: { name: `Customer ${i}`, phone: "010-1234-5678" },
+      });
       expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     }
     const all = await suite.kit.audit(relay.relayId);
@@ -180,9 +208,11 @@ describe("relay lists", () => {
     const times = paged.map((a) => Date.parse(a.createdAt));
     expect(times).toEqual([...times].sort((a, b) => a - b));
     // The PATCHes appear in the order they were made.
-    expect(paged.filter((a) => a.kind === "DATA_CHANGE").map((a) => a.after?.customerInfo?.name ?? a.after?.["customerInfo.name"])).toEqual(
-      Array.from({ length: 20 }, (_, i) => `Customer ${i}`),
-    );
+    expect(
+      paged
+        .filter((a) => a.kind === "DATA_CHANGE")
+        .map((a) => a.after?.customerInfo?.name ?? a.after?.["customerInfo.name"]),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `Customer ${i}`));
   });
 
   it("GET /internal/relays?listingId= gives 20 relays per page by default, every relay once by cursor", async () => {

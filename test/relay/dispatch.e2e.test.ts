@@ -75,9 +75,16 @@ describe("dispatch to the supplier", () => {
     expect(expectSigned(relay.relayId)).toHaveLength(3);
     const failed = (await suite.kit.audit(relay.relayId)).filter((a) => a.kind === "EXTERNAL_CALL");
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ success: false, attempt: 1, after: { lastError: relay.metadata.lastError }, status: "pending" });
+    expect(failed[0]).toMatchObject({
+      success: false,
+      attempt: 1,
+      after: { lastError: relay.metadata.lastError },
+      status: "pending",
+    });
 
-    const again = await suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`, undefined, { "x-actor": "ops-1" });
+    const again = await suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`, undefined, {
+      "x-actor": "ops-1",
+    });
     expectProblem(again, 502, "RELAY_SEND_FAILED");
     const after = await suite.kit.get(relay.relayId);
     // The problem names the relay and its failure only: never the relay itself (customerInfo is personal data).
@@ -93,7 +100,9 @@ describe("dispatch to the supplier", () => {
       dispatchAttempts: 2,
       lastError: after.metadata.lastError,
     });
-    expect(JSON.stringify(again.body)).not.toMatch(/Kim Minji|010-1234-5678|Sejong-daero|customerInfo|shippingInfo|orderNumber/);
+    expect(JSON.stringify(again.body)).not.toMatch(
+      /Kim Minji|010-1234-5678|Sejong-daero|customerInfo|shippingInfo|orderNumber/,
+    );
     expect(after).toMatchObject({ status: "pending", dispatchAttempts: 2, metadata: { lastError: { attempt: 2 } } });
     expect(expectSigned(relay.relayId)).toHaveLength(6);
   });
@@ -119,7 +128,11 @@ describe("dispatch to the supplier", () => {
     expect(expectSigned(relay.relayId)).toHaveLength(1);
     const audit = await suite.kit.audit(relay.relayId);
     expect(audit.slice(1).map((a) => a.kind)).toEqual(["EXTERNAL_CALL", "CANCELLATION"]);
-    expect(audit[2]).toMatchObject({ reason: "discontinued item", requestedBy: `supplier:${listing.supplierId}`, after: { status: "cancelled" } });
+    expect(audit[2]).toMatchObject({
+      reason: "discontinued item",
+      requestedBy: `supplier:${listing.supplierId}`,
+      after: { status: "cancelled" },
+    });
   });
 
   it("does not cancel on a 4xx without a reason: it is a failed attempt, not retried quickly", async () => {
@@ -146,9 +159,12 @@ describe("dispatch to the supplier", () => {
     const { listing, relay } = await suite.kit.relayAfterFirstDispatch("fail");
     suite.supplier.behave(listing.listingId, "accept");
     const before = suite.supplier.requestsFor(relay.relayId).length;
-    const responses = await Promise.all(Array.from({ length: 5 }, () => suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`)));
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => suite.call("POST", `/internal/relays/${relay.relayId}/dispatch`)),
+    );
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
-    for (const r of responses.filter((r) => r.status !== 200)) expect(["CONCURRENT_MODIFICATION", "INVALID_TRANSITION"]).toContain(r.body.code);
+    for (const r of responses.filter((r) => r.status !== 200))
+      expect(["CONCURRENT_MODIFICATION", "INVALID_TRANSITION"]).toContain(r.body.code);
     expect(suite.supplier.requestsFor(relay.relayId).length - before).toBe(1);
     expect(await suite.kit.get(relay.relayId)).toMatchObject({ status: "relayed", dispatchAttempts: 2 });
   });
@@ -167,7 +183,12 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     expect(idle.metadata.lastError).toBeDefined();
     expect(suite.supplier.requestsFor(relay.relayId)).toHaveLength(sent);
 
-    const retried = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId], reason: "supplier back online" }, { "x-actor": "admin-jane" });
+    const retried = await suite.call(
+      "POST",
+      "/admin/relays/retry",
+      { relayIds: [relay.relayId], reason: "supplier back online" },
+      { "x-actor": "admin-jane" },
+    );
     expect(retried.status).toBe(200);
     expect(retried.body).toEqual({
       results: [{ relayId: relay.relayId, outcome: "relayed", status: "relayed", attempt: 2, attemptsExceeded: false }],
@@ -181,7 +202,13 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     expect([...keys]).toEqual([relay.relayId]);
     const audit = await suite.kit.audit(relay.relayId);
     const retryCall = audit.filter((a) => a.kind === "EXTERNAL_CALL").at(-1);
-    expect(retryCall).toMatchObject({ actor: "admin-jane", reason: "supplier back online", attempt: 2, success: true, request: { trigger: "retry" } });
+    expect(retryCall).toMatchObject({
+      actor: "admin-jane",
+      reason: "supplier back online",
+      attempt: 2,
+      success: true,
+      request: { trigger: "retry" },
+    });
     expect(audit.at(-1)).toMatchObject({ kind: "STATUS_CHANGE", actor: "admin-jane", after: { status: "relayed" } });
   });
 
@@ -189,11 +216,21 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     const a = await suite.kit.relayAfterFirstDispatch("fail");
     const b = await suite.kit.relayAfterFirstDispatch("fail");
     suite.supplier.behave(a.listing.listingId, "accept");
-    const retried = await suite.call("POST", "/admin/relays/retry", { reason: "sweep", limit: 100 }, { "x-actor": "admin-joe" });
+    const retried = await suite.call(
+      "POST",
+      "/admin/relays/retry",
+      { reason: "sweep", limit: 100 },
+      { "x-actor": "admin-joe" },
+    );
     expect(retried.status).toBe(200);
     const byId = new Map(retried.body.results.map((r: any) => [r.relayId, r]));
     expect(byId.get(a.relay.relayId)).toMatchObject({ outcome: "relayed", status: "relayed", attempt: 2 });
-    expect(byId.get(b.relay.relayId)).toMatchObject({ outcome: "failed", status: "pending", attempt: 2, message: expect.stringContaining("503") });
+    expect(byId.get(b.relay.relayId)).toMatchObject({
+      outcome: "failed",
+      status: "pending",
+      attempt: 2,
+      message: expect.stringContaining("503"),
+    });
     expect(retried.body.results.every((r: any) => r.outcome !== "skipped")).toBe(true);
   });
 
@@ -202,11 +239,22 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     const retried = await suite.call("POST", "/admin/relays/retry", { relayIds: [relayed.relayId, "01NOSUCHRELAY"] });
     expect(retried.status).toBe(200);
     expect(retried.body.results).toEqual([
-      { relayId: relayed.relayId, outcome: "skipped", skipped: "not_pending", status: "relayed", attempt: null, attemptsExceeded: false },
+      {
+        relayId: relayed.relayId,
+        outcome: "skipped",
+        skipped: "not_pending",
+        status: "relayed",
+        attempt: null,
+        attemptsExceeded: false,
+      },
       expect.objectContaining({ relayId: "01NOSUCHRELAY", outcome: "not_found", status: null }),
     ]);
     expectProblem(await suite.call("POST", "/admin/relays/retry", { relayIds: [] }), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("POST", "/admin/relays/retry", { relayIds: ["x"], extra: 1 }), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.call("POST", "/admin/relays/retry", { relayIds: ["x"], extra: 1 }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("raises relay_attempts_exceeded_total once a relay's failed attempts pass the threshold (3 in tests)", async () => {
@@ -219,7 +267,10 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     try {
       const results = [];
       for (let i = 0; i < 3; i++) {
-        const r = await retryRelays({ relayIds: [relay.relayId], reason: "keep trying", actor: "admin-lambda-user" }, lambdaContext("RelayRetry"));
+        const r = await retryRelays(
+          { relayIds: [relay.relayId], reason: "keep trying", actor: "admin-lambda-user" },
+          lambdaContext("RelayRetry"),
+        );
         results.push(r.results[0]!);
       }
       expect(results.map((r) => [r.attempt, r.outcome, r.attemptsExceeded])).toEqual([
@@ -234,7 +285,11 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     }
     const audit = await suite.kit.audit(relay.relayId);
     expect(audit.filter((a) => a.kind === "EXTERNAL_CALL").map((a) => [a.attempt, a.actor, a.reason])).toEqual([
-      [1, suite.autoDispatch ? "system:relay-dispatcher" : "ops-tester", suite.autoDispatch ? "RELAY_CREATED" : "on-demand dispatch"],
+      [
+        1,
+        suite.autoDispatch ? "system:relay-dispatcher" : "ops-tester",
+        suite.autoDispatch ? "RELAY_CREATED" : "on-demand dispatch",
+      ],
       [2, "admin-lambda-user", "keep trying"],
       [3, "admin-lambda-user", "keep trying"],
       [4, "admin-lambda-user", "keep trying"],
@@ -243,7 +298,9 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
   });
 
   it("the RelayRetry Lambda validates its input and needs a reason", async () => {
-    await expect(retryRelays({ relayIds: ["x"] }, lambdaContext("RelayRetry"))).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
+    await expect(retryRelays({ relayIds: ["x"] }, lambdaContext("RelayRetry"))).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+    });
     const ok = await retryRelays({ relayIds: ["01NOSUCHRELAY"], reason: "check" }, lambdaContext("RelayRetry"));
     expect(ok.results[0]).toMatchObject({ outcome: "not_found" });
   });
@@ -251,12 +308,20 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
   it("over HTTP takes at most one round of relayIds (10), pointing larger batches at the RelayRetry function", async () => {
     const unknown = (n: number) => Array.from({ length: n }, (_, i) => `01NOSUCHRELAY${String(i).padStart(3, "0")}`);
     const { relay } = await suite.kit.relayAfterFirstDispatch("fail");
-    const refused = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId, ...unknown(10)], reason: "batch" });
+    const refused = await suite.call("POST", "/admin/relays/retry", {
+      relayIds: [relay.relayId, ...unknown(10)],
+      reason: "batch",
+    });
     expectProblem(refused, 400, "VALIDATION_ERROR");
-    expect(refused.body.errors).toEqual([{ path: "relayIds", message: expect.stringMatching(/at most 10 .*RelayRetry function/) }]);
+    expect(refused.body.errors).toEqual([
+      { path: "relayIds", message: expect.stringMatching(/at most 10 .*RelayRetry function/) },
+    ]);
     expect(await suite.kit.get(relay.relayId)).toMatchObject({ dispatchAttempts: 1, version: relay.version });
 
-    const round = await suite.call("POST", "/admin/relays/retry", { relayIds: [relay.relayId, ...unknown(9)], reason: "batch" });
+    const round = await suite.call("POST", "/admin/relays/retry", {
+      relayIds: [relay.relayId, ...unknown(9)],
+      reason: "batch",
+    });
     expect(round.status, JSON.stringify(round.body)).toBe(200);
     expect(round.body.results).toHaveLength(10);
     expect(round.body.results[0]).toMatchObject({ relayId: relay.relayId, outcome: "failed", attempt: 2 });
@@ -265,7 +330,9 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     const lambda = await retryRelays({ relayIds: unknown(100), reason: "big batch" }, lambdaContext("RelayRetry"));
     expect(lambda.results).toHaveLength(100);
     expect(lambda.results.every((r) => r.outcome === "not_found")).toBe(true);
-    await expect(retryRelays({ relayIds: unknown(101), reason: "too big" }, lambdaContext("RelayRetry"))).rejects.toMatchObject({
+    await expect(
+      retryRelays({ relayIds: unknown(101), reason: "too big" }, lambdaContext("RelayRetry")),
+    ).rejects.toMatchObject({
       code: "VALIDATION_ERROR",
     });
   });
@@ -283,7 +350,11 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
         expect(swept.body.results).toHaveLength(10);
         expect(swept.body.more).toBe(true);
       }
-      expectProblem(await suite.call("POST", "/admin/relays/retry", { reason: "sweep", limit: 0 }), 400, "VALIDATION_ERROR");
+      expectProblem(
+        await suite.call("POST", "/admin/relays/retry", { reason: "sweep", limit: 0 }),
+        400,
+        "VALIDATION_ERROR",
+      );
       const lambda = await retryRelays({ reason: "sweep", limit: 100 }, lambdaContext("RelayRetry"));
       expect(lambda.results.length).toBeGreaterThan(10);
     } finally {
@@ -333,7 +404,9 @@ describe("the RELAY_CREATED dispatcher", () => {
     await suite.kit.waitFor(created.relayId, suite.kit.attemptDone);
     await expect(dispatchRelayCreated(event("01NOSUCHRELAY"))).resolves.toMatchObject({ outcome: "ignored" });
     await expect(dispatchRelayCreated(event(42))).resolves.toMatchObject({ outcome: "ignored" });
-    await expect(dispatchRelayCreated({ ...event("x"), "detail-type": "SOMETHING_ELSE" })).resolves.toMatchObject({ outcome: "ignored" });
+    await expect(dispatchRelayCreated({ ...event("x"), "detail-type": "SOMETHING_ELSE" })).resolves.toMatchObject({
+      outcome: "ignored",
+    });
   });
 });
 

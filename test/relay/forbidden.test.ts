@@ -19,7 +19,14 @@ describe("the card filter and decimals", () => {
   });
 
   it("does not flag a coordinate sent as a JSON number or a string", () => {
-    expect(findForbiddenData({ lat: 37.5665355123451, lng: 126.9779692, geo: { lat: "37.5665355123451" }, list: [37.5665355123451] })).toEqual([]);
+    expect(
+      findForbiddenData({
+        lat: 37.5665355123451,
+        lng: 126.9779692,
+        geo: { lat: "37.5665355123451" },
+        list: [37.5665355123451],
+      }),
+    ).toEqual([]);
   });
 
   it.each([

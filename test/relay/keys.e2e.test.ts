@@ -24,7 +24,9 @@ describe("index keys that scale", () => {
 
   it("writes no constant or low-cardinality index key, and spreads each work queue over its shards", async () => {
     const orders = await Promise.all(Array.from({ length: 12 }, () => suite.kit.placeOrder()));
-    const relays = await Promise.all(Array.from({ length: 12 }, (_, i) => suite.kit.relayAfterFirstDispatch(i % 3 === 0 ? "fail" : "accept")));
+    const relays = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => suite.kit.relayAfterFirstDispatch(i % 3 === 0 ? "fail" : "accept")),
+    );
     const items = await scanTable();
     const seen = new Map<RegExp, Set<string>>();
     for (const item of items) {
@@ -44,7 +46,9 @@ describe("index keys that scale", () => {
     // The lists read back whole from the shards, newest first.
     const byStatus = await suite.call("GET", "/internal/relays?status=relayed&limit=100");
     const relayed = relays.filter((r) => r.relay.status === "relayed").map((r) => r.relay.relayId as string);
-    expect((byStatus.body.items as { relayId: string }[]).map((r) => r.relayId).filter((id) => relayed.includes(id))).toEqual([...relayed].sort().reverse());
+    expect(
+      (byStatus.body.items as { relayId: string }[]).map((r) => r.relayId).filter((id) => relayed.includes(id)),
+    ).toEqual([...relayed].sort().reverse());
     const mine = await suite.call("GET", "/api/v1/orders?userId=u-relay&limit=5");
     expect(mine.body.items).toHaveLength(5);
     const rest = await suite.call("GET", `/api/v1/orders?userId=u-relay&limit=100&cursor=${mine.body.nextCursor}`);

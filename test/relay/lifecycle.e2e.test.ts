@@ -22,16 +22,24 @@ describe("state machine", () => {
     expect(confirmed.body.status).toBe("confirmed");
     expect(isoTime(confirmed.body.confirmedAt)).toBe(true);
 
-    const shipped = await suite.kit.event(relay.relayId, "SHIPPED", { shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123" } });
+    const shipped = await suite.kit.event(relay.relayId, "SHIPPED", {
+      shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123" },
+    });
     expect(shipped.status).toBe(200);
-    expect(shipped.body).toMatchObject({ status: "shipped", shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123", address: "1 Sejong-daero, Seoul" } });
+    expect(shipped.body).toMatchObject({
+      status: "shipped",
+      shippingInfo: { carrier: "CJ Logistics", trackingNumber: "CJ-123", address: "1 Sejong-daero, Seoul" },
+    });
     expect(isoTime(shipped.body.shippedAt)).toBe(true);
 
     const delivered = await suite.kit.event(relay.relayId, "DELIVERED");
     expect(delivered.body.status).toBe("delivered");
     expect(isoTime(delivered.body.deliveredAt)).toBe(true);
 
-    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", { reason: "returned by buyer", requestedBy: "buyer" });
+    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", {
+      reason: "returned by buyer",
+      requestedBy: "buyer",
+    });
     expect(refunded.status).toBe(200);
     expect(refunded.body.status).toBe("refunded");
     expect(isoTime(refunded.body.refundedAt)).toBe(true);
@@ -44,9 +52,16 @@ describe("state machine", () => {
     const orderId = await placeOrder();
     const orderBefore = (await suite.call("GET", `/api/v1/orders/${orderId}`)).body;
     const eventsBefore = (await suite.call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items;
-    const relay = await suite.kit.relayIn("delivered", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const relay = await suite.kit.relayIn("delivered", {
+      externalOrderId: null,
+      ecommerceOrderId: orderId,
+      metadata: { source: "ecommerce" },
+    });
     const sent = suite.supplier.requestsFor(relay.relayId).length;
-    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", { reason: "refunded by Payment Core", requestedBy: "payment-core" });
+    const refunded = await suite.kit.event(relay.relayId, "REFUNDED", {
+      reason: "refunded by Payment Core",
+      requestedBy: "payment-core",
+    });
     expect(refunded.status).toBe(200);
     expect(suite.supplier.requestsFor(relay.relayId)).toHaveLength(sent);
     expect((await suite.call("GET", `/api/v1/orders/${orderId}`)).body).toEqual(orderBefore);
@@ -56,7 +71,12 @@ describe("state machine", () => {
 
   it.each(["pending", "relayed", "confirmed"])("cancels from %s with the reason", async (status) => {
     const relay = await suite.kit.relayIn(status);
-    const cancelled = await suite.kit.event(relay.relayId, "CANCELLED", { reason: "buyer cancelled on the channel" }, "cs-agent-7");
+    const cancelled = await suite.kit.event(
+      relay.relayId,
+      "CANCELLED",
+      { reason: "buyer cancelled on the channel" },
+      "cs-agent-7",
+    );
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ status: "cancelled", cancelReason: "buyer cancelled on the channel" });
     expect(isoTime(cancelled.body.cancelledAt)).toBe(true);
@@ -73,7 +93,9 @@ describe("state machine", () => {
   });
 
   it("answers 409 INVALID_TRANSITION for every event a status does not allow, changing and auditing nothing", async () => {
-    const relays = Object.fromEntries(await Promise.all(RelayStatus.map(async (status) => [status, await suite.kit.relayIn(status)] as const)));
+    const relays = Object.fromEntries(
+      await Promise.all(RelayStatus.map(async (status) => [status, await suite.kit.relayIn(status)] as const)),
+    );
     let checked = 0;
     for (const status of RelayStatus) {
       const relay = relays[status]!;
@@ -107,7 +129,11 @@ describe("state machine", () => {
     const relay = await suite.kit.relayIn("relayed");
     expectProblem(await suite.kit.event(relay.relayId, "SUPPLIER_ACCEPTED"), 400, "VALIDATION_ERROR");
     expectProblem(await suite.kit.event(relay.relayId, "LOST"), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED", { requestedBy: "x" }), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.kit.event(relay.relayId, "SUPPLIER_CONFIRMED", { requestedBy: "x" }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 
   it("lets exactly one of concurrent conflicting events win", async () => {
@@ -194,8 +220,15 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
     const relay = await suite.kit.relayIn("shipped");
     await expectImmutable(relay.relayId, { shippingInfo: { carrier: "Other" } }, "shippingInfo.carrier");
     await expectImmutable(relay.relayId, { shippingInfo: { trackingNumber: "X-2" } }, "shippingInfo.trackingNumber");
-    await expectImmutable(relay.relayId, { shippingInfo: { carrier: "Other", address: "elsewhere" } }, "shippingInfo.carrier");
-    await expectPatched(relay.relayId, { shippingInfo: { address: "2 Sejong-daero, Seoul" }, customerInfo: { phone: "010-0000-1111" } });
+    await expectImmutable(
+      relay.relayId,
+      { shippingInfo: { carrier: "Other", address: "elsewhere" } },
+      "shippingInfo.carrier",
+    );
+    await expectPatched(relay.relayId, {
+      shippingInfo: { address: "2 Sejong-daero, Seoul" },
+      customerInfo: { phone: "010-0000-1111" },
+    });
     // Sending the frozen values unchanged is not a change.
     await expectPatched(relay.relayId, { shippingInfo: { carrier: "CJ", trackingNumber: "CJ-100" } });
   });
@@ -224,11 +257,19 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
 
   it("ecommerceOrderId is set once and never changed (DS-4.1 §8.2), must exist, and may back one relay only", async () => {
     const orderId = await placeOrder();
-    const linked = await suite.kit.relayIn("pending", { externalOrderId: null, ecommerceOrderId: orderId, metadata: { source: "ecommerce" } });
+    const linked = await suite.kit.relayIn("pending", {
+      externalOrderId: null,
+      ecommerceOrderId: orderId,
+      metadata: { source: "ecommerce" },
+    });
     await expectImmutable(linked.relayId, { ecommerceOrderId: await placeOrder() }, "ecommerceOrderId");
 
     const other = await suite.kit.relayIn("pending");
-    expectProblem(await suite.call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: "01NOSUCHORDER" }), 422, "ECOMMERCE_ORDER_NOT_FOUND");
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: "01NOSUCHORDER" }),
+      422,
+      "ECOMMERCE_ORDER_NOT_FOUND",
+    );
     const taken = await suite.call("PATCH", `/internal/relays/${other.relayId}`, { ecommerceOrderId: orderId });
     expect(taken.status).toBe(409);
     expect(taken.body.code).toBe("ECOMMERCE_ORDER_ALREADY_RELAYED");
@@ -251,7 +292,9 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
         timed(() => suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { phone: "race" } })),
       ]);
       // They did race: every request was sent before any was answered.
-      expect(Math.max(confirm.sent, link.sent, contact.sent)).toBeLessThan(Math.min(confirm.answered, link.answered, contact.answered));
+      expect(Math.max(confirm.sent, link.sent, contact.sent)).toBeLessThan(
+        Math.min(confirm.answered, link.answered, contact.answered),
+      );
 
       expect(confirm.response.status).toBe(200);
       expect(contact.response.status, JSON.stringify(contact.response.body)).toBe(200); // customerInfo is not frozen at confirmed
@@ -274,8 +317,16 @@ describe("immutability points (DS-4.1 §5.3), enforced in the write", () => {
   it("answers 400 for an empty or unknown PATCH", async () => {
     const relay = await suite.kit.relayIn("pending");
     expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, {}), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { status: "delivered" }), 400, "VALIDATION_ERROR");
-    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 0 }), 400, "VALIDATION_ERROR");
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { status: "delivered" }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 0 }),
+      400,
+      "VALIDATION_ERROR",
+    );
   });
 });
 
@@ -286,9 +337,19 @@ describe("audit log (DS-4.1 §7.3)", () => {
     const created = await suite.kit.create(listing.listingId, {}, { "x-actor": "channel-sync" });
     const relayed = await suite.kit.firstDispatch(created.relayId, "ops-dispatcher");
     expect(relayed.status).toBe("relayed");
-    await suite.call("PATCH", `/internal/relays/${created.relayId}`, { customerInfo: { phone: "010-2222-3333" } }, { "x-actor": "cs-agent-1" });
+    await suite.call(
+      "PATCH",
+      `/internal/relays/${created.relayId}`,
+      { customerInfo: { phone: "010-2222-3333" } },
+      { "x-actor": "cs-agent-1" },
+    );
     await suite.kit.event(created.relayId, "SUPPLIER_CONFIRMED", {}, "supplier-bot");
-    await suite.kit.event(created.relayId, "CANCELLED", { reason: "out of stock at supplier", requestedBy: "supplier:acme" }, "ops-lead");
+    await suite.kit.event(
+      created.relayId,
+      "CANCELLED",
+      { reason: "out of stock at supplier", requestedBy: "supplier:acme" },
+      "ops-lead",
+    );
 
     const audit = await suite.kit.audit(created.relayId);
     const dispatchActor = suite.autoDispatch ? "system:relay-dispatcher" : "ops-dispatcher";
@@ -313,12 +374,29 @@ describe("audit log (DS-4.1 §7.3)", () => {
     const times = audit.map((a) => a.createdAt);
     expect([...times].sort()).toEqual(times);
     const [creation, call1, relayedEntry, data, confirmed, cancellation] = audit;
-    expect(creation).toMatchObject({ before: null, after: { status: "pending", listingId: listing.listingId, quantity: 2 }, status: "pending" });
-    expect(call1).toMatchObject({ success: true, attempt: 1, request: { method: "POST", idempotencyKey: created.relayId }, response: { status: 202 } });
+    expect(creation).toMatchObject({
+      before: null,
+      after: { status: "pending", listingId: listing.listingId, quantity: 2 },
+      status: "pending",
+    });
+    expect(call1).toMatchObject({
+      success: true,
+      attempt: 1,
+      request: { method: "POST", idempotencyKey: created.relayId },
+      response: { status: 202 },
+    });
     expect(call1!.latencyMs).toEqual(expect.any(Number));
     expect(JSON.stringify(call1)).not.toContain("Kim Minji"); // summaries, not the payload
-    expect(relayedEntry).toMatchObject({ before: { status: "pending" }, after: { status: "relayed" }, status: "relayed" });
-    expect(data).toMatchObject({ before: { customerInfo: { phone: "010-1234-5678" } }, after: { customerInfo: { phone: "010-2222-3333" } }, status: "relayed" });
+    expect(relayedEntry).toMatchObject({
+      before: { status: "pending" },
+      after: { status: "relayed" },
+      status: "relayed",
+    });
+    expect(data).toMatchObject({
+      before: { customerInfo: { phone: "010-1234-5678" } },
+      after: { customerInfo: { phone: "010-2222-3333" } },
+      status: "relayed",
+    });
     expect(confirmed).toMatchObject({ before: { status: "relayed" }, after: { status: "confirmed" } });
     expect(cancellation).toMatchObject({
       reason: "out of stock at supplier",
@@ -342,14 +420,22 @@ describe("audit log (DS-4.1 §7.3)", () => {
       ["CANCELLATION", "cancelled", "RELAY_STATUS_CHANGED"],
     ]);
     for (const item of items) {
-      expect(item).toMatchObject({ relayId: relay.relayId, listingId: relay.listingId, orderNumber: relay.orderNumber });
+      expect(item).toMatchObject({
+        relayId: relay.relayId,
+        listingId: relay.listingId,
+        orderNumber: relay.orderNumber,
+      });
     }
   });
 
   it("writes each change and its audit entry in one transaction: a refused change leaves neither", async () => {
     const relay = await suite.kit.relayIn("shipped");
     const before = (await scanTable()).filter((i) => i.relayId === relay.relayId).length;
-    expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9 }), 409, "FIELD_IMMUTABLE");
+    expectProblem(
+      await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { quantity: 9 }),
+      409,
+      "FIELD_IMMUTABLE",
+    );
     expectProblem(await suite.kit.event(relay.relayId, "CANCELLED"), 409, "INVALID_TRANSITION");
     expect((await scanTable()).filter((i) => i.relayId === relay.relayId).length).toBe(before);
   });

@@ -16,7 +16,8 @@ const suite = useRelaySuite({ before: () => logger.setLogLevel("DEBUG"), after: 
 /** Everything written to stdout/stderr (where the Powertools logger writes) while `fn` runs. */
 async function captureOutput(fn: () => Promise<void>): Promise<string> {
   const chunks: string[] = [];
-  const grab = (chunk: unknown) => chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
+  const grab = (chunk: unknown) =>
+    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
   const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (grab(chunk), true));
   const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: unknown) => (grab(chunk), true));
   try {
@@ -35,16 +36,39 @@ describe("logs never carry card data or credentials", () => {
     const externalOrderId = suite.kit.unique("logged");
     const output = await captureOutput(async () => {
       const responses = [
-        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { name: "Kim", note: secrets[0] } })),
-        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, shippingInfo: { memo: secrets[1] } })),
-        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { password: secrets[2] } })),
-        await suite.call("POST", "/internal/relays", suite.kit.relayBody(listing.listingId, { externalOrderId, metadata: { source: "erp", apiToken: secrets[3] } })),
+        await suite.call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { name: "Kim", note: secrets[0] } }),
+        ),
+        await suite.call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(listing.listingId, { externalOrderId, shippingInfo: { memo: secrets[1] } }),
+        ),
+        await suite.call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(listing.listingId, { externalOrderId, customerInfo: { password: secrets[2] } }),
+        ),
+        await suite.call(
+          "POST",
+          "/internal/relays",
+          suite.kit.relayBody(listing.listingId, {
+            externalOrderId,
+            metadata: { source: "erp", apiToken: secrets[3] },
+          }),
+        ),
       ];
       for (const response of responses) expectProblem(response, 400, "FORBIDDEN_DATA");
       // A change of an existing relay with card data is refused the same way.
       const relay = await suite.kit.create(listing.listingId);
       await suite.kit.firstDispatch(relay.relayId); // its dispatch logs land inside the capture too
-      expectProblem(await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { card: secrets[0] } }), 400, "FORBIDDEN_DATA");
+      expectProblem(
+        await suite.call("PATCH", `/internal/relays/${relay.relayId}`, { customerInfo: { card: secrets[0] } }),
+        400,
+        "FORBIDDEN_DATA",
+      );
     });
 
     // The capture worked: the refusals were logged (at INFO, visible at DEBUG)...

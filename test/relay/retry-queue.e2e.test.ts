@@ -7,9 +7,18 @@ import { useRelaySuite } from "./support.js";
 const suite = useRelaySuite();
 
 async function sweep(cursor?: string) {
-  const response = await suite.call("POST", "/admin/relays/retry", { reason: "sweep", ...(cursor ? { cursor } : {}) }, { "x-actor": "admin-ann" });
+  const response = await suite.call(
+    "POST",
+    "/admin/relays/retry",
+    { reason: "sweep", ...(cursor ? { cursor } : {}) },
+    { "x-actor": "admin-ann" },
+  );
   expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as { results: { relayId: string; outcome: string; attempt: number }[]; more: boolean; nextCursor: string | null };
+  return response.body as {
+    results: { relayId: string; outcome: string; attempt: number }[];
+    more: boolean;
+    nextCursor: string | null;
+  };
 }
 
 async function attentionList(): Promise<string[]> {
@@ -40,7 +49,12 @@ describe("admin retry queue", () => {
     const { relay, listing } = await suite.kit.relayAfterFirstDispatch("fail");
     const relayId = relay.relayId as string;
     for (let attempt = 2; attempt <= 4; attempt++) {
-      const named = await suite.call("POST", "/admin/relays/retry", { reason: "again", relayIds: [relayId] }, { "x-actor": "admin-ann" });
+      const named = await suite.call(
+        "POST",
+        "/admin/relays/retry",
+        { reason: "again", relayIds: [relayId] },
+        { "x-actor": "admin-ann" },
+      );
       expect(named.body.results[0]).toMatchObject({ relayId, outcome: "failed", attempt });
     }
     expect(await attentionList()).toContain(relayId);
@@ -50,7 +64,12 @@ describe("admin retry queue", () => {
     }
     // Once the supplier recovers, naming it sends it, and it leaves every failure list.
     suite.supplier.behave(listing.listingId as string, "accept");
-    const fixed = await suite.call("POST", "/admin/relays/retry", { reason: "supplier fixed", relayIds: [relayId] }, { "x-actor": "admin-ann" });
+    const fixed = await suite.call(
+      "POST",
+      "/admin/relays/retry",
+      { reason: "supplier fixed", relayIds: [relayId] },
+      { "x-actor": "admin-ann" },
+    );
     expect(fixed.body.results[0]).toMatchObject({ relayId, outcome: "relayed" });
     expect(await attentionList()).not.toContain(relayId);
     expect((await suite.kit.get(relayId)).status).toBe("relayed");
@@ -65,5 +84,15 @@ describe("admin retry queue", () => {
     expect(refused.status).toBe(400);
     const bogus = await suite.call("POST", "/admin/relays/retry", { reason: "x", cursor: "bm90LWEtY3Vyc29y" });
     expect(bogus.status).toBe(400);
+  });
+
+  it("caps a documented limit at one round but refuses one outside the document's 1..100", async () => {
+    const capped = await suite.call("POST", "/admin/relays/retry", { reason: "x", limit: 100 });
+    expect(capped.status).toBe(200);
+    for (const limit of [101, 0, 1.5]) {
+      const refused = await suite.call("POST", "/admin/relays/retry", { reason: "x", limit });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ path: "limit" })]);
+    }
   });
 });

@@ -2,16 +2,33 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../core/errors.js";
+import {
+  containsCardNumber,
+  findForbiddenData,
+  isCredentialKey,
+  luhn,
+  redactCardNumbers,
+} from "../../core/relay/forbidden.js";
 import { CreateRelayInput, MAX_RELAY_TOTAL, PatchRelayInput, relayTotal } from "../../core/relay/model.js";
-import { containsCardNumber, findForbiddenData, isCredentialKey, luhn, redactCardNumbers } from "../../core/relay/forbidden.js";
 import { sign, verify } from "../../core/relay/signing.js";
-import { frozenFrom, isMutable, next, RelayCommand, RelayStatus, statusesAllowing, terminalStatuses, transitions } from "../../core/relay/status.js";
+import {
+  frozenFrom,
+  isMutable,
+  next,
+  RelayCommand,
+  RelayStatus,
+  statusesAllowing,
+  terminalStatuses,
+  transitions,
+} from "../../core/relay/status.js";
 
 // Pure rules of DS-4.1: no table, no network.
 
 describe("relay state machine (data table)", () => {
   it("allows exactly pending->relayed->confirmed->shipped->delivered, pending|relayed|confirmed->cancelled, shipped|delivered->refunded", () => {
-    const edges = RelayStatus.flatMap((from) => Object.entries(transitions[from]).map(([command, to]) => `${from} -${command}-> ${to}`));
+    const edges = RelayStatus.flatMap((from) =>
+      Object.entries(transitions[from]).map(([command, to]) => `${from} -${command}-> ${to}`),
+    );
     expect(edges.sort()).toEqual(
       [
         "pending -SUPPLIER_ACCEPTED-> relayed",
@@ -30,7 +47,8 @@ describe("relay state machine (data table)", () => {
 
   it("makes cancelled and refunded terminal", () => {
     expect(terminalStatuses).toEqual(["cancelled", "refunded"]);
-    for (const status of terminalStatuses) for (const command of RelayCommand) expect(next(status, command)).toBeUndefined();
+    for (const status of terminalStatuses)
+      for (const command of RelayCommand) expect(next(status, command)).toBeUndefined();
   });
 
   it("never rolls a status back: every transition moves forward or ends", () => {
@@ -159,9 +177,34 @@ describe("forbidden data detector (DS-4.1 §6.3)", () => {
   });
 
   it("flags credential keys at any depth, however they are spelled", () => {
-    for (const key of ["password", "Password", "user_password", "passwd", "accessToken", "refresh-token", "clientSecret", "credentials", "cvv", "CVC", "pin", "apiKey", "card_number"])
+    for (const key of [
+      "password",
+      "Password",
+      "user_password",
+      "passwd",
+      "accessToken",
+      "refresh-token",
+      "clientSecret",
+      "credentials",
+      "cvv",
+      "CVC",
+      "pin",
+      "apiKey",
+      "card_number",
+    ])
       expect(isCredentialKey(key)).toBe(true);
-    for (const key of ["name", "phone", "address", "trackingNumber", "carrier", "source", "shipping", "company", "spinner"]) expect(isCredentialKey(key)).toBe(false);
+    for (const key of [
+      "name",
+      "phone",
+      "address",
+      "trackingNumber",
+      "carrier",
+      "source",
+      "shipping",
+      "company",
+      "spinner",
+    ])
+      expect(isCredentialKey(key)).toBe(false);
   });
 
   it("reports paths and kinds, never values, including card numbers sent as JSON numbers and inside arrays", () => {
@@ -210,7 +253,10 @@ describe("relay total bound", () => {
         error = e;
       }
       expect(error).toBeInstanceOf(ValidationError);
-      expect(error).toMatchObject({ code: "VALIDATION_ERROR", issues: [expect.objectContaining({ path: "quantity" })] });
+      expect(error).toMatchObject({
+        code: "VALIDATION_ERROR",
+        issues: [expect.objectContaining({ path: "quantity" })],
+      });
     }
   });
 });

@@ -1,15 +1,15 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ulid } from "ulid";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Order } from "../../core/order/index.js";
-import { Relay } from "../../core/relay/index.js";
 import { dispatchInFlight, guardedWrite, readStored } from "../../core/relay/change.js";
+import { Relay } from "../../core/relay/index.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
 import { checkoutRequest, codeOf, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
+import { type FakeSupplier, startSupplier } from "./supplier.js";
 import { relayTestEnv } from "./support.js";
 
 // Core-level properties of the relay store that HTTP cannot show: what each write asserts, the dispatch lease.
@@ -30,16 +30,26 @@ async function listing(behaviour: Parameters<FakeSupplier["behave"]>[1] = "accep
   const supplierId = `sup-${ulid().toLowerCase()}`;
   const listingId = `lst-${ulid().toLowerCase()}`;
   await Relay.putSupplier(supplierId, { name: "Acme", endpointUrl: `${supplier.url}/orders` });
-  await Relay.putListing(listingId, { sellerId: "s-1", supplierId, supplierOfferId: "off-1", sellingPrice: 5000, currency: "KRW", channel: "erp", active: true });
+  await Relay.putListing(listingId, {
+    sellerId: "s-1",
+    supplierId,
+    supplierOfferId: "off-1",
+    sellingPrice: 5000,
+    currency: "KRW",
+    channel: "erp",
+    active: true,
+  });
   supplier.behave(listingId, behaviour);
   return listingId;
 }
 
 async function newRelay(listingId: string, extra: Record<string, unknown> = {}) {
-  const { relay } = await Relay.create({ listingId, quantity: 1, externalOrderId: `ext-${ulid()}`, metadata: { source: "erp" }, ...extra }, who);
+  const { relay } = await Relay.create(
+    { listingId, quantity: 1, externalOrderId: `ext-${ulid()}`, metadata: { source: "erp" }, ...extra },
+    who,
+  );
   return relay;
 }
-
 
 describe("create transaction", () => {
   it("checks the ecommerce order with a ConditionCheck inside the create transaction, not a read before it", async () => {
@@ -49,12 +59,18 @@ describe("create transaction", () => {
     const { doc } = db();
     const sent: { name: string; input: any }[] = [];
     const original = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
-    const spy = vi.spyOn(doc, "send").mockImplementation(((command: { constructor: { name: string }; input: unknown }) => {
+    const spy = vi.spyOn(doc, "send").mockImplementation(((command: {
+      constructor: { name: string };
+      input: unknown;
+    }) => {
       sent.push({ name: command.constructor.name, input: command.input });
       return original(command);
     }) as never);
     try {
-      await Relay.create({ listingId, quantity: 1, ecommerceOrderId: order.orderId, metadata: { source: "ecommerce" } }, who);
+      await Relay.create(
+        { listingId, quantity: 1, ecommerceOrderId: order.orderId, metadata: { source: "ecommerce" } },
+        who,
+      );
     } finally {
       spy.mockRestore();
     }
@@ -65,7 +81,9 @@ describe("create transaction", () => {
     expect(transaction.input.TransactItems).toContainEqual({
       ConditionCheck: expect.objectContaining({ Key: orderKey, ConditionExpression: "attribute_exists(pk)" }),
     });
-    const kinds = transaction.input.TransactItems.map((i: any) => Object.keys(i)[0] + ":" + (i.Put?.Item?.entity ?? i.ConditionCheck?.Key?.pk?.split("#")[0]));
+    const kinds = transaction.input.TransactItems.map(
+      (i: any) => Object.keys(i)[0] + ":" + (i.Put?.Item?.entity ?? i.ConditionCheck?.Key?.pk?.split("#")[0]),
+    );
     // No write of any kind on the listing item: a best-selling listing is read, never a transaction's hot key.
     expect(kinds).toEqual([
       "ConditionCheck:ORDER",
@@ -78,7 +96,9 @@ describe("create transaction", () => {
 
   it("refuses an unknown ecommerce order with ECOMMERCE_ORDER_NOT_FOUND", async () => {
     const listingId = await listing();
-    expect(await codeOf(Relay.create({ listingId, quantity: 1, ecommerceOrderId: "01NOSUCH" }, who))).toBe("ECOMMERCE_ORDER_NOT_FOUND");
+    expect(await codeOf(Relay.create({ listingId, quantity: 1, ecommerceOrderId: "01NOSUCH" }, who))).toBe(
+      "ECOMMERCE_ORDER_NOT_FOUND",
+    );
   });
 });
 
@@ -116,7 +136,9 @@ describe("dispatch lease", () => {
     const inFlight = Relay.dispatch(relay.relayId, who, { trigger: "on_demand" });
     await vi.waitFor(async () => expect(supplier.requestsFor(relay.relayId).length).toBeGreaterThan(0));
     expect(await codeOf(Relay.patch(relay.relayId, { quantity: 3 }, who))).toBe("CONCURRENT_MODIFICATION");
-    expect(await codeOf(Relay.applyEvent(relay.relayId, { type: "CANCELLED", reason: "x" }, who))).toBe("CONCURRENT_MODIFICATION");
+    expect(await codeOf(Relay.applyEvent(relay.relayId, { type: "CANCELLED", reason: "x" }, who))).toBe(
+      "CONCURRENT_MODIFICATION",
+    );
     expect((await Relay.dispatch(relay.relayId, who, { trigger: "retry", reason: "dup" })).skipped).toBe("in_flight");
     const result = await inFlight;
     expect(result).toMatchObject({ outcome: "failed", attempt: 1, tries: 3 });
@@ -178,7 +200,9 @@ describe("configuration", () => {
     const saved = process.env.SUPPLIER_SIGNING_SECRET;
     delete process.env.SUPPLIER_SIGNING_SECRET;
     try {
-      await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(/SUPPLIER_SIGNING_SECRET is not configured/);
+      await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(
+        /SUPPLIER_SIGNING_SECRET is not configured/,
+      );
     } finally {
       process.env.SUPPLIER_SIGNING_SECRET = saved;
     }
@@ -191,7 +215,9 @@ describe("configuration", () => {
     const relay = await newRelay(listingId);
     process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = "soon";
     try {
-      await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(/ORDERLINE_SUPPLIER_TIMEOUT_MS/);
+      await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(
+        /ORDERLINE_SUPPLIER_TIMEOUT_MS/,
+      );
     } finally {
       process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = "300";
     }

@@ -3,9 +3,9 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
-import { startDemoSupplier, type DemoSupplier } from "../../local/demo-supplier.js";
 import { apply as syncOrder } from "../../functions/events/relay-sync.js";
 import { logger, metrics } from "../../functions/powertools.js";
+import { type DemoSupplier, startDemoSupplier } from "../../local/demo-supplier.js";
 import { useRelaySuite } from "./support.js";
 
 // The dropship loop end to end on the local runtime: paid order -> relay -> dispatch signed the Standard Webhooks
@@ -17,7 +17,12 @@ let demo: DemoSupplier;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  demo = await startDemoSupplier({ orderlineUrl: suite.runtime.url, supplierId: suite.kit.unique("demo"), stepDelayMs: 20, maxQuantity: 5 });
+  demo = await startDemoSupplier({
+    orderlineUrl: suite.runtime.url,
+    supplierId: suite.kit.unique("demo"),
+    stepDelayMs: 20,
+    maxQuantity: 5,
+  });
 });
 afterAll(async () => {
   await demo?.stop();
@@ -27,7 +32,10 @@ afterAll(async () => {
 async function dropshipSku(supplierId: string) {
   const skuId = suite.kit.unique("sku");
   const listingId = suite.kit.unique("lst");
-  expect((await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 15000, currency: "KRW" })).status).toBe(200);
+  expect(
+    (await suite.call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice: 15000, currency: "KRW" }))
+      .status,
+  ).toBe(200);
   expect((await suite.call("PUT", `/internal/inventory/${skuId}`, { onHand: 50 })).status).toBe(200);
   const listing = await suite.call("PUT", `/internal/listings/${listingId}`, {
     sellerId: "seller-1",
@@ -53,7 +61,10 @@ async function paidOrder(lines: { skuId: string; qty: number }[]): Promise<strin
     paymentMethod: "CARD",
   });
   expect(order.status, JSON.stringify(order.body)).toBe(201);
-  const paid = await suite.call("POST", `/internal/orders/${order.body.orderId}/events`, { type: "PAYMENT_SUCCEEDED", externalId: suite.kit.unique("pay") });
+  const paid = await suite.call("POST", `/internal/orders/${order.body.orderId}/events`, {
+    type: "PAYMENT_SUCCEEDED",
+    externalId: suite.kit.unique("pay"),
+  });
   expect(paid.status).toBe(200);
   return order.body.orderId as string;
 }
@@ -69,11 +80,18 @@ async function orderReaches(orderId: string, status: string, timeoutMs = 20_000)
 }
 
 async function relaysOf(listingId: string) {
-  return (await suite.call("GET", `/internal/relays?listingId=${listingId}&limit=100`)).body.items as Record<string, any>[];
+  return (await suite.call("GET", `/internal/relays?listingId=${listingId}&limit=100`)).body.items as Record<
+    string,
+    any
+  >[];
 }
 
 async function history(orderId: string) {
-  return (await suite.call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items as { seq: number; type: string; payload: any }[];
+  return (await suite.call("GET", `/api/v1/orders/${orderId}/events?limit=100`)).body.items as {
+    seq: number;
+    type: string;
+    payload: any;
+  }[];
 }
 
 describe("the dropship loop", () => {
@@ -93,10 +111,20 @@ describe("the dropship loop", () => {
     ]);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const [relay] = await relaysOf(listingId);
-    expect(relay).toMatchObject({ ecommerceOrderId: orderId, quantity: 2, status: "delivered", metadata: { source: "ecommerce" } });
+    expect(relay).toMatchObject({
+      ecommerceOrderId: orderId,
+      quantity: 2,
+      status: "delivered",
+      metadata: { source: "ecommerce" },
+    });
     expect(relay!.shippingInfo).toMatchObject({ carrier: "CJ", city: "Seoul" });
-    expect(demo.received.filter((r) => r.relayId === relay!.relayId)).toEqual([expect.objectContaining({ verified: true, answer: 200 })]);
-    const audit = (await suite.call("GET", `/internal/relays/${relay!.relayId}/audit?limit=100`)).body.items as Record<string, any>[];
+    expect(demo.received.filter((r) => r.relayId === relay!.relayId)).toEqual([
+      expect.objectContaining({ verified: true, answer: 200 }),
+    ]);
+    const audit = (await suite.call("GET", `/internal/relays/${relay!.relayId}/audit?limit=100`)).body.items as Record<
+      string,
+      any
+    >[];
     const inbound = audit.filter((a) => a.kind === "EXTERNAL_CALL" && a.request?.direction === "inbound");
     expect(inbound.map((a) => a.request.type)).toEqual(["relay.accepted", "relay.shipped", "relay.delivered"]);
     expect(inbound.every((a) => a.actor === `supplier:${demo.supplierId}`)).toBe(true);
@@ -109,7 +137,10 @@ describe("the dropship loop", () => {
     const [relay] = await relaysOf(listingId);
     expect(relay).toMatchObject({ status: "cancelled", cancelReason: "cannot supply more than 5 units" });
     const refund = (await history(orderId)).at(-1)!;
-    expect(refund).toMatchObject({ type: "REFUND_REQUESTED", payload: { reason: "SUPPLIER_CANCELLED", relayId: relay!.relayId } });
+    expect(refund).toMatchObject({
+      type: "REFUND_REQUESTED",
+      payload: { reason: "SUPPLIER_CANCELLED", relayId: relay!.relayId },
+    });
   });
 
   it("creates one relay per order: only the first dropship line is relayed", async () => {
@@ -129,7 +160,10 @@ describe("the dropship loop", () => {
     const orderId = await paidOrder([{ skuId, qty: 1 }]);
     await orderReaches(orderId, "DELIVERED");
     const delivered = (await suite.runtime.bus.events()).find(
-      (e) => e["detail-type"] === "RELAY_STATUS_CHANGED" && (e.detail as any).ecommerceOrderId === orderId && (e.detail as any).status === "delivered",
+      (e) =>
+        e["detail-type"] === "RELAY_STATUS_CHANGED" &&
+        (e.detail as any).ecommerceOrderId === orderId &&
+        (e.detail as any).status === "delivered",
     )!;
     expect(delivered).toBeDefined();
     const before = (await history(orderId)).length;
@@ -154,19 +188,31 @@ describe("supplier webhooks", () => {
     return { supplierId, secret: issued.body.secret as string, relayId: created.relayId as string };
   }
 
-  async function send(supplierId: string, body: unknown, sign: { secret: string; id?: string; at?: Date } | { headers: Record<string, string> }) {
+  async function send(
+    supplierId: string,
+    body: unknown,
+    sign: { secret: string; id?: string; at?: Date } | { headers: Record<string, string> },
+  ) {
     const raw = JSON.stringify(body);
     let headers: Record<string, string>;
     if ("headers" in sign) headers = sign.headers;
     else {
       const id = sign.id ?? `msg_${suite.kit.unique("w")}`;
       const at = sign.at ?? new Date();
-      headers = { "webhook-id": id, "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": new Webhook(sign.secret).sign(id, at, raw) };
+      headers = {
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+        "webhook-signature": new Webhook(sign.secret).sign(id, at, raw),
+      };
     }
-    return suite.call("POST", `/webhooks/suppliers/${supplierId}`, raw, { "content-type": "application/json", ...headers });
+    return suite.call("POST", `/webhooks/suppliers/${supplierId}`, raw, {
+      "content-type": "application/json",
+      ...headers,
+    });
   }
 
-  const auditCount = async (relayId: string) => ((await suite.call("GET", `/internal/relays/${relayId}/audit?limit=100`)).body.items as unknown[]).length;
+  const auditCount = async (relayId: string) =>
+    ((await suite.call("GET", `/internal/relays/${relayId}/audit?limit=100`)).body.items as unknown[]).length;
 
   it("signs dispatch the Standard Webhooks way with the supplier's own secret", async () => {
     const { secret, relayId } = await relayedRelay();
@@ -194,7 +240,9 @@ describe("supplier webhooks", () => {
     const { supplierId, secret, relayId } = await relayedRelay();
     const count = await auditCount(relayId);
     const body = { type: "relay.accepted", relayId };
-    const forged = await send(supplierId, body, { secret: `whsec_${Buffer.from("not-the-secret-at-all-32-bytes!!").toString("base64")}` });
+    const forged = await send(supplierId, body, {
+      secret: `whsec_${Buffer.from("not-the-secret-at-all-32-bytes!!").toString("base64")}`,
+    });
     expect(forged.status).toBe(401);
     expect(forged.body.code).toBe("INVALID_SIGNATURE");
     expect((await send(supplierId, body, { headers: {} })).status).toBe(401);
@@ -213,14 +261,23 @@ describe("supplier webhooks", () => {
     const { supplierId, relayId } = await relayedRelay();
     const names: string[] = [];
     const metricSpy = vi.spyOn(metrics, "singleMetric").mockImplementation(() => {
-      const single = { addDimension: (_: string, value: string) => (names.push(`dim:${value}`), single), addMetric: (name: string) => void names.push(name) };
+      const single = {
+        addDimension: (_: string, value: string) => (names.push(`dim:${value}`), single),
+        addMetric: (name: string) => void names.push(name),
+      };
       return single as unknown as ReturnType<typeof metrics.singleMetric>;
     });
     const lines: string[] = [];
-    const logSpy = vi.spyOn(logger, "warn").mockImplementation((...args: unknown[]) => void lines.push(JSON.stringify(args)));
+    const logSpy = vi
+      .spyOn(logger, "warn")
+      .mockImplementation((...args: unknown[]) => void lines.push(JSON.stringify(args)));
     try {
       const marker = "secret-body-marker-4242";
-      const response = await send(supplierId, { type: "relay.accepted", relayId, reason: marker }, { secret: `whsec_${Buffer.from("x".repeat(32)).toString("base64")}` });
+      const response = await send(
+        supplierId,
+        { type: "relay.accepted", relayId, reason: marker },
+        { secret: `whsec_${Buffer.from("x".repeat(32)).toString("base64")}` },
+      );
       expect(response.status).toBe(401);
       expect(names).toContain("supplier_webhook_rejected_total");
       expect(names).toContain("dim:mismatch");
@@ -235,7 +292,11 @@ describe("supplier webhooks", () => {
   it("refuses another supplier's relay with 404", async () => {
     const mine = await relayedRelay();
     const theirs = await relayedRelay();
-    const response = await send(mine.supplierId, { type: "relay.accepted", relayId: theirs.relayId }, { secret: mine.secret });
+    const response = await send(
+      mine.supplierId,
+      { type: "relay.accepted", relayId: theirs.relayId },
+      { secret: mine.secret },
+    );
     expect(response.status).toBe(404);
     expect((await suite.kit.get(theirs.relayId)).status).toBe("relayed");
   });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect } from "vitest";
 import { ulid } from "ulid";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
-import { client, startTestRuntime, type JsonResponse } from "../support/runtime.js";
-import { startSupplier, type FakeSupplier } from "./supplier.js";
+import { client, type JsonResponse, startTestRuntime } from "../support/runtime.js";
+import { type FakeSupplier, startSupplier } from "./supplier.js";
 
 /** Shared helpers of the relay suites: seed reference data, create relays, drive their first dispatch. */
 export const SECRET = "test-signing-secret";
@@ -60,7 +60,11 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
     };
   }
 
-  async function create(listingId: string, overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  async function create(
+    listingId: string,
+    overrides: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     const response = await call("POST", "/internal/relays", relayBody(listingId, overrides), headers);
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     return response.body as Record<string, any>;
@@ -80,7 +84,8 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
 
   /** Whether the relay's latest dispatch attempt has finished (it reached an answer or recorded its failure). */
   const attemptDone = (relay: Record<string, any>) =>
-    relay.dispatchAttempts >= 1 && (relay.status !== "pending" || relay.metadata?.lastError?.attempt === relay.dispatchAttempts);
+    relay.dispatchAttempts >= 1 &&
+    (relay.status !== "pending" || relay.metadata?.lastError?.attempt === relay.dispatchAttempts);
 
   async function waitFor(relayId: string, done: (relay: Record<string, any>) => boolean, timeoutMs = 10_000) {
     const deadline = Date.now() + timeoutMs;
@@ -104,7 +109,10 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
   }
 
   /** A relay of a fresh listing whose supplier answers with `behaviour` on the first dispatch. */
-  async function relayAfterFirstDispatch(behaviour: Parameters<FakeSupplier["behave"]>[1], overrides: Record<string, unknown> = {}) {
+  async function relayAfterFirstDispatch(
+    behaviour: Parameters<FakeSupplier["behave"]>[1],
+    overrides: Record<string, unknown> = {},
+  ) {
     const listing = await newListing();
     supplier.behave(listing.listingId, behaviour);
     const created = await create(listing.listingId, overrides);
@@ -125,7 +133,11 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
       relayed: [],
       confirmed: [["SUPPLIER_CONFIRMED"]],
       shipped: [["SUPPLIER_CONFIRMED"], ["SHIPPED", { shippingInfo: { carrier: "CJ", trackingNumber: "CJ-100" } }]],
-      delivered: [["SUPPLIER_CONFIRMED"], ["SHIPPED", { shippingInfo: { carrier: "CJ", trackingNumber: "CJ-100" } }], ["DELIVERED"]],
+      delivered: [
+        ["SUPPLIER_CONFIRMED"],
+        ["SHIPPED", { shippingInfo: { carrier: "CJ", trackingNumber: "CJ-100" } }],
+        ["DELIVERED"],
+      ],
       cancelled: [["CANCELLED", { reason: "buyer cancelled" }]],
       refunded: [["SUPPLIER_CONFIRMED"], ["SHIPPED"], ["DELIVERED"], ["REFUNDED", { reason: "returned" }]],
     };
@@ -141,7 +153,9 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
   /** An order of the order domain (Ecommerce Core's EcommerceOrder in DS-4.1 terms), placed through the public API. */
   async function placeOrder(unitPrice = 15000): Promise<string> {
     const skuId = unique("sku");
-    expect((await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice, currency: "KRW" })).status).toBe(200);
+    expect(
+      (await call("PUT", `/internal/offers/${skuId}`, { offerId: "off-1", unitPrice, currency: "KRW" })).status,
+    ).toBe(200);
     expect((await call("PUT", `/internal/inventory/${skuId}`, { onHand: 5 })).status).toBe(200);
     const order = await call("POST", "/api/v1/orders", {
       userId: "u-relay",
@@ -155,7 +169,22 @@ export function relayKit(call: Call, supplier: FakeSupplier, options: { autoDisp
     return order.body.orderId as string;
   }
 
-  return { unique, newSupplier, newListing, relayBody, create, get, audit, waitFor, attemptDone, firstDispatch, relayAfterFirstDispatch, event, relayIn, placeOrder };
+  return {
+    unique,
+    newSupplier,
+    newListing,
+    relayBody,
+    create,
+    get,
+    audit,
+    waitFor,
+    attemptDone,
+    firstDispatch,
+    relayAfterFirstDispatch,
+    event,
+    relayIn,
+    placeOrder,
+  };
 }
 
 export interface RelaySuite {

@@ -26,6 +26,8 @@ fc.installGlobalPlugin(
     if (printed) return;
     printed = true;
     const file = expect.getState().testPath?.replace(`${process.cwd()}/`, "") ?? "<file>";
-    console.log(`fast-check seed ${fcSeed}${process.env.FC_SEED ? " (from FC_SEED)" : ""}; replay: FC_SEED=${fcSeed} npx vitest run ${file}`);
+    console.log(
+      `fast-check seed ${fcSeed}${process.env.FC_SEED ? " (from FC_SEED)" : ""}; replay: FC_SEED=${fcSeed} npx vitest run ${file}`,
+    );
   }),
 );

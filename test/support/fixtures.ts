@@ -1,9 +1,9 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
-import { DomainError } from "../../core/errors.js";
 import { Catalog } from "../../core/catalog/index.js";
-import { db } from "../../core/store/client.js";
+import { DomainError } from "../../core/errors.js";
 import type { Actor } from "../../core/schema.js";
+import { db } from "../../core/store/client.js";
 
 export const who: Actor = { actor: "test", requestId: "req-test" };
 
@@ -17,7 +17,10 @@ export async function seedSku(options: { price?: number; onHand?: number; curren
   return { skuId, offerId, unitPrice };
 }
 
-export function checkoutRequest(lines: { skuId: string; offerId: string; unitPrice: number; qty?: number }[], overrides: Record<string, unknown> = {}) {
+export function checkoutRequest(
+  lines: { skuId: string; offerId: string; unitPrice: number; qty?: number }[],
+  overrides: Record<string, unknown> = {},
+) {
   return {
     userId: "u-1",
     idempotencyKey: `key-${ulid()}`,
@@ -35,7 +38,9 @@ export async function scanTable(): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    const page = await doc.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);

@@ -24,7 +24,9 @@ let loaded: { ajv: Ajv2020; paths: Record<string, Record<string, Operation>> } |
 
 function load() {
   if (loaded) return loaded;
-  const document = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8")) as { paths: Record<string, Record<string, Operation>> };
+  const document = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8")) as {
+    paths: Record<string, Record<string, Operation>>;
+  };
   // Not strict: the document holds OpenAPI keywords (paths, responses, example, ...) around its schemas.
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
   const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
@@ -47,7 +49,13 @@ function validatorAt(ref: string): ValidateFunction {
 }
 
 /** What is wrong with this answer according to the document; empty when it conforms or is not documented there. */
-export function responseViolations(method: string, url: string, status: number, contentType: string | null, body: unknown): string[] {
+export function responseViolations(
+  method: string,
+  url: string,
+  status: number,
+  contentType: string | null,
+  body: unknown,
+): string[] {
   const path = new URL(url, "http://x").pathname;
   const matched = matchRoute(method.toUpperCase(), path);
   if (!matched) return [];
@@ -56,19 +64,37 @@ export function responseViolations(method: string, url: string, status: number, 
   if (!operation) return [`${method} ${template} is in the route table but not in openapi.json`];
   const response = operation.responses[String(status)];
   const where = `${method} ${template} -> ${status}`;
-  if (!response) return [`${where}: status ${status} is not documented (documented: ${Object.keys(operation.responses).join(", ")})`];
+  if (!response)
+    return [
+      `${where}: status ${status} is not documented (documented: ${Object.keys(operation.responses).join(", ")})`,
+    ];
   if (!response.content) return body === undefined ? [] : [`${where}: the document gives no body, the answer has one`];
   const mediaType = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
-  if (!response.content[mediaType]) return [`${where}: content type "${mediaType}" is not documented (documented: ${Object.keys(response.content).join(", ")})`];
+  if (!response.content[mediaType])
+    return [
+      `${where}: content type "${mediaType}" is not documented (documented: ${Object.keys(response.content).join(", ")})`,
+    ];
   if (!response.content[mediaType].schema) return [];
-  const validate = validatorAt(pointer("paths", template, method.toLowerCase(), "responses", String(status), "content", mediaType, "schema"));
+  const validate = validatorAt(
+    pointer("paths", template, method.toLowerCase(), "responses", String(status), "content", mediaType, "schema"),
+  );
   if (validate(body)) return [];
-  return (validate.errors ?? []).map((e) => `${where}: body${e.instancePath || ""} ${e.message ?? "is invalid"} (${e.schemaPath})`);
+  return (validate.errors ?? []).map(
+    (e) => `${where}: body${e.instancePath || ""} ${e.message ?? "is invalid"} (${e.schemaPath})`,
+  );
 }
 
 /** Throws, naming every violation and the body, when the answer does not conform to the document. */
-export function assertResponseConforms(method: string, url: string, status: number, contentType: string | null, body: unknown): void {
+export function assertResponseConforms(
+  method: string,
+  url: string,
+  status: number,
+  contentType: string | null,
+  body: unknown,
+): void {
   const violations = responseViolations(method, url, status, contentType, body);
   if (violations.length > 0)
-    throw new Error(`the answer does not conform to openapi.json:\n  ${violations.join("\n  ")}\nbody: ${JSON.stringify(body)?.slice(0, 2000)}`);
+    throw new Error(
+      `the answer does not conform to openapi.json:\n  ${violations.join("\n  ")}\nbody: ${JSON.stringify(body)?.slice(0, 2000)}`,
+    );
 }

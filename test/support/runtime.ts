@@ -1,13 +1,17 @@
-import { expect, inject } from "vitest";
 import { ulid } from "ulid";
+import { expect, inject } from "vitest";
 import { setDb } from "../../core/store/client.js";
-import { startLocalRuntime, type LocalRuntime } from "../../local/runtime.js";
+import { type LocalRuntime, startLocalRuntime } from "../../local/runtime.js";
 import { assertResponseConforms } from "./openapi-responses.js";
 
 /** The local runtime on a free port, on its own table in the shared DynamoDB Local. */
 export async function startTestRuntime(): Promise<LocalRuntime> {
   setDb(undefined);
-  return startLocalRuntime({ port: 0, dynamoEndpoint: inject("dynamoEndpoint"), tableName: `e2e-${ulid().toLowerCase()}` });
+  return startLocalRuntime({
+    port: 0,
+    dynamoEndpoint: inject("dynamoEndpoint"),
+    tableName: `e2e-${ulid().toLowerCase()}`,
+  });
 }
 
 export interface JsonResponse<T = any> {
@@ -18,7 +22,12 @@ export interface JsonResponse<T = any> {
 
 /** A small fetch wrapper for tests: JSON in, JSON out. */
 export function client(baseUrl: string) {
-  return async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+  return async function call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<JsonResponse<T>> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? headers : { "content-type": "application/json", ...headers },

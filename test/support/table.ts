@@ -1,7 +1,7 @@
-import { inject } from "vitest";
 import { ulid } from "ulid";
-import { createTable } from "../../local/dynamo.js";
+import { inject } from "vitest";
 import { setDb } from "../../core/store/client.js";
+import { createTable } from "../../local/dynamo.js";
 
 /**
  * A fresh table in the shared DynamoDB Local, wired into the environment the handlers read. Call in beforeAll
