@@ -1,14 +1,16 @@
+import { isRunningInLambda } from "@aws-lambda-powertools/commons/utils/env";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
+import { config } from "../core/config.js";
 
-/** The one logger, metrics and tracer of every handler (the local runtime uses the same ones). */
+/** The one logger and metrics of every handler (the local runtime uses the same ones). */
 export const logger = new Logger({ serviceName: "orderline" });
 export const metrics = new Metrics({ namespace: "Orderline", serviceName: "orderline" });
-export const tracer = new Tracer({
-  serviceName: "orderline",
-  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
-});
+
+// In AWS the configuration is read and checked while the function initializes: a bad value fails the cold start
+// with a message naming the variable, before any request is taken. Elsewhere the local runtime sets the
+// environment first, and the first use reads it.
+if (isRunningInLambda()) config();
 
 /**
  * Emits one count right away. A single-metric flush per emission keeps dimensions of concurrent requests

@@ -1,27 +1,16 @@
-/**
- * Relay dispatch settings, read from the environment on each use (tests shorten the timeout) and validated:
- * a bad value fails the call loudly instead of silently using a default.
- */
-function positiveNumber(name: string, fallback: number, allowZero = false): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
-    throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
+import { config } from "../config.js";
 
 /** How long one POST to a supplier may take (default 5 s). */
-export const supplierTimeoutMs = () => positiveNumber("ORDERLINE_SUPPLIER_TIMEOUT_MS", 5_000);
+export const supplierTimeoutMs = (): number => config().supplierTimeoutMs;
 
 /** Quick retries inside one attempt after a network error, timeout, 408, 429 or 5xx (DS-4.1 §7.1: limited). */
 export const QUICK_RETRIES = 2;
 
 /** Base delay of the quick retries (full jitter: up to this before the first, up to twice it before the second). */
-export const quickRetryDelayMs = () => positiveNumber("ORDERLINE_SUPPLIER_RETRY_DELAY_MS", 200, true);
+export const quickRetryDelayMs = (): number => config().supplierRetryDelayMs;
 
 /** A failed attempt whose number is above this raises `relay_attempts_exceeded_total` (alarmed in the stacks). */
-export const attemptAlarmThreshold = () => positiveNumber("ORDERLINE_RELAY_ATTEMPT_THRESHOLD", 5);
+export const attemptAlarmThreshold = (): number => config().relayAttemptThreshold;
 
 /**
  * How long a claimed dispatch keeps other writers off the relay: every try of the attempt plus a margin. A
@@ -47,7 +36,7 @@ const NOT_CONFIGURED = "SUPPLIER_SIGNING_SECRET is not configured (env or SST Co
  * fault: it throws.
  */
 export async function signingSecret(): Promise<string> {
-  const fromEnv = process.env.SUPPLIER_SIGNING_SECRET;
+  const fromEnv = config().signingSecret;
   if (fromEnv) return fromEnv;
   if (cachedSecret) return cachedSecret;
   let value: unknown;

@@ -1,8 +1,7 @@
-import { DomainError, ValidationError } from "../../core/errors.js";
+import { ValidationError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import { pathParams, relocate, summaryOf } from "../../core/validate.js";
-import { type HttpRequest, type HttpResponse, httpApi, type RouteHandler } from "../http/api.js";
-import { count, logger } from "../powertools.js";
+import { type HttpRequest, httpApi, type ObservedResponse, type ObservedRoute, type RouteTable } from "../http/api.js";
 
 /** Outcome label of order_create_total for each checkout rejection. */
 const rejectionMetric: Record<string, string> = {
@@ -45,60 +44,79 @@ function keyIssuesWhereSent(error: unknown, request: HttpRequest): never {
   throw new ValidationError(summaryOf(issues), issues);
 }
 
-const checkout: RouteHandler = async (request): Promise<HttpResponse> => {
-  const body = request.body;
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: "expected an object" }]);
-  const input = { ...body, idempotencyKey: idempotencyKeyOf(request) };
-  const fields = {
-    request_id: request.requestId,
-    user_id: (body as { userId?: unknown }).userId ?? null,
-    cart_id: (body as { cartId?: unknown }).cartId ?? null,
-    idempotency_key: input.idempotencyKey ?? null,
+/** The checkout's log fields, read as sent (a refusal is logged with them too, so nothing here may throw). */
+function checkoutFields(request: HttpRequest): Record<string, unknown> {
+  const body = (request.body ?? {}) as { userId?: unknown; cartId?: unknown; idempotencyKey?: unknown };
+  return {
+    user_id: body.userId ?? null,
+    cart_id: body.cartId ?? null,
+    idempotency_key: body.idempotencyKey ?? request.headers["idempotency-key"] ?? null,
   };
-  try {
+}
+
+const checkout: ObservedRoute = {
+  async handle(request): Promise<ObservedResponse> {
+    const body = request.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body))
+      throw new ValidationError("the body must be a JSON object", [{ path: "(body)", message: "expected an object" }]);
+    const input = { ...body, idempotencyKey: idempotencyKeyOf(request) };
     const { order, replayed } = await Order.checkout(input, request).catch((error: unknown) =>
       keyIssuesWhereSent(error, request),
     );
-    if (replayed) {
-      count("order_idempotent_hit_total");
-      count("order_create_total", { status: "replayed" });
-      logger.info("checkout replayed", { ...fields, order_id: order.orderId });
-      return { status: 200, body: order, headers: { "idempotent-replayed": "true" } };
-    }
-    count("order_create_total", { status: "created" });
-    logger.info("order created", { ...fields, order_id: order.orderId, status_transition: "->PAYMENT_PENDING" });
-    return { status: 201, body: order, headers: { location: `/api/v1/orders/${order.orderId}` } };
-  } catch (error) {
-    if (error instanceof DomainError) {
-      count("order_create_total", { status: error.code });
-      const specific = rejectionMetric[error.code];
-      if (specific) count(specific);
-      logger.info("checkout rejected", { ...fields, code: error.code });
-    }
-    throw error;
-  }
+    const fields = { ...checkoutFields(request), order_id: order.orderId };
+    if (replayed)
+      return {
+        status: 200,
+        body: order,
+        headers: { "idempotent-replayed": "true" },
+        observe: {
+          count: [["order_idempotent_hit_total"], ["order_create_total", { status: "replayed" }]],
+          log: { message: "checkout replayed", fields },
+        },
+      };
+    return {
+      status: 201,
+      body: order,
+      headers: { location: `/api/v1/orders/${order.orderId}` },
+      observe: {
+        count: [["order_create_total", { status: "created" }]],
+        log: { message: "order created", fields: { ...fields, status_transition: "->PAYMENT_PENDING" } },
+      },
+    };
+  },
+  rejected: (error, request) => {
+    const specific = rejectionMetric[error.code];
+    return {
+      count: [["order_create_total", { status: error.code }], ...(specific ? [[specific] as const] : [])],
+      log: { message: "checkout rejected", fields: { ...checkoutFields(request), code: error.code } },
+    };
+  },
 };
 
-const cancel: RouteHandler = async (request) => {
-  const { orderId } = pathParams(request.params, "orderId");
-  try {
+const cancel: ObservedRoute = {
+  async handle(request): Promise<ObservedResponse> {
+    const { orderId } = pathParams(request.params, "orderId");
     const result = await Order.cancel(orderId, request.body ?? {}, request);
-    count("order_cancel_total", { status: result.changed ? "canceled" : "already_canceled" });
-    logger.info("order cancel", {
-      request_id: request.requestId,
-      order_id: orderId,
-      user_id: result.order.userId,
-      status_transition: result.statusTransition ?? null,
-    });
-    return { status: 200, body: result.order };
-  } catch (error) {
-    if (error instanceof DomainError) count("order_cancel_total", { status: error.code });
-    throw error;
-  }
+    return {
+      status: 200,
+      body: result.order,
+      observe: {
+        count: [["order_cancel_total", { status: result.changed ? "canceled" : "already_canceled" }]],
+        log: {
+          message: "order cancel",
+          fields: {
+            order_id: orderId,
+            user_id: result.order.userId,
+            status_transition: result.statusTransition ?? null,
+          },
+        },
+      },
+    };
+  },
+  rejected: (error) => ({ count: [["order_cancel_total", { status: error.code }]] }),
 };
 
-export const routes: Record<string, RouteHandler> = {
+export const routes: RouteTable = {
   "POST /api/v1/orders": checkout,
   "GET /api/v1/orders": async (request) => ({
     status: 200,

@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { DomainError } from "../../core/errors.js";
+import { withEnv } from "../../test/support/env.js";
 import { logger } from "../powertools.js";
-import { dispatch } from "./api.js";
+import { routeRequest } from "./api.js";
 
 function event(routeKey: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
   return {
@@ -17,10 +18,10 @@ function event(routeKey: string, extra: Partial<APIGatewayProxyEventV2> = {}): A
   };
 }
 
-describe("HTTP dispatch", () => {
+describe("HTTP routing", () => {
   it("turns an unexpected error into a bare 500 with the request id, logged with its cause", async () => {
     const logged = vi.spyOn(logger, "error").mockImplementation(() => undefined);
-    const response = await dispatch(
+    const response = await routeRequest(
       {
         "GET /boom": async () => {
           throw new Error("secret internal detail");
@@ -40,7 +41,7 @@ describe("HTTP dispatch", () => {
   });
 
   it("decodes base64 bodies and uses the caller's x-request-id", async () => {
-    const response = await dispatch(
+    const response = await routeRequest(
       { "POST /echo": async (request) => ({ status: 200, body: request.body }) },
       event("POST /echo", {
         headers: { "Content-Type": "application/json", "X-Request-Id": "mine" },
@@ -57,18 +58,13 @@ describe("HTTP dispatch", () => {
     const echoActor = {
       "GET /who": async (request: { actor: string }) => ({ status: 200, body: { actor: request.actor } }),
     };
-    const previous = process.env.ORDERLINE_TRUST_ACTOR_HEADER;
-    try {
-      delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
-      expect(
-        JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "mallory" } }))).body))
-          .actor,
-      ).toBe("anonymous");
-      process.env.ORDERLINE_TRUST_ACTOR_HEADER = "true";
-      expect(
-        JSON.parse(String((await dispatch(echoActor, event("GET /who", { headers: { "x-actor": "ops-kim" } }))).body))
-          .actor,
-      ).toBe("ops-kim");
+    const actorOf = async (request: APIGatewayProxyEventV2) =>
+      JSON.parse(String((await routeRequest(echoActor, request)).body)).actor;
+    await withEnv({ ORDERLINE_TRUST_ACTOR_HEADER: undefined }, async () => {
+      expect(await actorOf(event("GET /who", { headers: { "x-actor": "mallory" } }))).toBe("anonymous");
+    });
+    await withEnv({ ORDERLINE_TRUST_ACTOR_HEADER: "true" }, async () => {
+      expect(await actorOf(event("GET /who", { headers: { "x-actor": "ops-kim" } }))).toBe("ops-kim");
       const iam = event("GET /who", {
         headers: { "x-actor": "ops-kim" },
         requestContext: {
@@ -76,11 +72,8 @@ describe("HTTP dispatch", () => {
           authorizer: { iam: { userArn: "arn:aws:iam::1:user/admin" } },
         } as unknown as APIGatewayProxyEventV2["requestContext"],
       });
-      expect(JSON.parse(String((await dispatch(echoActor, iam)).body)).actor).toBe("arn:aws:iam::1:user/admin");
-    } finally {
-      if (previous === undefined) delete process.env.ORDERLINE_TRUST_ACTOR_HEADER;
-      else process.env.ORDERLINE_TRUST_ACTOR_HEADER = previous;
-    }
+      expect(await actorOf(iam)).toBe("arn:aws:iam::1:user/admin");
+    });
   });
 
   it("answers CAPACITY_EXCEEDED with 503 problem+json and Retry-After in whole seconds (default 1)", async () => {
@@ -94,7 +87,7 @@ describe("HTTP dispatch", () => {
         );
       },
     });
-    const response = await dispatch(throttled({ retryAfterSeconds: 2 }), event("POST /busy"));
+    const response = await routeRequest(throttled({ retryAfterSeconds: 2 }), event("POST /busy"));
     expect(response.statusCode).toBe(503);
     expect(response.headers).toMatchObject({
       "content-type": "application/problem+json",
@@ -107,12 +100,12 @@ describe("HTTP dispatch", () => {
       title: "Service Unavailable",
       retryAfterSeconds: 2,
     });
-    expect((await dispatch(throttled(), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
-    expect((await dispatch(throttled({ retryAfterSeconds: 0.2 }), event("POST /busy"))).headers?.["retry-after"]).toBe(
-      "1",
-    );
+    expect((await routeRequest(throttled(), event("POST /busy"))).headers?.["retry-after"]).toBe("1");
     expect(
-      (await dispatch(throttled({ retryAfterSeconds: "soon" }), event("POST /busy"))).headers?.["retry-after"],
+      (await routeRequest(throttled({ retryAfterSeconds: 0.2 }), event("POST /busy"))).headers?.["retry-after"],
+    ).toBe("1");
+    expect(
+      (await routeRequest(throttled({ retryAfterSeconds: "soon" }), event("POST /busy"))).headers?.["retry-after"],
     ).toBe("1");
     logged.mockRestore();
   });
@@ -120,11 +113,14 @@ describe("HTTP dispatch", () => {
   it("refuses a body that is JSON but not an object (null included) on every route, and passes an absent body as undefined", async () => {
     const seen: unknown[] = [];
     const echo = {
-      "POST /echo": async (request: { body: unknown }) => (seen.push(request.body), { status: 200, body: {} }),
+      "POST /echo": async (request: { body: unknown }) => {
+        seen.push(request.body);
+        return { status: 200, body: {} };
+      },
     };
     const headers = { "content-type": "application/json" };
     for (const body of ["null", "[]", "1", '"text"', "true"]) {
-      const response = await dispatch(echo, event("POST /echo", { headers, body }));
+      const response = await routeRequest(echo, event("POST /echo", { headers, body }));
       expect(response.statusCode, body).toBe(400);
       expect(JSON.parse(String(response.body))).toMatchObject({
         code: "VALIDATION_ERROR",
@@ -132,8 +128,8 @@ describe("HTTP dispatch", () => {
       });
     }
     expect(seen).toEqual([]);
-    expect((await dispatch(echo, event("POST /echo"))).statusCode).toBe(200);
-    expect((await dispatch(echo, event("POST /echo", { headers, body: '{"a":1}' }))).statusCode).toBe(200);
+    expect((await routeRequest(echo, event("POST /echo"))).statusCode).toBe(200);
+    expect((await routeRequest(echo, event("POST /echo", { headers, body: '{"a":1}' }))).statusCode).toBe(200);
     expect(seen).toEqual([undefined, { a: 1 }]);
   });
 });

@@ -3,9 +3,11 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
+import { config } from "../../core/config.js";
 import { DomainError, ValidationError } from "../../core/errors.js";
-import { logger, tracer } from "../powertools.js";
+import { count, logger } from "../powertools.js";
 import { problem } from "./problem.js";
+import { tracer } from "./tracing.js";
 
 /** Bodies above this are refused with 413 before any parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -30,6 +32,30 @@ export interface HttpResponse {
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
+/**
+ * What one request reports: counters and its one log line. Handlers return it with their answer and routes declare
+ * it for refusals, so no handler weaves logging and metrics through its logic; {@link routeRequest} emits it with
+ * `request_id` and `route` added to the log fields.
+ */
+export interface Observation {
+  /** Counters to add once each: a metric name and its dimensions. */
+  count?: ReadonlyArray<readonly [name: string, dimensions?: Record<string, string>]>;
+  log?: { message: string; level?: "info" | "warn"; fields?: Record<string, unknown> };
+}
+
+/** An answer with what the request reports. */
+export type ObservedResponse = HttpResponse & { observe?: Observation };
+
+/** A route that reports what it did: its handler's answer carries `observe`; `rejected` reports a refusal. */
+export interface ObservedRoute {
+  handle: (request: HttpRequest) => Promise<ObservedResponse>;
+  /** What a request refused with a DomainError reports (the error still becomes the problem answer). */
+  rejected?: (error: DomainError, request: HttpRequest) => Observation;
+}
+
+/** A route group: each route key (`METHOD /path`) with a plain handler or an observed route. */
+export type RouteTable = Record<string, RouteHandler | ObservedRoute>;
+
 /** The request id of a response: the caller's `x-request-id` when it is sane (printable, short), else `fallback`. */
 export function responseRequestId(given: string | string[] | undefined, fallback: string): string {
   return typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : fallback;
@@ -43,7 +69,7 @@ function actorOf(event: APIGatewayProxyEventV2, headers: Record<string, string>)
   const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
   if (iam) return iam;
   // Only the local runtime (no IAM in front of it) trusts the header.
-  if (process.env.ORDERLINE_TRUST_ACTOR_HEADER === "true") return headers["x-actor"]?.slice(0, 200) || "local";
+  if (config().trustActorHeader) return headers["x-actor"]?.slice(0, 200) || "local";
   return "anonymous";
 }
 
@@ -53,9 +79,15 @@ function lowerCaseHeaders(raw: Record<string, string | undefined> | undefined): 
   return out;
 }
 
+/** The body exactly as received, decoded from base64 when API Gateway encoded it; "" when there is none. */
+function rawBodyOf(event: APIGatewayProxyEventV2): string {
+  if (!event.body) return "";
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+}
+
 function parseBody(event: APIGatewayProxyEventV2, headers: Record<string, string>): unknown {
   if (event.body === undefined || event.body === null || event.body === "") return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  const text = rawBodyOf(event);
   if (Buffer.byteLength(text, "utf8") > MAX_BODY_BYTES)
     throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`);
   const type = headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
@@ -131,38 +163,54 @@ export async function respond(
 }
 
 /**
- * Turns an API Gateway v2 event into an HttpRequest and calls the route's handler (see {@link respond} for the
- * answer). A body, when there is one, is a JSON object on every route: `null`, an array or a scalar is a 400.
+ * Turns an API Gateway v2 event into an HttpRequest and calls the route (see {@link respond} for the answer), then
+ * emits what the route observed. A body, when there is one, is a JSON object on every route: `null`, an array or a
+ * scalar is a 400.
  */
-export function dispatch(
-  routes: Record<string, RouteHandler>,
+export function routeRequest(
+  routes: RouteTable,
   event: APIGatewayProxyEventV2,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   return respond(event, async ({ headers, requestId }) => {
     const route = routes[event.routeKey];
     if (!route) throw new DomainError("NOT_FOUND", `no route ${event.routeKey}`);
-    const body = parseBody(event, headers);
-    if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body)))
-      throw new ValidationError("the body must be a JSON object", [
-        {
-          path: "(body)",
-          message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
-        },
-      ]);
-    return route({
-      body,
-      rawBody: event.body
-        ? event.isBase64Encoded
-          ? Buffer.from(event.body, "base64").toString("utf8")
-          : event.body
-        : "",
-      query: definedValues(event.queryStringParameters),
-      params: definedValues(event.pathParameters),
-      headers,
-      requestId,
-      actor: actorOf(event, headers),
-    });
+    const request = requestOf(event, headers, requestId);
+    if (typeof route === "function") return route(request);
+    try {
+      const { observe, ...response } = await route.handle(request);
+      if (observe) emit(observe, request, event.routeKey);
+      return response;
+    } catch (error) {
+      if (error instanceof DomainError && route.rejected) emit(route.rejected(error, request), request, event.routeKey);
+      throw error;
+    }
   });
+}
+
+function requestOf(event: APIGatewayProxyEventV2, headers: Record<string, string>, requestId: string): HttpRequest {
+  const body = parseBody(event, headers);
+  if (body !== undefined && (body === null || typeof body !== "object" || Array.isArray(body)))
+    throw new ValidationError("the body must be a JSON object", [
+      {
+        path: "(body)",
+        message: `expected an object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`,
+      },
+    ]);
+  return {
+    body,
+    rawBody: rawBodyOf(event),
+    query: definedValues(event.queryStringParameters),
+    params: definedValues(event.pathParameters),
+    headers,
+    requestId,
+    actor: actorOf(event, headers),
+  };
+}
+
+function emit(observation: Observation, request: HttpRequest, route: string): void {
+  for (const [name, dimensions] of observation.count ?? []) count(name, dimensions);
+  const log = observation.log;
+  if (log) logger[log.level ?? "info"](log.message, { request_id: request.requestId, route, ...log.fields });
 }
 
 function definedValues(raw: Record<string, string | undefined> | undefined | null): Record<string, string> {
@@ -178,7 +226,7 @@ export function httpHandler(
   return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
 }
 
-/** The Lambda handler of a route group: the plain dispatcher wrapped with Powertools. */
-export function httpApi(routes: Record<string, RouteHandler>) {
-  return httpHandler((event) => dispatch(routes, event));
+/** The Lambda handler of a route group: {@link routeRequest} wrapped with Powertools. */
+export function httpApi(routes: RouteTable) {
+  return httpHandler((event) => routeRequest(routes, event));
 }

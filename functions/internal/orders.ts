@@ -1,29 +1,35 @@
-import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import { pathParams } from "../../core/validate.js";
-import { httpApi, type RouteHandler } from "../http/api.js";
-import { count, logger } from "../powertools.js";
+import { httpApi, type ObservedResponse, type ObservedRoute, type RouteTable } from "../http/api.js";
 
-const applyEvent: RouteHandler = async (request) => {
-  const { orderId } = pathParams(request.params, "orderId");
-  try {
+const applyEvent: ObservedRoute = {
+  async handle(request): Promise<ObservedResponse> {
+    const { orderId } = pathParams(request.params, "orderId");
     const result = await Order.applyExternalEvent(orderId, request.body, request);
-    logger.info(result.changed ? "order event applied" : "duplicate order event ignored", {
-      request_id: request.requestId,
-      order_id: orderId,
-      user_id: result.order.userId,
-      status_transition: result.statusTransition ?? null,
-    });
-    if (result.statusTransition?.endsWith("->CANCELED")) count("order_cancel_total", { status: "payment_failed" });
-    return { status: 200, body: result.order };
-  } catch (error) {
-    if (error instanceof DomainError && error.code === "INVALID_TRANSITION")
-      count("order_event_rejected_total", { source: "http" });
-    throw error;
-  }
+    return {
+      status: 200,
+      body: result.order,
+      observe: {
+        count: result.statusTransition?.endsWith("->CANCELED")
+          ? [["order_cancel_total", { status: "payment_failed" }]]
+          : [],
+        log: {
+          message: result.changed ? "order event applied" : "duplicate order event ignored",
+          fields: {
+            order_id: orderId,
+            user_id: result.order.userId,
+            status_transition: result.statusTransition ?? null,
+          },
+        },
+      },
+    };
+  },
+  rejected: (error) => ({
+    count: error.code === "INVALID_TRANSITION" ? [["order_event_rejected_total", { source: "http" }]] : [],
+  }),
 };
 
-export const routes: Record<string, RouteHandler> = {
+export const routes: RouteTable = {
   "POST /internal/orders/{orderId}/events": applyEvent,
 };
 

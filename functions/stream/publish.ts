@@ -5,15 +5,15 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import middy from "@middy/core";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { config } from "../../core/config.js";
 import { type OutboundEvent, toOutboundEvents } from "../../core/events/outbox.js";
 import { count, logger } from "../powertools.js";
 import { publishEvents } from "./publisher.js";
 
 let client: EventBridgeClient | undefined;
 function eventBridge(): { client: EventBridgeClient; busName: string } {
-  const busName = process.env.ORDERLINE_EVENT_BUS;
+  const { eventBusName: busName, eventBridgeEndpoint: endpoint } = config();
   if (!busName) throw new Error("ORDERLINE_EVENT_BUS is not set");
-  const endpoint = process.env.EVENTBRIDGE_ENDPOINT;
   client ??= new EventBridgeClient(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local" } : {});
   return { client, busName };
 }

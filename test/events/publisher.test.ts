@@ -11,6 +11,7 @@ import { Order } from "../../core/order/index.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { publish, setEventBridgeClient } from "../../functions/stream/publish.js";
+import { setEnv } from "../support/env.js";
 import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
@@ -94,7 +95,7 @@ const run = (records: DynamoDBRecord[]) => publish({ Records: records } as Dynam
 
 beforeAll(async () => {
   await freshTable("publisher");
-  process.env.ORDERLINE_EVENT_BUS = "test-bus";
+  setEnv({ ORDERLINE_EVENT_BUS: "test-bus" });
 });
 
 describe("stream publisher", () => {

@@ -10,10 +10,10 @@ let call: (method: string, path: string, body?: unknown) => Promise<{ statusCode
 
 beforeAll(async () => {
   await freshTable("observability");
-  const { dispatch } = await import("../../functions/http/api.js");
+  const { routeRequest } = await import("../../functions/http/api.js");
   const orders = await import("../../functions/api/orders.js");
   call = (method, path, body) =>
-    dispatch(orders.routes, {
+    routeRequest(orders.routes, {
       version: "2.0",
       routeKey: `${method} ${path.replace(/\/api\/v1\/orders\/[^/]+/, "/api/v1/orders/{orderId}")}`,
       rawPath: path,
@@ -80,9 +80,9 @@ describe("observability (Powertools EMF metrics and structured logs)", () => {
       request_id: "obs-req",
       status_transition: "->PAYMENT_PENDING",
     });
-    const { Catalog } = await import("../../core/catalog/index.js");
+    const { Cart } = await import("../../core/cart/index.js");
     const cartSku = await seedSku({ onHand: 5 });
-    await Catalog.putCart("obs-cart", {
+    await Cart.put("obs-cart", {
       userId: "u-1",
       currency: "KRW",
       items: [{ skuId: cartSku.skuId, qty: 1, offerId: cartSku.offerId, unitPrice: cartSku.unitPrice }],

@@ -9,6 +9,7 @@ import { acquireLease } from "../../core/store/lease.js";
 import { keys } from "../../core/store/table.js";
 import { UnusableUpstreamEvent } from "../../functions/events/order-events.js";
 import { apply as applyPayment } from "../../functions/events/payments.js";
+import { setEnv } from "../support/env.js";
 import { checkoutRequest, codeOf, scanTable, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
@@ -53,7 +54,7 @@ beforeAll(async () => {
 afterEach(() => {
   decide = () => undefined;
   seen.length = 0;
-  delete process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS;
+  setEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: undefined });
 });
 
 /** Throttles the first `times` transactions (or all of them), whatever they write. */
@@ -150,7 +151,7 @@ describe("throttling is capacity, not a business answer", () => {
   });
 
   it("retries a throttled payment event instead of dead-lettering it, and the sweep never cancels the order it pays", async () => {
-    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
+    setEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: "0.2" });
     const sku = await seedSku({ onHand: 5 });
     const { order } = await Order.checkout(checkoutRequest([sku]), who);
     throttleTransactions();
@@ -173,9 +174,9 @@ describe("throttling is capacity, not a business answer", () => {
   });
 
   it("leaves an order past its deadline alone for the grace period, so a payment whose event is still being retried wins", async () => {
-    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
+    setEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: "0.2" });
     const grace = process.env.ORDERLINE_PAYMENT_GRACE_SECONDS;
-    process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "60";
+    setEnv({ ORDERLINE_PAYMENT_GRACE_SECONDS: "60" });
     try {
       const sku = await seedSku({ onHand: 5 });
       const { order } = await Order.checkout(checkoutRequest([sku]), who);
@@ -193,12 +194,12 @@ describe("throttling is capacity, not a business answer", () => {
       expect((await Order.expireOverduePayments(later, who)).canceled).toContain(unpaid.orderId);
       expect((await Order.get(order.orderId)).status).toBe("PAID");
     } finally {
-      process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = grace;
+      setEnv({ ORDERLINE_PAYMENT_GRACE_SECONDS: grace });
     }
   });
 
   it("sweeps every overdue order over all deadline shards, going on past a throttled one", async () => {
-    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.2";
+    setEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: "0.2" });
     const sku = await seedSku({ onHand: 50 });
     const orders = await Promise.all(
       Array.from({ length: 30 }, (_, i) => Order.checkout(checkoutRequest([sku], { userId: `sweep-${i}` }), who)),
@@ -219,7 +220,7 @@ describe("throttling is capacity, not a business answer", () => {
   });
 
   it("stops a sweep at its time budget and leaves the rest for the next run", async () => {
-    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "0.1";
+    setEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: "0.1" });
     const sku = await seedSku({ onHand: 5 });
     const { order } = await Order.checkout(checkoutRequest([sku]), who);
     await new Promise((r) => setTimeout(r, 200));

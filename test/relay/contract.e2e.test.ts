@@ -8,6 +8,7 @@ import { keys } from "../../core/store/table.js";
 import { publish } from "../../functions/stream/publish.js";
 import type { BusEvent } from "../../local/bus.js";
 import { invoke, lambdaContext } from "../../local/lambda.js";
+import { setEnv } from "../support/env.js";
 import { useRelaySuite } from "./support.js";
 
 // Behaviours of the relay part of ../shared/contract.md that no other suite pinned down, over HTTP on the local
@@ -166,7 +167,7 @@ describe("the actor of relay changes on the local runtime", () => {
 describe("supplier timeout", () => {
   it("defaults to 5 s when ORDERLINE_SUPPLIER_TIMEOUT_MS is unset", async () => {
     const saved = process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS;
-    delete process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS;
+    setEnv({ ORDERLINE_SUPPLIER_TIMEOUT_MS: undefined });
     try {
       expect(supplierTimeoutMs()).toBe(5_000);
       // A supplier that never answers the first try: the quick retry comes once the 5 s timeout has cut it off.
@@ -181,7 +182,7 @@ describe("supplier timeout", () => {
       expect(waited).toBeGreaterThanOrEqual(4_900);
       expect(waited).toBeLessThan(7_000);
     } finally {
-      process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = saved;
+      setEnv({ ORDERLINE_SUPPLIER_TIMEOUT_MS: saved });
     }
   }, 30_000);
 });

@@ -4,6 +4,7 @@ import { retryRelays } from "../../functions/admin/relay-retry.js";
 import { metrics } from "../../functions/powertools.js";
 import { dispatchRelayCreated } from "../../functions/relay/dispatch.js";
 import { lambdaContext } from "../../local/lambda.js";
+import { setEnv } from "../support/env.js";
 import { scanTable } from "../support/fixtures.js";
 import { expectProblem, SECRET, useRelaySuite } from "./support.js";
 
@@ -341,7 +342,7 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
     // Each sweep retries the oldest queued relays again: keep them all below the attention threshold (a relay past
     // it leaves the queue), so the queue holds more than one round throughout.
     const threshold = process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD;
-    process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD = "100";
+    setEnv({ ORDERLINE_RELAY_ATTEMPT_THRESHOLD: "100" });
     try {
       await Promise.all(Array.from({ length: 11 }, () => suite.kit.relayAfterFirstDispatch("fail")));
       for (const body of [{ reason: "sweep", limit: 100 }, { reason: "sweep", limit: 11 }, { reason: "sweep" }]) {
@@ -358,8 +359,7 @@ describe("no auto-heal (DS-4.1 §7.1) and admin retry", () => {
       const lambda = await retryRelays({ reason: "sweep", limit: 100 }, lambdaContext("RelayRetry"));
       expect(lambda.results.length).toBeGreaterThan(10);
     } finally {
-      if (threshold === undefined) delete process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD;
-      else process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD = threshold;
+      setEnv({ ORDERLINE_RELAY_ATTEMPT_THRESHOLD: threshold });
     }
   });
 });

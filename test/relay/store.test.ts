@@ -7,6 +7,7 @@ import { Relay } from "../../core/relay/index.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
+import { setEnv } from "../support/env.js";
 import { checkoutRequest, codeOf, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 import { type FakeSupplier, startSupplier } from "./supplier.js";
@@ -198,28 +199,26 @@ describe("configuration", () => {
     const listingId = await listing("accept");
     const relay = await newRelay(listingId);
     const saved = process.env.SUPPLIER_SIGNING_SECRET;
-    delete process.env.SUPPLIER_SIGNING_SECRET;
+    setEnv({ SUPPLIER_SIGNING_SECRET: undefined });
     try {
       await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(
         /SUPPLIER_SIGNING_SECRET is not configured/,
       );
     } finally {
-      process.env.SUPPLIER_SIGNING_SECRET = saved;
+      setEnv({ SUPPLIER_SIGNING_SECRET: saved });
     }
     expect(supplier.requestsFor(relay.relayId)).toHaveLength(0);
     expect((await Relay.get(relay.relayId)).dispatchAttempts).toBe(0);
   });
 
-  it("rejects a malformed timeout setting instead of guessing", async () => {
-    const listingId = await listing("accept");
-    const relay = await newRelay(listingId);
-    process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = "soon";
+  it("rejects a malformed timeout setting when the configuration is read, instead of guessing", async () => {
     try {
-      await expect(Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).rejects.toThrow(
-        /ORDERLINE_SUPPLIER_TIMEOUT_MS/,
+      expect(() => setEnv({ ORDERLINE_SUPPLIER_TIMEOUT_MS: "soon" })).toThrow(/ORDERLINE_SUPPLIER_TIMEOUT_MS/);
+      expect(() => setEnv({ ORDERLINE_SUPPLIER_TIMEOUT_MS: "0" })).toThrow(
+        "ORDERLINE_SUPPLIER_TIMEOUT_MS must be a positive number, got 0",
       );
     } finally {
-      process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = "300";
+      setEnv({ ORDERLINE_SUPPLIER_TIMEOUT_MS: "300" });
     }
   });
 });

@@ -1,6 +1,7 @@
 import { ulid } from "ulid";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
+import { setEnv } from "../support/env.js";
 import { client, type JsonResponse, startTestRuntime } from "../support/runtime.js";
 import { type FakeSupplier, startSupplier } from "./supplier.js";
 
@@ -9,10 +10,12 @@ export const SECRET = "test-signing-secret";
 
 /** Settings every relay suite runs with: a short supplier timeout keeps the hang tests fast. */
 export function relayTestEnv(): void {
-  process.env.SUPPLIER_SIGNING_SECRET = SECRET;
-  process.env.ORDERLINE_SUPPLIER_TIMEOUT_MS = "300";
-  process.env.ORDERLINE_SUPPLIER_RETRY_DELAY_MS = "10";
-  process.env.ORDERLINE_RELAY_ATTEMPT_THRESHOLD = "3";
+  setEnv({
+    SUPPLIER_SIGNING_SECRET: SECRET,
+    ORDERLINE_SUPPLIER_TIMEOUT_MS: "300",
+    ORDERLINE_SUPPLIER_RETRY_DELAY_MS: "10",
+    ORDERLINE_RELAY_ATTEMPT_THRESHOLD: "3",
+  });
 }
 
 type Call = ReturnType<typeof client>;
