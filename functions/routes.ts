@@ -99,7 +99,7 @@ export function matchRoute(method: string, path: string): { route: Route; params
     if (!m) continue;
     const params: Record<string, string> = {};
     try {
-      candidate.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? "")));
+      for (const [i, name] of candidate.names.entries()) params[name] = decodeURIComponent(m[i + 1] ?? "");
     } catch {
       return undefined;
     }

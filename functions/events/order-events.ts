@@ -30,6 +30,16 @@ function keptPayload(detail: Record<string, unknown>): Record<string, string | n
   return kept;
 }
 
+/** One upstream event, read: the order it names, the command it maps to, and what is kept on the order's event. */
+interface UpstreamEvent {
+  orderId: string;
+  command: Command;
+  externalId: string;
+  payload: Record<string, string | number>;
+  /** The fields every log line of this event carries. */
+  fields: Record<string, unknown>;
+}
+
 /**
  * Builds the EventBridge target for one upstream domain: maps its detail-types to order commands and applies
  * them through the same core function as `POST /internal/orders/{id}/events`. Delivery is at least once and in
@@ -45,7 +55,7 @@ export function orderEventTarget(
   const ExternalId = z.union([z.string().min(1).max(200), z.int()]).transform(String);
   const Detail = z.looseObject({ orderId: z.string().min(1).max(128), [idField]: ExternalId });
 
-  async function apply(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ outcome: string }> {
+  function read(event: EventBridgeEvent<string, unknown>): UpstreamEvent {
     const fields = { source, detail_type: event["detail-type"], event_id: event.id };
     const command = commands[event["detail-type"]];
     const detail = Detail.safeParse(event.detail);
@@ -57,9 +67,14 @@ export function orderEventTarget(
       });
       throw new UnusableUpstreamEvent(`malformed ${source} event ${event.id}`);
     }
-    const orderId = String(detail.data.orderId);
     const externalId = String(detail.data[idField]);
     const payload = { source, [idField]: externalId, ...keptPayload(detail.data) };
+    return { orderId: String(detail.data.orderId), command, externalId, payload, fields };
+  }
+
+  async function apply(event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<{ outcome: string }> {
+    const upstream = read(event);
+    const { orderId, command, externalId, payload, fields } = upstream;
     try {
       const result = await Order.applyExternalEvent(
         orderId,
@@ -75,48 +90,43 @@ export function orderEventTarget(
       if (result.statusTransition?.endsWith("->CANCELED")) count("order_cancel_total", { status: "payment_failed" });
       return { outcome: result.changed ? "applied" : "duplicate" };
     } catch (error) {
-      if (error instanceof DomainError && error.code === "INVALID_TRANSITION") {
-        count("order_event_rejected_total", { source, reason: error.code });
-        if (command === "PAYMENT_SUCCEEDED" && error.details.currentStatus === "CANCELED") {
-          // The customer paid for an order that is already cancelled (e.g. after its payment window): alarmed.
-          count("order_paid_after_cancel_total");
-          logger.error("payment succeeded for a cancelled order: refund needed", {
-            ...fields,
-            order_id: orderId,
-            payment_id: externalId,
-          });
-        }
-        logger.warn("upstream event rejected", {
-          ...fields,
-          order_id: orderId,
-          code: error.code,
-          detail: error.message,
+      return settleFailure(error, upstream, event.id);
+    }
+  }
+
+  /**
+   * What a failed apply means: an INVALID_TRANSITION is a verdict on the event (acknowledged as rejected);
+   * throttling or contention is capacity (rethrown for EventBridge to redeliver); any other DomainError makes the
+   * event unusable (thrown into the DLQ); anything else is an infrastructure fault (rethrown).
+   */
+  function settleFailure(error: unknown, upstream: UpstreamEvent, eventId: string): { outcome: string } {
+    const log = { ...upstream.fields, order_id: upstream.orderId };
+    if (error instanceof DomainError && error.code === "INVALID_TRANSITION") {
+      count("order_event_rejected_total", { source, reason: error.code });
+      if (upstream.command === "PAYMENT_SUCCEEDED" && error.details.currentStatus === "CANCELED") {
+        // The customer paid for an order that is already cancelled (e.g. after its payment window): alarmed.
+        count("order_paid_after_cancel_total");
+        logger.error("payment succeeded for a cancelled order: refund needed", {
+          ...log,
+          payment_id: upstream.externalId,
         });
-        return { outcome: "rejected" };
       }
-      if (isRetryable(error)) {
-        // Throttling or contention is capacity, not a verdict on the event: EventBridge redelivers it (retry
-        // policy), and a payment that lands late still wins over the expiry sweep's guarded cancel.
-        count("order_event_retry_total", { source, reason: (error as DomainError).code });
-        logger.warn("upstream event will be retried", {
-          ...fields,
-          order_id: orderId,
-          code: (error as DomainError).code,
-        });
-        throw error;
-      }
-      if (error instanceof DomainError) {
-        count("order_event_rejected_total", { source, reason: error.code });
-        logger.error("unusable upstream event", {
-          ...fields,
-          order_id: orderId,
-          code: error.code,
-          detail: error.message,
-        });
-        throw new UnusableUpstreamEvent(`${source} event ${event.id}: ${error.code}`);
-      }
+      logger.warn("upstream event rejected", { ...log, code: error.code, detail: error.message });
+      return { outcome: "rejected" };
+    }
+    if (isRetryable(error)) {
+      // Throttling or contention is capacity, not a verdict on the event: EventBridge redelivers it (retry
+      // policy), and a payment that lands late still wins over the expiry sweep's guarded cancel.
+      count("order_event_retry_total", { source, reason: (error as DomainError).code });
+      logger.warn("upstream event will be retried", { ...log, code: (error as DomainError).code });
       throw error;
     }
+    if (error instanceof DomainError) {
+      count("order_event_rejected_total", { source, reason: error.code });
+      logger.error("unusable upstream event", { ...log, code: error.code, detail: error.message });
+      throw new UnusableUpstreamEvent(`${source} event ${eventId}: ${error.code}`);
+    }
+    throw error;
   }
 
   return { apply, handler: middy(apply).use(injectLambdaContext(logger)) };

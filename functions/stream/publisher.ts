@@ -1,4 +1,4 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { OutboundEvent } from "../../core/events/outbox.js";
 import { backoffDelay, sleep } from "../../core/retry.js";
 
@@ -87,7 +87,11 @@ export async function publishEvents(
     EventBusName: busName,
   }));
   const queues = new Map<string, number[]>();
-  events.forEach((event, i) => queues.set(event.streamKey, [...(queues.get(event.streamKey) ?? []), i]));
+  for (const [i, event] of events.entries()) {
+    const queue = queues.get(event.streamKey);
+    if (queue) queue.push(i);
+    else queues.set(event.streamKey, [i]);
+  }
   for (const queue of queues.values()) queue.sort((a, b) => (events[a]!.position < events[b]!.position ? -1 : 1));
   const failed = new Set<number>();
   while (queues.size > 0) {
