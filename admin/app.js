@@ -114,8 +114,9 @@ let current = "";
 
 /** @param {string} view @param {{ focus?: boolean }} [options] */
 function show(view, options = {}) {
-  for (const section of document.querySelectorAll(".view"))
+  for (const section of document.querySelectorAll(".view")) {
     /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${view}`;
+  }
   for (const link of document.querySelectorAll("nav a[data-view]")) {
     if (/** @type {HTMLElement} */ (link).dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -243,14 +244,18 @@ function relayRow(/** @type {{ relay: any, pastThreshold: boolean }} */ { relay,
   );
 }
 
+/** Disables a row's Retry button while its retry runs; its first child is the visible label. */
+function setRetrying(/** @type {HTMLButtonElement | null} */ button, /** @type {boolean} */ retrying) {
+  if (!button) return;
+  button.disabled = retrying;
+  if (button.firstChild) button.firstChild.textContent = retrying ? "Retrying…" : "Retry";
+}
+
 async function retryRelay(/** @type {string} */ relayId) {
   const button = /** @type {HTMLButtonElement | null} */ (
     document.querySelector(`button.retry[data-relay-id="${CSS.escape(relayId)}"]`)
   );
-  if (button) {
-    button.disabled = true;
-    button.firstChild && (button.firstChild.textContent = "Retrying…");
-  }
+  setRetrying(button, true);
   try {
     const answer = await call("POST", "/admin/relays/retry", { relayIds: [relayId], reason: "admin console retry" });
     const result = answer.results[0];
@@ -276,17 +281,45 @@ async function retryRelay(/** @type {string} */ relayId) {
     /** @type {HTMLElement | null} */ (row?.querySelector("button.retry, a"))?.focus();
   } catch (error) {
     fail(error, `Retry of relay ${relayId}`);
-    if (button) {
-      button.disabled = false;
-      button.firstChild && (button.firstChild.textContent = "Retry");
-    }
+    setRetrying(button, false);
   }
 }
 
-// ---------------------------------------------------------------------------------------------------- audit
+// ---------------------------------------------------------------------------------------------------- timelines
 
-/** @type {{ relayId: string, cursor: string | null }} */
-let auditState = { relayId: "", cursor: null };
+/**
+ * A timeline read a page at a time, oldest first: `open(path)` empties it for a new subject, `more()` appends the
+ * next page of `path` and shows the "Load more" button while the API has another page.
+ * @param {{ list: string, more: string, what: string, item: (entry: any) => Node }} parts element ids, what
+ *   a failure reports as having failed, and how an entry is shown
+ */
+function timeline({ list, more, what, item }) {
+  let path = "";
+  /** @type {string | null} */
+  let cursor = null;
+  const next = async () => {
+    const query = new URLSearchParams({ limit: String(PAGE), ...(cursor ? { cursor } : {}) });
+    try {
+      const page = await call("GET", `${path}?${query}`);
+      $(list).append(...page.items.map(item));
+      cursor = page.nextCursor;
+      $(more).hidden = !page.nextCursor;
+    } catch (error) {
+      fail(error, what);
+    }
+  };
+  $(more).addEventListener("click", () => void next());
+  return {
+    open(/** @type {string} */ subjectPath) {
+      $(list).replaceChildren();
+      path = subjectPath;
+      cursor = null;
+    },
+    more: next,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------- audit
 
 async function openAudit(/** @type {string} */ relayId) {
   /** @type {HTMLInputElement} */ ($("audit-relay-id")).value = relayId;
@@ -308,28 +341,12 @@ async function openAudit(/** @type {string} */ relayId) {
           : "—",
       ],
     ]);
-    $("audit-list").replaceChildren();
-    auditState = { relayId, cursor: null };
+    auditLog.open(`/internal/relays/${encodeURIComponent(relayId)}/audit`);
     $("audit-result").hidden = false;
-    await loadAudit();
+    await auditLog.more();
   } catch (error) {
     $("audit-result").hidden = true;
     fail(error, `Loading relay ${relayId}`);
-  }
-}
-
-async function loadAudit() {
-  const query = new URLSearchParams({
-    limit: String(PAGE),
-    ...(auditState.cursor ? { cursor: auditState.cursor } : {}),
-  });
-  try {
-    const page = await call("GET", `/internal/relays/${encodeURIComponent(auditState.relayId)}/audit?${query}`);
-    $("audit-list").append(...page.items.map(auditEntry));
-    auditState.cursor = page.nextCursor;
-    $("audit-more").hidden = !page.nextCursor;
-  } catch (error) {
-    fail(error, "Loading the audit log");
   }
 }
 
@@ -367,10 +384,9 @@ function auditEntry(/** @type {any} */ entry) {
   );
 }
 
-// ---------------------------------------------------------------------------------------------------- orders
+const auditLog = timeline({ list: "audit-list", more: "audit-more", what: "Loading the audit log", item: auditEntry });
 
-/** @type {{ orderId: string, cursor: string | null }} */
-let orderState = { orderId: "", cursor: null };
+// ---------------------------------------------------------------------------------------------------- orders
 
 async function openOrder(/** @type {string} */ orderId) {
   /** @type {HTMLInputElement} */ ($("order-id")).value = orderId;
@@ -399,48 +415,39 @@ async function openOrder(/** @type {string} */ orderId) {
         ),
       ),
     );
-    $("order-events").replaceChildren();
-    orderState = { orderId, cursor: null };
+    orderEvents.open(`/api/v1/orders/${encodeURIComponent(orderId)}/events`);
     $("order-result").hidden = false;
-    await loadOrderEvents();
+    await orderEvents.more();
   } catch (error) {
     $("order-result").hidden = true;
     fail(error, `Loading order ${orderId}`);
   }
 }
 
-async function loadOrderEvents() {
-  const query = new URLSearchParams({
-    limit: String(PAGE),
-    ...(orderState.cursor ? { cursor: orderState.cursor } : {}),
-  });
-  try {
-    const page = await call("GET", `/api/v1/orders/${encodeURIComponent(orderState.orderId)}/events?${query}`);
-    $("order-events").append(
-      ...page.items.map((/** @type {any} */ event) =>
-        el(
-          "li",
-          { class: "order-event", "data-type": event.type },
-          el(
-            "div",
-            {},
-            el("span", { class: "what" }, `${event.seq}. ${event.type}`),
-            " ",
-            el("span", { class: "when" }, time(event.createdAt), ` · by ${event.actor}`),
-          ),
-          el("p", { class: "detail" }, `${event.fromStatus ?? "—"} → ${event.toStatus ?? "—"}`),
-          event.payload && Object.keys(event.payload).length
-            ? el("p", { class: "detail" }, el("code", {}, compact(event.payload)))
-            : null,
-        ),
-      ),
-    );
-    orderState.cursor = page.nextCursor;
-    $("order-more").hidden = !page.nextCursor;
-  } catch (error) {
-    fail(error, "Loading the order's events");
-  }
+function orderEventEntry(/** @type {any} */ event) {
+  return el(
+    "li",
+    { class: "order-event", "data-type": event.type },
+    el(
+      "div",
+      {},
+      el("span", { class: "what" }, `${event.seq}. ${event.type}`),
+      " ",
+      el("span", { class: "when" }, time(event.createdAt), ` · by ${event.actor}`),
+    ),
+    el("p", { class: "detail" }, `${event.fromStatus ?? "—"} → ${event.toStatus ?? "—"}`),
+    event.payload && Object.keys(event.payload).length
+      ? el("p", { class: "detail" }, el("code", {}, compact(event.payload)))
+      : null,
+  );
 }
+
+const orderEvents = timeline({
+  list: "order-events",
+  more: "order-more",
+  what: "Loading the order's events",
+  item: orderEventEntry,
+});
 
 // ---------------------------------------------------------------------------------------------------- inventory
 
@@ -489,8 +496,6 @@ $("relays-refresh").addEventListener("click", () => {
   void loadRelays();
 });
 $("relays-more").addEventListener("click", () => void loadMoreRelays());
-$("audit-more").addEventListener("click", () => void loadAudit());
-$("order-more").addEventListener("click", () => void loadOrderEvents());
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();

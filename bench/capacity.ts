@@ -84,7 +84,7 @@ const SUPPLIERS = 5;
 const TIMEOUT_SHARE = 0.08;
 const userWcu = process.env.ORDERLINE_LOCAL_PARTITION_WCU;
 /** Given (CAPACITY_BURST_WCU, or ORDERLINE_LOCAL_PARTITION_WCU when set), else calibrated to this machine. */
-const GIVEN_BURST_WCU = num("CAPACITY_BURST_WCU", Number(userWcu) > 0 ? Number(userWcu) : 0) || undefined;
+const GIVEN_BURST_WCU = num("CAPACITY_BURST_WCU", num("ORDERLINE_LOCAL_PARTITION_WCU", 0)) || undefined;
 const BURST_SECONDS = num("CAPACITY_BURST_SECONDS", 6);
 const BURST_CONCURRENCY = num("CAPACITY_BURST_CONCURRENCY", 32);
 const BURST_STOCK = num("CAPACITY_BURST_STOCK", 400);
@@ -164,7 +164,10 @@ const rand = random(20240601);
 function zipf(n: number, s: number) {
   const cumulative: number[] = [];
   let total = 0;
-  for (let k = 0; k < n; k++) cumulative.push((total += 1 / (k + 1) ** s));
+  for (let k = 0; k < n; k++) {
+    total += 1 / (k + 1) ** s;
+    cumulative.push(total);
+  }
   return () => {
     const x = rand() * total;
     let lo = 0;
@@ -180,7 +183,10 @@ function zipf(n: number, s: number) {
 
 function pick<T>(weighted: [T, number][]): T {
   let x = rand() * weighted.reduce((s, [, w]) => s + w, 0);
-  for (const [value, w] of weighted) if ((x -= w) < 0) return value;
+  for (const [value, w] of weighted) {
+    x -= w;
+    if (x < 0) return value;
+  }
   return weighted[weighted.length - 1]![0];
 }
 
@@ -1113,7 +1119,7 @@ const speedup =
   bursts[0]!.ordersPerSecond > 0
     ? Number((bursts[1]!.ordersPerSecond / bursts[0]!.ordersPerSecond).toFixed(2))
     : undefined;
-restoreWrites.forEach((restore) => restore());
+for (const restore of restoreWrites) restore();
 say(
   `  8 shards vs 1: ${speedup ?? "?"}x the orders/s (${hiddenCapacityLogs} handler error logs of CAPACITY_EXCEEDED not shown)`,
 );

@@ -35,8 +35,8 @@ export interface CheckoutCost {
   readUnitsGet: number;
 }
 
-/** Write units of a checkout of `n` lines, computed from the very items the service writes. */
-export function checkoutCost(n: number): CheckoutCost {
+/** A checkout of `n` one-unit lines of distinct SKUs, and the order the service builds from it. */
+function benchOrder(n: number) {
   const lines = Array.from({ length: n }, (_, i) => ({
     skuId: `sku-bench-${i}`,
     qty: 1,
@@ -51,7 +51,12 @@ export function checkoutCost(n: number): CheckoutCost {
     shippingAddressId: "addr-1",
     paymentMethod: "CARD",
   });
-  const order = buildOrder(input, lines, new Date());
+  return { lines, input, order: buildOrder(input, lines, new Date()) };
+}
+
+/** Write units of a checkout of `n` lines, computed from the very items the service writes. */
+export function checkoutCost(n: number): CheckoutCost {
+  const { lines, input, order } = benchOrder(n);
   const actions = checkoutActions("orderline", order, lines, requestHash(input, lines), who);
   let writeUnits = 0;
   let storedBytes = 0;
@@ -85,16 +90,7 @@ function indexesOf(item: Record<string, unknown>): number {
  * when other attributes change).
  */
 export function transitionCost(leavesPaymentPending: boolean): number {
-  const lines = [{ skuId: "sku-bench-0", qty: 1, offerId: "off-sku-bench-0", unitPrice: 12000 }];
-  const input = CheckoutInput.parse({
-    userId: "user-1234",
-    idempotencyKey: "checkout-7f3a9c2e-0b1d-4c55",
-    items: lines,
-    currency: "KRW",
-    shippingAddressId: "addr-1",
-    paymentMethod: "CARD",
-  });
-  const order = buildOrder(input, lines, new Date());
+  const { order } = benchOrder(1);
   const planned = plan("PAYMENT_PENDING", "PAYMENT_SUCCEEDED", true)!;
   const event = eventPut("orderline", order, 4, planned.events, { externalId: "pay-0001" }, who, order.createdAt);
   const orderItem = {

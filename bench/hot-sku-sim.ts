@@ -17,7 +17,10 @@ export interface SimulationRow {
 
 export function simulate(shards: number, stock: number, demandPerSecond: number, seed = 42): SimulationRow {
   let random = seed;
-  const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = () => {
+    random = (random * 1103515245 + 12345) % 2 ** 31;
+    return random / 2 ** 31;
+  };
   const left = Array.from({ length: shards }, (_, i) => Math.floor(stock / shards) + (i < stock % shards ? 1 : 0));
   const capacity = PER_ITEM_WCU / WCU_PER_RESERVATION; // reservations per shard per second
   let sold = 0;

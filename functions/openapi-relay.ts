@@ -13,38 +13,40 @@ const Supplier = Representation.SupplierRepresentation;
 const IgnoredBody = z.looseObject({}).meta({ description: "not read; a body, when sent, must be a JSON object" });
 
 const relayPath = z.object({ relayId: Id });
+const listingPath = z.object({ listingId: Id });
+const supplierPath = z.object({ supplierId: Id });
 const one = (description: string) => [{ status: 200, schema: RelaySchema, description }];
 
 export const relayOperations: Record<string, OperationSpec> = {
   "PUT /internal/listings/{listingId}": {
     summary: "Store a SellerListing",
-    path: z.object({ listingId: Id }),
+    path: listingPath,
     body: Relay.ListingInput,
     success: [{ status: 200, schema: Listing, description: "the listing" }],
     errors: [],
   },
   "GET /internal/listings/{listingId}": {
     summary: "A SellerListing",
-    path: z.object({ listingId: Id }),
+    path: listingPath,
     success: [{ status: 200, schema: Listing, description: "the listing" }],
     errors: ["LISTING_NOT_FOUND"],
   },
   "PUT /internal/suppliers/{supplierId}": {
     summary: "Store a supplier and where its relays are sent",
-    path: z.object({ supplierId: Id }),
+    path: supplierPath,
     body: Relay.SupplierInput,
     success: [{ status: 200, schema: Supplier, description: "the supplier" }],
     errors: [],
   },
   "GET /internal/suppliers/{supplierId}": {
     summary: "A supplier",
-    path: z.object({ supplierId: Id }),
+    path: supplierPath,
     success: [{ status: 200, schema: Supplier, description: "the supplier" }],
     errors: ["SUPPLIER_NOT_FOUND"],
   },
   "POST /internal/suppliers/{supplierId}/secret": {
     summary: "Issue the supplier's next signing secret (shown once; the previous one keeps verifying for 24 h)",
-    path: z.object({ supplierId: Id }),
+    path: supplierPath,
     body: IgnoredBody,
     bodyRequired: false,
     success: [
@@ -58,7 +60,7 @@ export const relayOperations: Record<string, OperationSpec> = {
   },
   "POST /webhooks/suppliers/{supplierId}": {
     summary: "A supplier reports progress on a relay it received (Standard Webhooks signature; no IAM)",
-    path: z.object({ supplierId: Id }),
+    path: supplierPath,
     headers: z.object({
       "webhook-id": z.string().min(1).max(200),
       "webhook-timestamp": z

@@ -6,6 +6,7 @@ import {
   type ZodOpenApiPathsObject,
   type ZodOpenApiResponseObject,
 } from "zod-openapi";
+import { Cart } from "../core/cart/index.js";
 import { Catalog } from "../core/catalog/index.js";
 import { CHECKOUT_CHOICES } from "../core/order/checkout.js";
 import { Order } from "../core/order/index.js";
@@ -85,7 +86,7 @@ const Stock = z
   .object({ skuId: z.string(), onHand: z.int(), reserved: z.int(), available: z.int(), shards: z.int().min(1).max(64) })
   .meta({ id: "Stock" });
 const Offer = Catalog.OfferInput.extend({ skuId: z.string(), updatedAt: z.string() }).meta({ id: "Offer" });
-const Cart = Catalog.CartInput.extend({ cartId: z.string(), updatedAt: z.string() }).meta({ id: "Cart" });
+const CartSchema = Cart.Input.extend({ cartId: z.string(), updatedAt: z.string() }).meta({ id: "Cart" });
 const orderPath = z.object({ orderId: Id });
 const skuPath = z.object({ skuId: Id });
 const cartPath = z.object({ cartId: Id });
@@ -190,14 +191,14 @@ const orderOperations: Record<string, OperationSpec> = {
   "PUT /internal/carts/{cartId}": {
     summary: "Store the cart snapshot checkout reads",
     path: cartPath,
-    body: Catalog.CartInput,
-    success: [{ status: 200, schema: Cart, description: "the cart" }],
+    body: Cart.Input,
+    success: [{ status: 200, schema: CartSchema, description: "the cart" }],
     errors: [],
   },
   "GET /internal/carts/{cartId}": {
     summary: "A stored cart",
     path: cartPath,
-    success: [{ status: 200, schema: Cart, description: "the cart" }],
+    success: [{ status: 200, schema: CartSchema, description: "the cart" }],
     errors: ["CART_NOT_FOUND"],
   },
   "POST /internal/orders/{orderId}/events": {
@@ -314,12 +315,9 @@ export function openApiDocument(extra: Record<string, OperationSpec> = {}) {
   for (const route of routes) {
     const spec = specs[routeKey(route)];
     if (!spec) throw new Error(`no OpenAPI operation for ${routeKey(route)}`);
-    const item = (paths[route.path] ??= {});
-    (item as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(
-      spec,
-      route.auth,
-      routeKey(route),
-    );
+    const item = (paths[route.path] ?? {}) as Record<string, ZodOpenApiOperationObject>;
+    item[route.method.toLowerCase()] = operation(spec, route.auth, routeKey(route));
+    paths[route.path] = item;
   }
   return createDocument({
     openapi: "3.1.0",

@@ -213,7 +213,10 @@ export class LocalBus {
     });
     for (const event of accepted) this.store(event);
     // Delivery is asynchronous, as in EventBridge: the caller has its answer before any target runs.
-    if (accepted.length > 0) setImmediate(() => accepted.forEach((event) => this.dispatch(event)));
+    if (accepted.length > 0)
+      setImmediate(() => {
+        for (const event of accepted) this.dispatch(event);
+      });
     return { FailedEntryCount: entries.length - accepted.length, Entries: results };
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { sleep } from "../core/retry.js";
@@ -49,60 +49,75 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+const jsonOrUndefined = (text: string): unknown => (text ? (JSON.parse(text) as unknown) : undefined);
+
 async function call(url: string, method: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method,
     headers: { "content-type": "application/json", "x-actor": "demo-supplier" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  return { status: response.status, body: jsonOrUndefined(await response.text()) };
 }
 
-/** Starts the server, registers it with Orderline (`PUT /internal/suppliers/{id}`) and takes a fresh secret. */
-export async function startDemoSupplier(options: DemoSupplierOptions): Promise<DemoSupplier> {
-  const supplierId = options.supplierId ?? "demo-supplier";
-  const log = options.log ?? (() => undefined);
-  const maxQuantity = options.maxQuantity ?? 10;
-  const stepDelayMs = options.stepDelayMs ?? 1000;
-  const received: ReceivedRelay[] = [];
-  const pending = new Set<Promise<void>>();
-  let webhook: Webhook | undefined;
+/** What the request handler and the callbacks share. */
+interface Supplier {
+  orderlineUrl: string;
+  supplierId: string;
+  maxQuantity: number;
+  stepDelayMs: number;
+  log: (line: string) => void;
+  received: ReceivedRelay[];
+  /** Callback runs not finished yet. */
+  pending: Set<Promise<void>>;
+  /** Signs and verifies with the secret Orderline issued: set once the server is listening and registered. */
+  webhook?: Webhook;
+}
 
-  async function callBack(relay: ReceivedRelay, type: string, extra: Record<string, unknown> = {}): Promise<void> {
-    await sleep(stepDelayMs);
-    const body = JSON.stringify({ type, relayId: relay.relayId, ...extra });
-    const id = `msg_${randomUUID()}`;
-    const now = new Date();
-    const signature = webhook!.sign(id, now, body);
-    const response = await fetch(`${options.orderlineUrl}/webhooks/suppliers/${supplierId}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": id,
-        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-        "webhook-signature": signature,
-      },
-      body,
+/** Reports one step of a relay to Orderline, signed as Standard Webhooks, after the step delay. */
+async function callBack(
+  supplier: Supplier,
+  relay: ReceivedRelay,
+  type: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await sleep(supplier.stepDelayMs);
+  const body = JSON.stringify({ type, relayId: relay.relayId, ...extra });
+  const id = `msg_${randomUUID()}`;
+  const now = new Date();
+  const signature = supplier.webhook!.sign(id, now, body);
+  const response = await fetch(`${supplier.orderlineUrl}/webhooks/suppliers/${supplier.supplierId}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": signature,
+    },
+    body,
+  });
+  const text = await response.text();
+  relay.callbacks.push({ type, status: response.status, body: jsonOrUndefined(text) });
+  supplier.log(`supplier -> orderline ${type} for ${relay.relayId}: ${response.status} ${text}`);
+}
+
+/** Accepted, shipped, delivered: in the background, tracked in `pending`. */
+function fulfil(supplier: Supplier, relay: ReceivedRelay): void {
+  const run = (async () => {
+    await callBack(supplier, relay, "relay.accepted");
+    await callBack(supplier, relay, "relay.shipped", {
+      shippingInfo: { carrier: "CJ", trackingNumber: `DEMO-${relay.relayId.slice(-8)}` },
     });
-    const text = await response.text();
-    relay.callbacks.push({ type, status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined });
-    log(`supplier -> orderline ${type} for ${relay.relayId}: ${response.status} ${text}`);
-  }
+    await callBack(supplier, relay, "relay.delivered");
+  })().catch((error: unknown) => supplier.log(`callback failed for ${relay.relayId}: ${String(error)}`));
+  supplier.pending.add(run);
+  void run.finally(() => supplier.pending.delete(run));
+}
 
-  function fulfil(relay: ReceivedRelay): void {
-    const run = (async () => {
-      await callBack(relay, "relay.accepted");
-      await callBack(relay, "relay.shipped", {
-        shippingInfo: { carrier: "CJ", trackingNumber: `DEMO-${relay.relayId.slice(-8)}` },
-      });
-      await callBack(relay, "relay.delivered");
-    })().catch((error: unknown) => log(`callback failed for ${relay.relayId}: ${String(error)}`));
-    pending.add(run);
-    void run.finally(() => pending.delete(run));
-  }
-
-  const server: Server = createServer(async (request, response) => {
+/** `POST /orders`: verifies the relay's signature, refuses what it cannot fill, accepts and fulfils the rest. */
+function orderEndpoint(supplier: Supplier): RequestListener {
+  const { log, maxQuantity, received } = supplier;
+  return async (request, response) => {
     const body = await readBody(request);
     const answer = (status: number, payload: unknown) => {
       response.writeHead(status, { "content-type": "application/json" });
@@ -111,7 +126,7 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
     if (request.method !== "POST" || request.url !== "/orders") return answer(404, { reason: "unknown path" });
     let relay: { relayId: string; quantity: number };
     try {
-      relay = webhook!.verify(body, request.headers as Record<string, string>) as { relayId: string; quantity: number };
+      relay = supplier.webhook!.verify(body, request.headers as Record<string, string>) as typeof relay;
     } catch {
       received.push({ relayId: "?", verified: false, answer: 401, callbacks: [] });
       log("orderline -> supplier: signature did not verify; refused with 401");
@@ -126,8 +141,34 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
     }
     log(`orderline -> supplier: relay ${relay.relayId} x${relay.quantity} verified and accepted`);
     answer(200, { accepted: true });
-    fulfil(record);
-  });
+    fulfil(supplier, record);
+  };
+}
+
+/** Registers the supplier's endpoint with Orderline (`PUT /internal/suppliers/{id}`) and takes a fresh secret. */
+async function register(supplier: Supplier, name: string, endpointUrl: string): Promise<string> {
+  const base = `${supplier.orderlineUrl}/internal/suppliers/${supplier.supplierId}`;
+  const registered = await call(base, "PUT", { name, endpointUrl });
+  if (registered.status !== 200)
+    throw new Error(`registering the supplier failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  const issued = await call(`${base}/secret`, "POST");
+  if (issued.status !== 200)
+    throw new Error(`issuing the secret failed: ${issued.status} ${JSON.stringify(issued.body)}`);
+  return (issued.body as { secret: string }).secret;
+}
+
+/** Starts the server, registers it with Orderline (`PUT /internal/suppliers/{id}`) and takes a fresh secret. */
+export async function startDemoSupplier(options: DemoSupplierOptions): Promise<DemoSupplier> {
+  const supplier: Supplier = {
+    orderlineUrl: options.orderlineUrl,
+    supplierId: options.supplierId ?? "demo-supplier",
+    maxQuantity: options.maxQuantity ?? 10,
+    stepDelayMs: options.stepDelayMs ?? 1000,
+    log: options.log ?? (() => undefined),
+    received: [],
+    pending: new Set(),
+  };
+  const server: Server = createServer(orderEndpoint(supplier));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
@@ -135,19 +176,13 @@ export async function startDemoSupplier(options: DemoSupplierOptions): Promise<D
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
 
-  const registered = await call(`${options.orderlineUrl}/internal/suppliers/${supplierId}`, "PUT", {
-    name: options.name ?? "Demo Supplier",
-    endpointUrl: `${url}/orders`,
-  });
-  if (registered.status !== 200)
-    throw new Error(`registering the supplier failed: ${registered.status} ${JSON.stringify(registered.body)}`);
-  const issued = await call(`${options.orderlineUrl}/internal/suppliers/${supplierId}/secret`, "POST");
-  if (issued.status !== 200)
-    throw new Error(`issuing the secret failed: ${issued.status} ${JSON.stringify(issued.body)}`);
-  const secret = (issued.body as { secret: string }).secret;
-  webhook = new Webhook(secret);
-  log(`demo supplier ${supplierId} listening on ${url}/orders (secret issued; refuses more than ${maxQuantity} units)`);
+  const secret = await register(supplier, options.name ?? "Demo Supplier", `${url}/orders`);
+  supplier.webhook = new Webhook(secret);
+  supplier.log(
+    `demo supplier ${supplier.supplierId} listening on ${url}/orders (secret issued; refuses more than ${supplier.maxQuantity} units)`,
+  );
 
+  const { supplierId, received, pending } = supplier;
   return {
     url,
     supplierId,

@@ -536,7 +536,7 @@ export class PartitionLimiter {
       return { table: action.ConditionCheck!.TableName!, key: action.ConditionCheck!.Key! };
     });
     const byTable = new Map<string, number[]>();
-    targets.forEach((t, i) => byTable.set(t.table, [...(byTable.get(t.table) ?? []), i]));
+    for (const [i, t] of targets.entries()) byTable.set(t.table, [...(byTable.get(t.table) ?? []), i]);
     const befores: (Item | undefined)[] = new Array(items.length);
     await Promise.all(
       [...byTable].map(async ([table, indexes]) => {
@@ -544,7 +544,7 @@ export class PartitionLimiter {
           table,
           indexes.map((i) => targets[i]!.key),
         );
-        indexes.forEach((i, j) => (befores[i] = found[j]));
+        for (const [j, i] of indexes.entries()) befores[i] = found[j];
       }),
     );
     const actions = await Promise.all(
@@ -583,7 +583,7 @@ export class PartitionLimiter {
     for (const [table, writes] of Object.entries(requests)) {
       const keys = writes.map((w) => (w.PutRequest ? keyOf(this.spec, w.PutRequest.Item!) : w.DeleteRequest!.Key!));
       const befores = await this.read(table, keys);
-      writes.forEach((w, i) =>
+      for (const [i, w] of writes.entries())
         actions.push({
           table,
           charges: writeCharges(this.spec, {
@@ -592,8 +592,7 @@ export class PartitionLimiter {
             transactional: false,
             partitionKey: keyText(keys[i]![this.spec.partitionKey]),
           }),
-        }),
-      );
+        });
     }
     return { transactional: false, actions };
   }

@@ -3,6 +3,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type Shard,
   type ShardIteratorType,
@@ -10,14 +11,15 @@ import {
   type _Record as StreamRecord,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { streamPublisher } from "../functions/events/rules.js";
+import { streamPublisher } from "../functions/stream/publisher-source.js";
 import { importHandler, invoke, lambdaContext } from "./lambda.js";
 import { type CompiledPattern, compilePattern } from "./pattern.js";
 
+/** A handler that reports no failures may return nothing, as aws-lambda's `DynamoDBStreamHandler` allows. */
 export type StreamHandler = (
   event: DynamoDBStreamEvent,
   context: Context,
-) => Promise<DynamoDBBatchResponse | void | undefined | null>;
+) => Promise<DynamoDBBatchResponse | undefined | null> | Promise<void>;
 
 /**
  * The event-source filter of the deployed stream mapping (Lambda event filtering, same pattern syntax as
@@ -38,7 +40,7 @@ export interface StreamPollerOptions {
   /** DynamoDB (Local) endpoint; the streams API is served on the same endpoint. */
   endpoint: string;
   tableName: string;
-  /** The batch handler: SST handler string or a function. Default: `streamPublisher.handler` from rules.ts. */
+  /** The batch handler: SST handler string or a function. Default: `streamPublisher.handler` (publisher-source.ts). */
   handler?: string | StreamHandler;
   /**
    * Where to start reading the shards open at start: `LATEST` (default; only what is written from now on) or
@@ -50,7 +52,10 @@ export interface StreamPollerOptions {
   intervalMs?: number;
   /** Records per handler call (default 100, Lambda's batch size). */
   batchSize?: number;
-  /** Retries of a failing record before it goes to `onFailure` (default 3; the deployed mapping's MaximumRetryAttempts). */
+  /**
+   * Retries of a failing record before it goes to `onFailure`. Default 3, fewer than the deployed mapping's
+   * MaximumRetryAttempts (5, stacks/Events.ts): pass 5 to reproduce how long AWS keeps retrying.
+   */
   maxRetries?: number;
   /** Delay before a retry (default 100 ms). */
   retryDelayMs?: number;
@@ -341,7 +346,7 @@ export class StreamPoller {
     if (!busy && !pendingWork && this.drainWaiters.length > 0) {
       const done = this.drainWaiters.filter((w) => w.afterTick < tick);
       this.drainWaiters = this.drainWaiters.filter((w) => w.afterTick >= tick);
-      done.forEach((w) => w.resolve());
+      for (const waiter of done) waiter.resolve();
     }
     return busy;
   }
@@ -350,7 +355,7 @@ export class StreamPoller {
   private async read(state: ShardState): Promise<boolean> {
     if (!state.iterator) await this.position(state);
     if (!state.iterator) return false;
-    let out;
+    let out: GetRecordsCommandOutput;
     try {
       out = await this.streams.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }));
     } catch (error) {

@@ -19,11 +19,32 @@ const started = Date.now();
 
 class DemoFailure extends Error {}
 
-interface Answer {
+/** An answer's JSON body: the tour reads a few fields of each and prints the rest as is. */
+type Fields = Record<string, unknown>;
+
+interface Answer<B = Fields> {
   status: number;
   headers: Headers;
-  body: any;
+  body: B;
 }
+
+/** The fields of an order, a relay and a page that the tour's checks read. */
+interface OrderFields {
+  orderId: string;
+  status: string;
+  totalAmount: number;
+}
+interface RelayFields {
+  relayId: string;
+  status: string;
+  orderNumber?: string;
+  metadata?: { lastError?: unknown };
+}
+interface Page<T> {
+  items: T[];
+}
+
+type Cleanup = (() => Promise<void>)[];
 
 const short = (value: unknown, max = 110) => {
   const text = typeof value === "string" ? value : JSON.stringify(value);
@@ -36,22 +57,19 @@ function step(title: string): void {
 }
 
 /** Sends one request, prints it and its answer (`show` picks the key fields), and checks the status. */
-async function call(
+async function call<B = Fields>(
   method: string,
   path: string,
   body: unknown,
   expected: number,
-  show: (a: Answer) => unknown = () => undefined,
+  show: (a: Answer<B>) => unknown = () => undefined,
   headers: Record<string, string> = {},
-): Promise<Answer> {
+): Promise<Answer<B>> {
+  const headerList = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
   console.log(
-    `   > ${method} ${path}${body === undefined ? "" : ` ${short(body)}`}${
-      Object.keys(headers).length
-        ? `  [${Object.entries(headers)
-            .map(([k, v]) => `${k}: ${v}`)
-            .join(", ")}]`
-        : ""
-    }`,
+    `   > ${method} ${path}${body === undefined ? "" : ` ${short(body)}`}${headerList ? `  [${headerList}]` : ""}`,
   );
   let response: Response;
   try {
@@ -64,10 +82,10 @@ async function call(
     throw new DemoFailure(`${method} ${path}: no answer from ${orderline} (${(error as Error).message})`);
   }
   const text = await response.text();
-  const answer: Answer = {
+  const answer: Answer<B> = {
     status: response.status,
     headers: response.headers,
-    body: text ? JSON.parse(text) : undefined,
+    body: text ? (JSON.parse(text) as B) : (undefined as B),
   };
   const shown = answer.status === expected ? show(answer) : answer.body;
   console.log(
@@ -99,25 +117,46 @@ async function until<T>(
   }
 }
 
-async function get(path: string): Promise<any> {
+/** A quiet GET (polling): its answer is not printed. */
+async function get<T>(path: string): Promise<T> {
   const response = await fetch(`${orderline}${path}`);
   if (response.status !== 200)
     throw new DemoFailure(`GET ${path}: ${response.status} ${short(await response.text(), 400)}`);
-  return response.json();
+  return (await response.json()) as T;
 }
 
 const orderStatus = (orderId: string, status: string) =>
   until(
     `order ${orderId} to reach ${status}`,
-    () => get(`/api/v1/orders/${orderId}`),
+    () => get<OrderFields>(`/api/v1/orders/${orderId}`),
     (o) => o.status === status,
   ).then((o) => {
     console.log(`   = order ${orderId} is ${o.status}`);
     return o;
   });
 
+const putOffer = (sku: string, { offerId, unitPrice, title }: { offerId: string; unitPrice: number; title: string }) =>
+  call("PUT", `/internal/offers/${sku}`, { offerId, unitPrice, currency: "KRW", title }, 200, (a) => ({
+    offerId: a.body.offerId,
+    unitPrice: a.body.unitPrice,
+  }));
+
+const showStock = (sku: string) =>
+  call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
+    onHand: a.body.onHand,
+    reserved: a.body.reserved,
+    available: a.body.available,
+  }));
+
+interface FlakySupplier {
+  url: string;
+  recover(): void;
+  calls: () => number;
+  stop(): Promise<void>;
+}
+
 /** A supplier endpoint that answers 500 until told to recover: the failed dispatch and the admin retry. */
-async function flakySupplier(): Promise<{ url: string; recover(): void; calls: () => number; stop(): Promise<void> }> {
+async function flakySupplier(): Promise<FlakySupplier> {
   let healthy = false;
   let calls = 0;
   const server: Server = createServer((req, res) => {
@@ -132,50 +171,57 @@ async function flakySupplier(): Promise<{ url: string; recover(): void; calls: (
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/orders`,
-    recover: () => (healthy = true),
+    recover: () => {
+      healthy = true;
+    },
     calls: () => calls,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
+/** The running service and a real EventBridge client on its local bus. */
+async function connect(cleanup: Cleanup): Promise<{ bus: EventBridgeClient; busEndpoint: string }> {
   step("the service is up (GET /health gives the local event bus endpoint)");
-  const health = await call("GET", "/health", undefined, 200, (a) => a.body).catch((error: unknown) => {
-    throw new DemoFailure(
-      `Orderline is not answering at ${orderline}: start it with \`npm run dev\` (or set ORDERLINE_URL). ${(error as Error).message}`,
-    );
-  });
+  const health = await call<{ eventBusEndpoint: string }>("GET", "/health", undefined, 200, (a) => a.body).catch(
+    (error: unknown) => {
+      throw new DemoFailure(
+        `Orderline is not answering at ${orderline}: start it with \`npm run dev\` (or set ORDERLINE_URL). ${(error as Error).message}`,
+      );
+    },
+  );
+  const busEndpoint = health.body.eventBusEndpoint;
   const bus = new EventBridgeClient({
-    endpoint: health.body.eventBusEndpoint,
+    endpoint: busEndpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
   cleanup.push(async () => bus.destroy());
+  return { bus, busEndpoint };
+}
 
-  const sku = `demo-book-${run}`;
-  step("reference data other domains own: an offer and stock for a SKU");
-  await call(
-    "PUT",
-    `/internal/offers/${sku}`,
-    { offerId: "off-1", unitPrice: 12000, currency: "KRW", title: "Clean Code" },
-    200,
-    (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }),
-  );
-  await call("PUT", `/internal/inventory/${sku}`, { onHand: 10 }, 200, (a) => ({
-    onHand: a.body.onHand,
-    available: a.body.available,
-  }));
-
-  const checkout = {
+function checkoutOf(sku: string) {
+  return {
     userId: "demo-user",
     items: [{ skuId: sku, qty: 2, offerId: "off-1", unitPrice: 12000 }],
     currency: "KRW",
     shippingAddressId: "addr-1",
     paymentMethod: "CARD",
   };
+}
+type Checkout = ReturnType<typeof checkoutOf>;
+
+/** Places the first order and replays its request; resolves with the order. */
+async function checkoutAndReplay(sku: string, checkout: Checkout): Promise<OrderFields> {
+  step("reference data other domains own: an offer and stock for a SKU");
+  await putOffer(sku, { offerId: "off-1", unitPrice: 12000, title: "Clean Code" });
+  await call("PUT", `/internal/inventory/${sku}`, { onHand: 10 }, 200, (a) => ({
+    onHand: a.body.onHand,
+    available: a.body.available,
+  }));
+
   const key = { "Idempotency-Key": `demo-${run}-1` };
   step("checkout: 2 units reserved, the order waits for payment");
-  const created = await call(
+  const created = await call<OrderFields>(
     "POST",
     "/api/v1/orders",
     checkout,
@@ -183,14 +229,13 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     (a) => ({ orderId: a.body.orderId, status: a.body.status, totalAmount: a.body.totalAmount }),
     key,
   );
-  const orderId: string = created.body.orderId;
   expect(
     created.body.status === "PAYMENT_PENDING",
     `a new order should be PAYMENT_PENDING, got ${created.body.status}`,
   );
 
   step("the same request again (a client retry): the same order, nothing new written");
-  const replay = await call(
+  const replay = await call<OrderFields>(
     "POST",
     "/api/v1/orders",
     checkout,
@@ -199,19 +244,16 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     key,
   );
   expect(
-    replay.body.orderId === orderId && replay.headers.get("idempotent-replayed") === "true",
+    replay.body.orderId === created.body.orderId && replay.headers.get("idempotent-replayed") === "true",
     "the replay should return the same order with Idempotent-Replayed: true",
   );
+  return created.body;
+}
 
+async function priceChangeRefused(sku: string, checkout: Checkout): Promise<void> {
   step("the price changes; a checkout at the old price is refused with every changed line");
-  await call(
-    "PUT",
-    `/internal/offers/${sku}`,
-    { offerId: "off-2", unitPrice: 13000, currency: "KRW", title: "Clean Code" },
-    200,
-    (a) => ({ offerId: a.body.offerId, unitPrice: a.body.unitPrice }),
-  );
-  const refused = await call(
+  await putOffer(sku, { offerId: "off-2", unitPrice: 13000, title: "Clean Code" });
+  const refused = await call<{ code: string; items: unknown }>(
     "POST",
     "/api/v1/orders",
     checkout,
@@ -220,12 +262,15 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     { "Idempotency-Key": `demo-${run}-2` },
   );
   expect(refused.body.code === "PRICE_CHANGED", `expected PRICE_CHANGED, got ${refused.body.code}`);
+}
 
+async function paymentThroughBus(
+  { bus, busEndpoint }: { bus: EventBridgeClient; busEndpoint: string },
+  order: OrderFields,
+): Promise<void> {
   step("payment: the payment service's event through the event bus (real @aws-sdk/client-eventbridge PutEvents)");
-  const detail = { orderId, paymentId: `pay-${run}`, amount: created.body.totalAmount, currency: "KRW" };
-  console.log(
-    `   > PutEvents ${health.body.eventBusEndpoint} source=payments detail-type="Payment Succeeded" detail=${short(detail)}`,
-  );
+  const detail = { orderId: order.orderId, paymentId: `pay-${run}`, amount: order.totalAmount, currency: "KRW" };
+  console.log(`   > PutEvents ${busEndpoint} source=payments detail-type="Payment Succeeded" detail=${short(detail)}`);
   const put = await bus.send(
     new PutEventsCommand({
       Entries: [{ Source: "payments", DetailType: "Payment Succeeded", Detail: JSON.stringify(detail) }],
@@ -233,8 +278,10 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
   );
   console.log(`   < FailedEntryCount=${put.FailedEntryCount} EventId=${put.Entries?.[0]?.EventId}`);
   expect(put.FailedEntryCount === 0, `PutEvents failed: ${short(put.Entries, 400)}`);
-  await orderStatus(orderId, "PAID");
+  await orderStatus(order.orderId, "PAID");
+}
 
+async function shipment(bus: EventBridgeClient, orderId: string, sku: string): Promise<void> {
   step("shipment: ready (event bus, source shipments), then shipped (POST /internal/orders/{id}/events)");
   await bus.send(
     new PutEventsCommand({
@@ -258,14 +305,12 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     200,
     (a) => ({ status: a.body.status, version: a.body.version }),
   );
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
-    onHand: a.body.onHand,
-    reserved: a.body.reserved,
-    available: a.body.available,
-  }));
+  await showStock(sku);
+}
 
+async function cancelBeforePayment(sku: string, checkout: Checkout): Promise<void> {
   step("another order, cancelled before payment: its stock is released");
-  const other = await call(
+  const other = await call<OrderFields>(
     "POST",
     "/api/v1/orders",
     {
@@ -276,20 +321,14 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     201,
     (a) => ({ orderId: a.body.orderId, status: a.body.status }),
   );
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
-    onHand: a.body.onHand,
-    reserved: a.body.reserved,
-    available: a.body.available,
-  }));
+  await showStock(sku);
   await call("POST", `/api/v1/orders/${other.body.orderId}/cancel`, { reason: "changed my mind" }, 200, (a) => ({
     status: a.body.status,
   }));
-  await call("GET", `/internal/inventory/${sku}`, undefined, 200, (a) => ({
-    onHand: a.body.onHand,
-    reserved: a.body.reserved,
-    available: a.body.available,
-  }));
+  await showStock(sku);
+}
 
+async function dropship(cleanup: Cleanup, checkout: Checkout): Promise<void> {
   step("dropship: a demo supplier, a listing of a SKU through it, an order of that SKU paid -> relay -> supplier");
   const supplier: DemoSupplier = await startDemoSupplier({
     orderlineUrl: orderline,
@@ -323,7 +362,7 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     200,
     (a) => ({ listingId: a.body.listingId, skuId: a.body.skuId }),
   );
-  const mugOrder = await call(
+  const mugOrder = await call<OrderFields>(
     "POST",
     "/api/v1/orders",
     {
@@ -336,29 +375,37 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     201,
     (a) => ({ orderId: a.body.orderId, status: a.body.status }),
   );
-  const mugOrderId: string = mugOrder.body.orderId;
+  await relayDelivered(mugOrder.body.orderId, listingId);
+}
+
+/** Pays the order, then follows its relay until the supplier has delivered it. */
+async function relayDelivered(orderId: string, listingId: string): Promise<void> {
   await call(
     "POST",
-    `/internal/orders/${mugOrderId}/events`,
+    `/internal/orders/${orderId}/events`,
     { type: "PAYMENT_SUCCEEDED", externalId: `pay-mug-${run}` },
     200,
     (a) => ({ status: a.body.status }),
   );
   const relays = await until(
-    `the relay of order ${mugOrderId}`,
-    () => get(`/internal/relays?listingId=${listingId}`),
+    `the relay of order ${orderId}`,
+    () => get<Page<RelayFields>>(`/internal/relays?listingId=${listingId}`),
     (page) => page.items.length > 0,
   );
-  const relayId: string = relays.items[0].relayId;
-  console.log(`   = relay ${relayId} created for order ${mugOrderId} (orderNumber ${relays.items[0].orderNumber})`);
+  const first = relays.items[0]!;
+  const relayId = first.relayId;
+  console.log(`   = relay ${relayId} created for order ${orderId} (orderNumber ${first.orderNumber})`);
   await until(
     `relay ${relayId} to be delivered`,
-    () => get(`/internal/relays/${relayId}`),
+    () => get<RelayFields>(`/internal/relays/${relayId}`),
     (r) => r.status === "delivered",
   );
   console.log(`   = relay ${relayId} is delivered (supplier accepted, shipped, delivered through signed webhooks)`);
-  await orderStatus(mugOrderId, "DELIVERED");
+  await orderStatus(orderId, "DELIVERED");
+}
 
+/** A relay to a supplier that is down; resolves with the supplier (to recover it) and the relay's id. */
+async function failedDispatch(cleanup: Cleanup): Promise<{ flaky: FlakySupplier; failedId: string }> {
   step("a supplier whose system is down: dispatch fails, the relay stays pending with lastError (no auto-heal)");
   const flaky = await flakySupplier();
   cleanup.push(() => flaky.stop());
@@ -382,7 +429,7 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     },
     200,
   );
-  const relay = await call(
+  const relay = await call<RelayFields & { totalPrice: number }>(
     "POST",
     "/internal/relays",
     {
@@ -396,21 +443,24 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     201,
     (a) => ({ relayId: a.body.relayId, status: a.body.status, totalPrice: a.body.totalPrice }),
   );
-  const failedId: string = relay.body.relayId;
+  const failedId = relay.body.relayId;
   const failed = await until(
     `the automatic dispatch of relay ${failedId} to fail`,
-    () => get(`/internal/relays/${failedId}`),
+    () => get<RelayFields>(`/internal/relays/${failedId}`),
     (r) => r.metadata?.lastError !== undefined,
   );
-  console.log(`   = relay ${failedId} is ${failed.status}, lastError ${short(failed.metadata.lastError)}`);
+  console.log(`   = relay ${failedId} is ${failed.status}, lastError ${short(failed.metadata?.lastError)}`);
   await call("POST", `/internal/relays/${failedId}/dispatch`, undefined, 502, (a) => ({
     code: a.body.code,
     detail: a.body.detail,
   }));
+  return { flaky, failedId };
+}
 
+async function adminRetry(recover: () => void, failedId: string): Promise<void> {
   step("the supplier recovers; an admin retries the relay (POST /admin/relays/retry)");
-  flaky.recover();
-  const retried = await call(
+  recover();
+  const retried = await call<{ results?: { outcome?: string }[] }>(
     "POST",
     "/admin/relays/retry",
     { relayIds: [failedId], reason: "supplier back up" },
@@ -426,34 +476,63 @@ async function tour(cleanup: (() => Promise<void>)[]): Promise<void> {
     relayedAt: a.body.relayedAt,
     dispatchAttempts: a.body.dispatchAttempts,
   }));
+}
 
+async function orderHistory(orderId: string): Promise<void> {
   step("the first order's event history (gapless seq)");
-  const history = await call("GET", `/api/v1/orders/${orderId}/events`, undefined, 200, (a) =>
-    a.body.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`),
+  const history = await call<Page<{ seq: number; type: string }>>(
+    "GET",
+    `/api/v1/orders/${orderId}/events`,
+    undefined,
+    200,
+    (a) => a.body.items.map((e) => `${e.seq} ${e.type}`),
   );
-  const types = history.body.items.map((e: { type: string }) => e.type);
+  const types = history.body.items.map((e) => e.type);
   expect(
     ["ORDER_CREATED", "INVENTORY_RESERVED", "PAYMENT_REQUESTED", "PAYMENT_SUCCEEDED", "READY_TO_SHIP", "SHIPPED"].every(
       (t) => types.includes(t),
     ),
     `the history should hold creation, payment and shipment events, got ${types.join(", ")}`,
   );
+}
 
+async function relayAudit(relayId: string): Promise<void> {
   step("the retried relay's audit log (oldest first)");
-  const audit = await call("GET", `/internal/relays/${failedId}/audit`, undefined, 200, (a) =>
-    a.body.items.map(
-      (e: { kind: string; success?: boolean; actor: string }) =>
-        `${e.kind}${e.success === undefined || e.success === null ? "" : e.success ? " ok" : " failed"} by ${e.actor}`,
-    ),
+  const audit = await call<Page<{ kind: string; success?: boolean | null; actor: string }>>(
+    "GET",
+    `/internal/relays/${relayId}/audit`,
+    undefined,
+    200,
+    (a) =>
+      a.body.items.map(
+        (e) =>
+          `${e.kind}${e.success === undefined || e.success === null ? "" : e.success ? " ok" : " failed"} by ${e.actor}`,
+      ),
   );
-  const kinds = audit.body.items.map((e: { kind: string; success?: boolean }) => `${e.kind}:${e.success}`);
+  const kinds = audit.body.items.map((e) => `${e.kind}:${e.success}`);
   expect(
     kinds.includes("EXTERNAL_CALL:false") && kinds.includes("EXTERNAL_CALL:true"),
     `the audit should show the failed and the successful call, got ${kinds.join(", ")}`,
   );
 }
 
-const cleanup: (() => Promise<void>)[] = [];
+async function tour(cleanup: Cleanup): Promise<void> {
+  const connection = await connect(cleanup);
+  const sku = `demo-book-${run}`;
+  const checkout = checkoutOf(sku);
+  const order = await checkoutAndReplay(sku, checkout);
+  await priceChangeRefused(sku, checkout);
+  await paymentThroughBus(connection, order);
+  await shipment(connection.bus, order.orderId, sku);
+  await cancelBeforePayment(sku, checkout);
+  await dropship(cleanup, checkout);
+  const { flaky, failedId } = await failedDispatch(cleanup);
+  await adminRetry(flaky.recover, failedId);
+  await orderHistory(order.orderId);
+  await relayAudit(failedId);
+}
+
+const cleanup: Cleanup = [];
 let code = 0;
 try {
   await tour(cleanup);
@@ -465,5 +544,5 @@ try {
   const message = error instanceof DemoFailure ? error.message : ((error as Error).stack ?? String(error));
   console.error(`\ndemo FAILED at step ${stepNumber}: ${message}`);
 }
-for (const step of cleanup.reverse()) await step().catch(() => undefined);
+for (const stop of cleanup.reverse()) await stop().catch(() => undefined);
 process.exit(code);

@@ -4,27 +4,97 @@
  * prints the order as it moves with its relay: PAID -> relay created and dispatched (signature verified by the
  * supplier) -> READY_TO_SHIP -> SHIPPED -> DELIVERED. Then it keeps serving until Ctrl-C.
  *
- * Environment: ORDERLINE_URL (default http://127.0.0.1:3000), SUPPLIER_PORT (default 4000), DEMO_STEP_MS (1000).
+ * Environment: ORDERLINE_URL (default http://127.0.0.1:$PORT, port 3000 when PORT is unset), SUPPLIER_PORT (default
+ * 4000), DEMO_STEP_MS (1000).
  */
 import { startDemoSupplier } from "../local/demo-supplier.js";
 
 const orderline = process.env.ORDERLINE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
 const stepDelayMs = Number(process.env.DEMO_STEP_MS ?? 1000);
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+type Fields = Record<string, unknown>;
+
+async function call<B = Fields>(method: string, path: string, body?: unknown): Promise<{ status: number; body: B }> {
   const response = await fetch(`${orderline}${path}`, {
     method,
     headers: { "content-type": "application/json", "x-actor": "supplier-demo" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  return { status: response.status, body: text ? (JSON.parse(text) as B) : (undefined as B) };
 }
 
-async function must(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await call(method, path, body);
+/** The call's answer body; any status from 300 up is an error. */
+async function must<B = Fields>(method: string, path: string, body?: unknown): Promise<B> {
+  const response = await call<B>(method, path, body);
   if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
+}
+
+interface Order {
+  orderId: string;
+  status: string;
+}
+
+/** An offer, stock and a listing that sells the SKU through the supplier. */
+async function listThrough(supplierId: string, skuId: string, listingId: string): Promise<void> {
+  await must("PUT", `/internal/offers/${skuId}`, {
+    offerId: "off-demo",
+    unitPrice: 15000,
+    currency: "KRW",
+    title: "Dropshipped mug",
+  });
+  await must("PUT", `/internal/inventory/${skuId}`, { onHand: 100 });
+  await must("PUT", `/internal/listings/${listingId}`, {
+    sellerId: "seller-demo",
+    supplierId,
+    supplierOfferId: "mug-001",
+    sellingPrice: 15000,
+    currency: "KRW",
+    channel: "own-shop",
+    active: true,
+    skuId,
+  });
+  console.log(`listing ${listingId} sells ${skuId} through ${supplierId}`);
+}
+
+/** Places an order of the SKU and reports its payment; resolves with the order id. */
+async function placePaidOrder(skuId: string, run: string): Promise<string> {
+  const order = await must<Order>("POST", "/api/v1/orders", {
+    userId: "demo-user",
+    idempotencyKey: `demo-${run}`,
+    items: [{ skuId, qty: 1, offerId: "off-demo", unitPrice: 15000 }],
+    currency: "KRW",
+    shippingAddress: { name: "Kim Minji", line1: "1 Sejong-daero", city: "Seoul" },
+    paymentMethod: "CARD",
+  });
+  console.log(`order ${order.orderId}: ${order.status}`);
+  await must("POST", `/internal/orders/${order.orderId}/events`, {
+    type: "PAYMENT_SUCCEEDED",
+    externalId: `pay-${run}`,
+  });
+  return order.orderId;
+}
+
+/** Prints each status the order reaches until it is settled or time is up; resolves with the last one seen. */
+async function followOrder(orderId: string): Promise<string> {
+  let last = "";
+  const deadline = Date.now() + 20 * stepDelayMs + 15_000;
+  while (Date.now() < deadline) {
+    const { status } = await must<Order>("GET", `/api/v1/orders/${orderId}`);
+    if (status !== last) {
+      last = status;
+      console.log(`order ${orderId}: ${status}`);
+    }
+    if (status === "DELIVERED" || status === "REFUND_PENDING") break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const history = await must<{ items: { seq: number; type: string }[] }>(
+    "GET",
+    `/api/v1/orders/${orderId}/events?limit=100`,
+  );
+  console.log("order history:", history.items.map((e) => `${e.seq} ${e.type}`).join(", "));
+  return last;
 }
 
 async function main(): Promise<void> {
@@ -43,52 +113,9 @@ async function main(): Promise<void> {
   });
   const run = Date.now().toString(36);
   const skuId = `demo-sku-${run}`;
-  const listingId = `demo-listing-${run}`;
-  await must("PUT", `/internal/offers/${skuId}`, {
-    offerId: "off-demo",
-    unitPrice: 15000,
-    currency: "KRW",
-    title: "Dropshipped mug",
-  });
-  await must("PUT", `/internal/inventory/${skuId}`, { onHand: 100 });
-  await must("PUT", `/internal/listings/${listingId}`, {
-    sellerId: "seller-demo",
-    supplierId: supplier.supplierId,
-    supplierOfferId: "mug-001",
-    sellingPrice: 15000,
-    currency: "KRW",
-    channel: "own-shop",
-    active: true,
-    skuId,
-  });
-  console.log(`listing ${listingId} sells ${skuId} through ${supplier.supplierId}`);
-  const order = await must("POST", "/api/v1/orders", {
-    userId: "demo-user",
-    idempotencyKey: `demo-${run}`,
-    items: [{ skuId, qty: 1, offerId: "off-demo", unitPrice: 15000 }],
-    currency: "KRW",
-    shippingAddress: { name: "Kim Minji", line1: "1 Sejong-daero", city: "Seoul" },
-    paymentMethod: "CARD",
-  });
-  console.log(`order ${order.orderId}: ${order.status}`);
-  await must("POST", `/internal/orders/${order.orderId}/events`, {
-    type: "PAYMENT_SUCCEEDED",
-    externalId: `pay-${run}`,
-  });
-  let last = "";
-  const deadline = Date.now() + 20 * stepDelayMs + 15_000;
-  while (Date.now() < deadline) {
-    const current = await must("GET", `/api/v1/orders/${order.orderId}`);
-    if (current.status !== last) console.log(`order ${order.orderId}: ${(last = current.status)}`);
-    if (current.status === "DELIVERED" || current.status === "REFUND_PENDING") break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const history = await must("GET", `/api/v1/orders/${order.orderId}/events?limit=100`);
-  console.log(
-    "order history:",
-    history.items.map((e: { seq: number; type: string }) => `${e.seq} ${e.type}`).join(", "),
-  );
-  if (last !== "DELIVERED") {
+  await listThrough(supplier.supplierId, skuId, `demo-listing-${run}`);
+  const orderId = await placePaidOrder(skuId, run);
+  if ((await followOrder(orderId)) !== "DELIVERED") {
     console.error("the order did not reach DELIVERED in time");
     await supplier.stop();
     process.exit(1);

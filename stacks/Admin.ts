@@ -1,9 +1,9 @@
-import { CfnResource, Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type CfnResource, Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
-import { type StackContext, StaticSite, use } from "sst/constructs";
+import { type Api as SstApi, type StackContext, StaticSite, use } from "sst/constructs";
 import { Api } from "./Api.js";
 import { isProtectedStage } from "./naming.js";
 
@@ -20,17 +20,8 @@ export const ADMIN_API_PATHS = { "/internal/*": "all", "/admin/*": "all", "/api/
 /** Written by admin/build.mjs from the build variables below. */
 const CONFIG_FILE = "config.json";
 
-/**
- * The admin console in AWS: the static page (admin/) on S3 + CloudFront, an admin user pool (no self sign-up:
- * operators create admins), and an identity pool whose only role is for signed-in admins and may only invoke the
- * console's API routes. The page signs every call with those credentials (SigV4); the API stays IAM-only, with no
- * open route and no CORS: CloudFront forwards the API paths to API Gateway from the site's own origin, with the
- * API's host, so the browser's signature (made for the API's host) holds.
- */
-export function Admin({ app, stack }: StackContext) {
-  const { api } = use(Api);
-  const retain = isProtectedStage(app.stage);
-
+/** The admin user pool (no self sign-up: operators create admins) and the console's app client. */
+function adminUserPool(stack: Stack, retain: boolean) {
   const userPool = new cognito.UserPool(stack, "AdminUserPool", {
     selfSignUpEnabled: false,
     signInAliases: { username: true, email: true },
@@ -55,7 +46,15 @@ export function Admin({ app, stack }: StackContext) {
     accessTokenValidity: Duration.hours(1),
     refreshTokenValidity: Duration.hours(8),
   });
+  return { userPool, client };
+}
 
+/** The identity pool and its only role: signed-in admins, who may invoke the console's API routes and nothing else. */
+function adminIdentity(
+  stack: Stack,
+  { userPool, client }: ReturnType<typeof adminUserPool>,
+  api: SstApi,
+): { identityPool: cognito.CfnIdentityPool; role: iam.Role } {
   const identityPool = new cognito.CfnIdentityPool(stack, "AdminIdentityPool", {
     allowUnauthenticatedIdentities: false,
     allowClassicFlow: false,
@@ -89,7 +88,11 @@ export function Admin({ app, stack }: StackContext) {
     identityPoolId: identityPool.ref,
     roles: { authenticated: role.roleArn },
   });
+  return { identityPool, role };
+}
 
+/** The CloudFront behaviours that forward ADMIN_API_PATHS to the API, uncached, signatures untouched. */
+function apiBehaviors(stack: Stack, api: SstApi): Record<string, cloudfront.BehaviorOptions> {
   const apiOrigin = new origins.HttpOrigin(`${api.httpApiId}.execute-api.${stack.region}.${stack.urlSuffix}`, {
     protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
   });
@@ -101,9 +104,13 @@ export function Admin({ app, stack }: StackContext) {
     cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
     originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
   });
+  return Object.fromEntries(Object.entries(ADMIN_API_PATHS).map(([path, access]) => [path, apiBehavior(access)]));
+}
 
+/** The page's security headers: a same-origin page whose only other calls go to Cognito. */
+function siteHeaders(stack: Stack): cloudfront.ResponseHeadersPolicy {
   const region = stack.region;
-  const headers = new cloudfront.ResponseHeadersPolicy(stack, "AdminSiteHeaders", {
+  return new cloudfront.ResponseHeadersPolicy(stack, "AdminSiteHeaders", {
     comment: "Orderline admin console: same-origin page, Cognito calls only",
     securityHeadersBehavior: {
       contentSecurityPolicy: {
@@ -122,22 +129,22 @@ export function Admin({ app, stack }: StackContext) {
       referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
     },
   });
+}
 
+/**
+ * The static site: admin/ built by admin/build.mjs, with `deployed` (name -> deploy-time value) written into its
+ * config.json, and the API paths forwarded to the API.
+ */
+function adminSite(stack: Stack, api: SstApi, deployed: Record<string, string>): StaticSite {
   // Deploy-time values go into config.json by SST's replaceValues. The build sees only their placeholders
   // (plain strings), so no token reaches SST's metadata output (an import there is an output re-exporting an import).
-  const deployed: Record<string, string> = {
-    ORDERLINE_ADMIN_USER_POOL_ID: userPool.userPoolId,
-    ORDERLINE_ADMIN_USER_POOL_CLIENT_ID: client.userPoolClientId,
-    ORDERLINE_ADMIN_IDENTITY_POOL_ID: identityPool.ref,
-    ORDERLINE_ADMIN_API_URL: api.url,
-  };
   const placeholder = (name: string) => `{{ ${name} }}`;
-  const site = new StaticSite(stack, "AdminSite", {
+  return new StaticSite(stack, "AdminSite", {
     path: "admin",
     buildCommand: "node build.mjs",
     buildOutput: ".build",
     environment: {
-      ORDERLINE_ADMIN_REGION: region,
+      ORDERLINE_ADMIN_REGION: stack.region,
       ...Object.fromEntries(Object.keys(deployed).map((name) => [name, placeholder(name)])),
     },
     replaceValues: Object.entries(deployed).map(([name, value]) => ({
@@ -152,14 +159,15 @@ export function Admin({ app, stack }: StackContext) {
         comment: "Orderline admin console",
         // SST's default turns 403/404 into the index page for every path, the API's answers included.
         errorResponses: [],
-        defaultBehavior: { responseHeadersPolicy: headers },
-        additionalBehaviors: Object.fromEntries(
-          Object.entries(ADMIN_API_PATHS).map(([path, access]) => [path, apiBehavior(access)]),
-        ),
+        defaultBehavior: { responseHeadersPolicy: siteHeaders(stack) },
+        additionalBehaviors: apiBehaviors(stack, api),
       },
     },
   });
+}
 
+/** Bucket versioning for hand rollbacks, and the checkov checks that do not apply to the site's resources. */
+function hardenSite(site: StaticSite): void {
   const cdk = site.cdk!;
   // The bucket keeps what the page replaced a while, so a bad deploy can be rolled back by hand.
   const bucket = cdk.bucket.node.defaultChild as CfnResource;
@@ -188,13 +196,33 @@ export function Admin({ app, stack }: StackContext) {
     CKV_AWS_174:
       "TLS 1.2 minimum: the distribution uses the default *.cloudfront.net certificate, for which CloudFront does not accept a minimum protocol version; set it with a custom domain (customDomain) and its certificate.",
   });
+}
+
+/**
+ * The admin console in AWS: the static page (admin/) on S3 + CloudFront, an admin user pool (no self sign-up:
+ * operators create admins), and an identity pool whose only role is for signed-in admins and may only invoke the
+ * console's API routes. The page signs every call with those credentials (SigV4); the API stays IAM-only, with no
+ * open route and no CORS: CloudFront forwards the API paths to API Gateway from the site's own origin, with the
+ * API's host, so the browser's signature (made for the API's host) holds.
+ */
+export function Admin({ app, stack }: StackContext) {
+  const { api } = use(Api);
+  const pool = adminUserPool(stack, isProtectedStage(app.stage));
+  const { identityPool, role } = adminIdentity(stack, pool, api);
+  const site = adminSite(stack, api, {
+    ORDERLINE_ADMIN_USER_POOL_ID: pool.userPool.userPoolId,
+    ORDERLINE_ADMIN_USER_POOL_CLIENT_ID: pool.client.userPoolClientId,
+    ORDERLINE_ADMIN_IDENTITY_POOL_ID: identityPool.ref,
+    ORDERLINE_ADMIN_API_URL: api.url,
+  });
+  hardenSite(site);
 
   stack.addOutputs({
     AdminUrl: site.url ?? "",
-    AdminUserPoolId: userPool.userPoolId,
+    AdminUserPoolId: pool.userPool.userPoolId,
     AdminIdentityPoolId: identityPool.ref,
   });
-  return { site, userPool, identityPool, role };
+  return { site, userPool: pool.userPool, identityPool, role };
 }
 
 /** checkov suppressions on one resource (CloudFormation metadata), each with its reason. */

@@ -1,13 +1,13 @@
 import { RemovalPolicy, type Stack } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
-import { Function, type FunctionProps, type StackContext } from "sst/constructs";
+import { type FunctionProps, Function as SstFunction, type StackContext } from "sst/constructs";
 import { stagePolicy } from "./naming.js";
 import { needsSupplierSecret, type SupplierSecret } from "./secrets.js";
 import { type TableAccess, tableAccessStatement } from "./table-access.js";
 
 export interface OrderlineFunctionProps extends Omit<FunctionProps, "handler" | "permissions" | "bind"> {
-  /** Handler in SST notation, taken from the route table / event rules. */
+  /** Handler in SST notation, from the route table or the definitions under functions/ (rules, jobs, admin, stream). */
   handler: string;
   /** What the function may do to the table; `none` for functions that never touch it. */
   table: TableAccess | "none";
@@ -25,8 +25,8 @@ export function orderlineFunction(
   id: string,
   secret: SupplierSecret,
   { table, extraTableActions, ...props }: OrderlineFunctionProps,
-): Function {
-  const fn = new Function(ctx.stack, id, props);
+): SstFunction {
+  const fn = new SstFunction(ctx.stack, id, props);
   if (table !== "none") fn.attachPermissions([tableAccessStatement(ctx, table, extraTableActions)]);
   if (needsSupplierSecret(props.handler)) fn.bind([secret]);
   return fn;

@@ -1,6 +1,7 @@
 import { getItems } from "../store/items.js";
 import { keys } from "../store/table.js";
 import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
+import { moveStockInUpdate, moveStockOutUpdate } from "./store.js";
 
 /**
  * Stock shards of a hot SKU. One DynamoDB item takes about 500 transactional updates a second, so a SKU's stock
@@ -10,8 +11,8 @@ import { type TransactItem, TransactionCancelled, transactWrite } from "../store
  *
  * Invariants, per shard item: `available = onHand - reserved` and `0 <= reserved <= onHand`; the SKU's stock is
  * the sum over every slot ever created (`shardSlots`). Slots at or above `shards` are retired: checkouts refuse
- * them (`attribute_not_exists(retired)`), they keep the reservations they hold until those are released or
- * consumed, and their freed stock is moved back to active shards by `moveStock`.
+ * them (a reserve asserts its shard is not retired), they keep the reservations they hold until those are released
+ * or consumed, and their freed stock is moved back to active shards by `moveStock`.
  */
 export const MAX_SHARDS = 64;
 
@@ -30,6 +31,7 @@ export interface SkuState {
   unitPrice?: number;
   currency?: string;
   title?: string;
+  offerUpdatedAt?: string;
   onHand?: number;
   reserved?: number;
   available?: number;
@@ -154,26 +156,9 @@ export async function moveStock(tableName: string, sku: SkuShards, qty: number):
     if (missing <= 0) break;
     const moved = Math.min(donor.available, missing);
     missing -= moved;
-    actions.push({
-      Update: {
-        TableName: tableName,
-        Key: keys.skuShard(sku.skuId, donor.shard),
-        UpdateExpression: "SET onHand = onHand - :m, available = available - :m ADD stockVersion :one",
-        ConditionExpression: "available >= :m",
-        ExpressionAttributeValues: { ":m": moved, ":one": 1 },
-      },
-    });
+    actions.push(moveStockOutUpdate(tableName, sku.skuId, donor.shard, moved));
   }
-  const total = qty - target.available - missing;
-  actions.push({
-    Update: {
-      TableName: tableName,
-      Key: keys.skuShard(sku.skuId, target.shard),
-      UpdateExpression: "SET onHand = onHand + :m, available = available + :m ADD stockVersion :one",
-      ConditionExpression: "attribute_exists(pk)",
-      ExpressionAttributeValues: { ":m": total, ":one": 1 },
-    },
-  });
+  actions.push(moveStockInUpdate(tableName, sku.skuId, target.shard, qty - target.available - missing));
   try {
     await transactWrite(actions);
   } catch (error) {

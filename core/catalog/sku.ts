@@ -3,7 +3,7 @@ import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
-import { Entity, keys } from "../store/table.js";
+import { keys } from "../store/table.js";
 import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { ConditionFailed, updateAlone } from "../store/write.js";
 import { validate } from "../validate.js";
@@ -16,6 +16,7 @@ import {
   spreadStock,
   totalsOf,
 } from "./shards.js";
+import { offerCopyUpdate, offerUpdate, type ShardStock, shardStockUpdate } from "./store.js";
 
 export type { SkuState } from "./shards.js";
 
@@ -55,19 +56,6 @@ export interface Stock {
 /** Attempts of an offer or stock change that raced a re-shard (or, for stock, a burst of reservations). */
 const MAX_CATALOG_ATTEMPTS = 6;
 
-function offerFields(offer: OfferInput, at: string): Record<string, unknown> {
-  return {
-    ":offerId": offer.offerId,
-    ":unitPrice": offer.unitPrice,
-    ":currency": offer.currency,
-    ":title": offer.title ?? null,
-    ":at": at,
-  };
-}
-
-const SET_OFFER =
-  "offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at";
-
 /**
  * Sets the SKU's offer on its main item and on every stock shard, all at once: a checkout on any shard asserts
  * the same offer. The write asserts the number of shards it read, so a concurrent re-shard cannot leave a copy
@@ -81,44 +69,23 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
     const updatedAt = new Date().toISOString();
     const slots = (await getSku(id))?.shardSlots ?? 1;
     const actions: TransactItem[] = [
-      {
-        Update: {
-          TableName: tableName,
-          Key: keys.sku(id),
-          UpdateExpression: `SET entity = :entity, skuId = :skuId, ${SET_OFFER} ADD offerVersion :one`,
-          ConditionExpression:
-            slots === 1 ? "attribute_not_exists(shardSlots) OR shardSlots = :slots" : "shardSlots = :slots",
-          ExpressionAttributeValues: {
-            ":entity": Entity.Sku,
-            ":skuId": id,
-            ":one": 1,
-            ":slots": slots,
-            ...offerFields(offer, updatedAt),
-          },
-        },
-      },
-      ...Array.from(
-        { length: slots - 1 },
-        (_, i): TransactItem => ({
-          Update: {
-            TableName: tableName,
-            Key: keys.skuShard(id, i + 1),
-            UpdateExpression: `SET ${SET_OFFER}`,
-            ConditionExpression: "attribute_exists(pk)",
-            ExpressionAttributeValues: offerFields(offer, updatedAt),
-          },
-        }),
-      ),
+      offerUpdate(tableName, id, offer, updatedAt, slots),
+      ...Array.from({ length: slots - 1 }, (_, i) => offerCopyUpdate(tableName, id, i + 1, offer, updatedAt)),
     ];
     try {
-      if (actions.length === 1) await updateAlone(actions[0]!);
-      else await transactWrite(actions);
+      await writeAll(actions);
       return { skuId: id, ...offer, updatedAt };
     } catch (error) {
       if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
   }
   throw new ConcurrencyError(`the shards of SKU ${id} kept changing; retry the request`);
+}
+
+/** One item changes by a plain conditional update (half the write units of a transaction); several, in one transaction. */
+async function writeAll(actions: TransactItem[]): Promise<void> {
+  if (actions.length === 1) await updateAlone(actions[0]!);
+  else await transactWrite(actions);
 }
 
 export async function getSku(skuId: string): Promise<SkuState | undefined> {
@@ -134,7 +101,7 @@ export async function getOffer(skuId: string): Promise<Offer> {
     unitPrice: sku.unitPrice,
     currency: sku.currency,
     ...(sku.title ? { title: sku.title } : {}),
-    updatedAt: (sku as { offerUpdatedAt?: string }).offerUpdatedAt ?? "",
+    updatedAt: sku.offerUpdatedAt ?? "",
   };
 }
 
@@ -149,62 +116,16 @@ function belowReserved(onHand: number, reserved: number): DomainError {
 }
 
 /**
- * The update of one shard item to hold `target` units on hand. It keeps whatever is reserved there (the
- * condition refuses to go below it, so `available` never turns negative), and a new shard item gets the offer.
+ * What setting shard `shard` of `sku` to `onHand` units writes when `shards` are active out of `slots`: the main
+ * item records the counts and asserts the offer and slots it read; any other shard carries the offer; a shard
+ * beyond the active ones is retired.
  */
-function shardUpdate(
-  tableName: string,
-  sku: SkuShards,
-  shard: number,
-  target: number,
-  shards: number,
-  slots: number,
-): TransactItem {
-  const values: Record<string, unknown> = {
-    ":entity": Entity.Sku,
-    ":skuId": sku.skuId,
-    ":shard": shard,
-    ":t": target,
-    ":zero": 0,
-    ":one": 1,
-  };
-  let set =
-    "entity = :entity, skuId = :skuId, #shard = :shard, onHand = :t, reserved = if_not_exists(reserved, :zero), available = :t - if_not_exists(reserved, :zero)";
-  let condition = "attribute_not_exists(reserved) OR reserved <= :t";
-  if (shard === 0) {
-    set += ", shards = :shards, shardSlots = :slots";
-    values[":shards"] = shards;
-    values[":slots"] = slots;
-    // A concurrent offer change asserts the slot count it read; this asserts the offer it copies.
-    condition = `(${condition}) AND ${sku.main?.offerVersion === undefined ? "attribute_not_exists(offerVersion)" : "offerVersion = :offerVersion"}`;
-    if (sku.main?.offerVersion !== undefined) values[":offerVersion"] = sku.main.offerVersion;
-    // And the slot count it read: a concurrent re-shard that created more slots must not be undone (its slots would
-    // drop out of every sum while still holding stock); the loser re-reads and spreads again.
-    const readSlots = sku.main?.shardSlots;
-    condition += readSlots === undefined ? " AND attribute_not_exists(shardSlots)" : " AND shardSlots = :readSlots";
-    if (readSlots !== undefined) values[":readSlots"] = readSlots;
-  } else if (sku.main?.offerId !== undefined) {
-    set += `, ${SET_OFFER}`;
-    Object.assign(
-      values,
-      offerFields(sku.main as OfferInput, String((sku.main as { offerUpdatedAt?: string }).offerUpdatedAt ?? "")),
-    );
-  }
-  const retire = shard >= shards;
-  if (retire) {
-    set += ", retired = :true";
-    values[":true"] = true;
-  }
-  return {
-    Update: {
-      TableName: tableName,
-      Key: keys.skuShard(sku.skuId, shard),
-      UpdateExpression: `SET ${set} ADD stockVersion :one${retire ? "" : " REMOVE retired"}`,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: { "#shard": "shard" },
-      ExpressionAttributeValues: values,
-    },
-  };
+function shardStock(sku: SkuShards, shard: number, onHand: number, shards: number, slots: number): ShardStock {
+  const main = sku.main;
+  const stock: ShardStock = { skuId: sku.skuId, shard, onHand, retired: shard >= shards };
+  if (shard === 0) stock.main = { shards, slots, readOfferVersion: main?.offerVersion, readSlots: main?.shardSlots };
+  else if (main?.offerId !== undefined) stock.offer = { offer: main as OfferInput, at: main.offerUpdatedAt ?? "" };
+  return stock;
 }
 
 /**
@@ -225,10 +146,11 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
     const totalReserved = reserved.reduce((sum, r) => sum + r, 0);
     if (onHand < totalReserved) throw belowReserved(onHand, totalReserved);
     const targets = spreadStock(onHand, reserved, shards);
-    const actions = targets.map((target, k) => shardUpdate(tableName, sku, k, target, shards, slotCount));
+    const actions = targets.map((target, k) =>
+      shardStockUpdate(tableName, shardStock(sku, k, target, shards, slotCount)),
+    );
     try {
-      if (actions.length === 1) await updateAlone(actions[0]!);
-      else await transactWrite(actions);
+      await writeAll(actions);
       rememberShards(id, shards);
       return { skuId: id, onHand, reserved: totalReserved, available: onHand - totalReserved, shards };
     } catch (error) {

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { monotonicFactory, ulid } from "ulid";
 import * as z from "zod";
-import { cartFromItem, type OrderLineInput, OrderLines } from "../catalog/cart.js";
+import { cartFromItem } from "../cart/snapshot.js";
 import { knownShards, moveStock, pickShard, readSkuShards, type SkuShards, totalsOf } from "../catalog/shards.js";
+import { reserveLineUpdate } from "../catalog/store-reservations.js";
 import {
   CapacityExceededError,
   ConcurrencyError,
@@ -18,13 +19,15 @@ import {
 import { type Actor, Currency, exactlyOneOfEach, type FieldChoices, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem, getItems } from "../store/items.js";
-import { Entity, keys } from "../store/table.js";
+import { keys } from "../store/table.js";
 import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
 import { paymentWindowSeconds } from "./config.js";
 import { eventPut } from "./history.js";
+import { type OrderLineInput, OrderLines } from "./lines.js";
 import { type Order, orderFromItem, ShippingAddress } from "./model.js";
 import type { PlannedEvent } from "./status.js";
+import { idempotencyPut, orderPut } from "./store.js";
 
 export const IdempotencyKey = z
   .string()
@@ -154,7 +157,8 @@ export function buildOrder(
 
 /**
  * The actions of a checkout's single transaction, in this order: one conditional reserve per line (also asserting
- * the offer the customer saw), the idempotency item, the order, its three creation events.
+ * the offer the customer saw), the idempotency item, the order, its three creation events. The order matters:
+ * `checkout` reads the idempotency item's cancellation reason at index `lines.length`.
  */
 export function checkoutActions(
   tableName: string,
@@ -163,51 +167,9 @@ export function checkoutActions(
   requestHash: string,
   who: Actor,
 ): TransactItem[] {
-  const reserves: TransactItem[] = lines.map((line, i) => ({
-    Update: {
-      TableName: tableName,
-      Key: keys.skuShard(line.skuId, order.items[i]?.shard ?? 0),
-      UpdateExpression: "SET reserved = reserved + :qty, available = available - :qty ADD stockVersion :one",
-      ConditionExpression:
-        "offerId = :offerId AND unitPrice = :unitPrice AND currency = :currency AND available >= :qty AND attribute_not_exists(retired)",
-      ExpressionAttributeValues: {
-        ":qty": line.qty,
-        ":offerId": line.offerId,
-        ":unitPrice": line.unitPrice,
-        ":currency": order.currency,
-        ":one": 1,
-      },
-    },
-  }));
-  const idempotencyPut: TransactItem = {
-    Put: {
-      TableName: tableName,
-      Item: {
-        ...keys.idempotency(order.idempotencyKey),
-        entity: Entity.Idempotency,
-        orderId: order.orderId,
-        requestHash,
-        createdAt: order.createdAt,
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-      ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-    },
-  };
-  const orderPut: TransactItem = {
-    Put: {
-      TableName: tableName,
-      Item: {
-        ...keys.order(order.orderId),
-        entity: Entity.Order,
-        gsi1pk: keys.ordersByUser(order.userId),
-        gsi1sk: order.orderId,
-        gsi2pk: keys.paymentDeadline(order.orderId),
-        gsi2sk: `${order.paymentDueAt}#${order.orderId}`,
-        ...order,
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  };
+  const reserves = lines.map((line, i) =>
+    reserveLineUpdate(tableName, line, order.items[i]?.shard ?? 0, order.currency),
+  );
   const events = eventPut(
     tableName,
     order,
@@ -217,7 +179,7 @@ export function checkoutActions(
     who,
     order.createdAt,
   );
-  return [...reserves, idempotencyPut, orderPut, events];
+  return [...reserves, idempotencyPut(tableName, order, requestHash), orderPut(tableName, order), events];
 }
 
 /**

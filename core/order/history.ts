@@ -1,9 +1,9 @@
 import { ulid } from "ulid";
 import type { Actor } from "../schema.js";
-import { Entity, keys } from "../store/table.js";
 import type { TransactItem } from "../store/transact.js";
 import { type Order, summarize } from "./model.js";
 import type { PlannedEvent } from "./status.js";
+import { orderEventsPut } from "./store.js";
 
 /** The most events one change appends (checkout and a payment failure append three). */
 export const MAX_EVENTS_PER_CHANGE = 4;
@@ -26,27 +26,19 @@ export function eventPut(
 ): TransactItem {
   if (planned.length === 0 || planned.length > MAX_EVENTS_PER_CHANGE)
     throw new Error(`a change appends 1..${MAX_EVENTS_PER_CHANGE} events`);
-  return {
-    Put: {
-      TableName: tableName,
-      Item: {
-        ...keys.orderEvent(order.orderId, firstSeq),
-        entity: Entity.OrderEvent,
-        orderId: order.orderId,
-        seq: firstSeq,
-        events: planned.map((event) => ({
-          eventId: ulid(),
-          type: event.type,
-          fromStatus: event.fromStatus,
-          toStatus: event.toStatus,
-        })),
-        payload,
-        actor: who.actor,
-        requestId: who.requestId,
-        createdAt: at,
-        order: summarize(order),
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-  };
+  return orderEventsPut(tableName, {
+    orderId: order.orderId,
+    seq: firstSeq,
+    events: planned.map((event) => ({
+      eventId: ulid(),
+      type: event.type,
+      fromStatus: event.fromStatus,
+      toStatus: event.toStatus,
+    })),
+    payload,
+    actor: who.actor,
+    requestId: who.requestId,
+    createdAt: at,
+    order: summarize(order),
+  });
 }

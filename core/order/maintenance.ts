@@ -1,3 +1,4 @@
+import { type ReservedCounter, reservedFixUpdate } from "../catalog/store-reservations.js";
 import { DomainError } from "../errors.js";
 import type { Actor } from "../schema.js";
 import { acquireLease, inParallel } from "../store/lease.js";
@@ -103,7 +104,7 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
   try {
     // SKUs first, then orders: a reservation that commits or is released between the two reads changes the
     // shard's counter, so the conditional fix below skips that shard instead of undoing the change.
-    const shards = new Map<string, { skuId: string; shard: number; reserved: number; stockVersion: unknown }>();
+    const shards = new Map<string, ReservedCounter>();
     await scanEntity(Entity.Sku, ["skuId", "shard", "reserved", "stockVersion"], SCAN_SEGMENTS, (sku) => {
       const shard = Number(sku.shard ?? 0);
       shards.set(shardKey(String(sku.skuId), shard), {
@@ -134,24 +135,9 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
   }
 }
 
-async function fixReserved(
-  sku: { skuId: string; shard: number; reserved: number; stockVersion: unknown },
-  want: number,
-): Promise<boolean> {
+async function fixReserved(counter: ReservedCounter, want: number): Promise<boolean> {
   try {
-    await updateItem({
-      key: keys.skuShard(sku.skuId, sku.shard),
-      update: "SET reserved = :want, available = onHand - :want ADD stockVersion :one",
-      condition:
-        sku.stockVersion === undefined
-          ? "attribute_not_exists(stockVersion) AND reserved = :recorded"
-          : "stockVersion = :version",
-      values: {
-        ":want": want,
-        ":one": 1,
-        ...(sku.stockVersion === undefined ? { ":recorded": sku.reserved } : { ":version": sku.stockVersion }),
-      },
-    });
+    await updateItem(reservedFixUpdate(counter, want));
     return true;
   } catch (error) {
     if (!(error instanceof ConditionFailed)) throw error;

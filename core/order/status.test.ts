@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { next, type OrderCommand, OrderStatus, plan, terminalStatuses, transitions } from "./status.js";
+import { next, type OrderCommand, type OrderStatus, plan, terminalStatuses, transitions } from "./status.js";
 
 const commands: OrderCommand[] = [
   "PAYMENT_REQUESTED",

@@ -74,16 +74,18 @@ export interface PlannedEvent {
 /** What the stock reservation of an order does when a transition commits. */
 export type ReservationEffect = "release" | "consume" | "none";
 
+/** What a legal transition appends and does to the stock reservation. */
+export interface TransitionPlan {
+  events: PlannedEvent[];
+  reservation: ReservationEffect;
+}
+
 /**
  * The events a legal transition appends, in order, and its effect on a held stock reservation: a cancellation
  * (by the customer or by a failed payment) and a refund of goods that never shipped release it; shipping
  * consumes it (the goods leave the warehouse).
  */
-export function plan(
-  status: OrderStatus,
-  command: OrderCommand,
-  reservationHeld: boolean,
-): { events: PlannedEvent[]; reservation: ReservationEffect } | undefined {
+export function plan(status: OrderStatus, command: OrderCommand, reservationHeld: boolean): TransitionPlan | undefined {
   const to = next(status, command);
   if (!to) return undefined;
   const events: PlannedEvent[] = [];

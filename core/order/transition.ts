@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { consumeLineUpdate, releaseLineUpdate } from "../catalog/store-reservations.js";
 import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
 import { type Actor, FreeFormObject, Id } from "../schema.js";
 import { db } from "../store/client.js";
@@ -8,8 +9,9 @@ import { type TransactItem, TransactionCancelled, transactWrite } from "../store
 import { validate } from "../validate.js";
 import { paymentGraceSeconds } from "./config.js";
 import { eventPut } from "./history.js";
-import { type Order, orderFromItem } from "./model.js";
-import { type OrderCommand, plan } from "./status.js";
+import { type Order, orderFromItem, type ReservationStatus } from "./model.js";
+import { type OrderCommand, plan, type ReservationEffect, type TransitionPlan } from "./status.js";
+import { orderStatusUpdate } from "./store.js";
 
 /** Orders whose deadline is before this may be cancelled for PAYMENT_TIMEOUT at `now` (deadline + grace). */
 export function graceCutoff(now: Date): string {
@@ -74,82 +76,10 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
     if (c.externalRef && applied.includes(c.externalRef)) return { order, changed: false };
     if (c.isNoOp?.(order)) return { order, changed: false };
 
-    const planned = plan(order.status, c.command, order.reservationStatus === "HELD");
-    if (!planned)
-      throw new InvalidTransitionError(`${c.command} is not allowed when the order is ${order.status}`, {
-        currentStatus: order.status,
-        event: c.command,
-      });
-    const toStatus = planned.events.at(-1)?.toStatus ?? order.status;
-    const now = new Date().toISOString();
-    const version = order.version + planned.events.length;
-    const next: Order = {
-      ...order,
-      status: toStatus,
-      version,
-      updatedAt: now,
-      paymentDueAt: toStatus === "PAYMENT_PENDING" ? order.paymentDueAt : null,
-      reservationStatus:
-        planned.reservation === "release"
-          ? "RELEASED"
-          : planned.reservation === "consume"
-            ? "CONSUMED"
-            : order.reservationStatus,
-      cancelReason: c.cancelReason ?? order.cancelReason,
-    };
-
-    const names: Record<string, string> = { "#status": "status", "#version": "version" };
-    const values: Record<string, unknown> = {
-      ":status": next.status,
-      ":version": next.version,
-      ":expectedVersion": order.version,
-      ":expectedStatus": order.status,
-      ":updatedAt": now,
-      ":reservationStatus": next.reservationStatus,
-      ":paymentDueAt": next.paymentDueAt,
-      ":cancelReason": next.cancelReason,
-    };
-    let update =
-      "SET #status = :status, #version = :version, updatedAt = :updatedAt, reservationStatus = :reservationStatus, paymentDueAt = :paymentDueAt, cancelReason = :cancelReason";
-    if (c.externalRef) {
-      update += ", appliedExternalEvents = list_append(if_not_exists(appliedExternalEvents, :none), :ref)";
-      values[":none"] = [];
-      values[":ref"] = [c.externalRef];
-    }
-    if (next.paymentDueAt === null) update += " REMOVE gsi2pk, gsi2sk";
-
-    const stock: TransactItem[] =
-      planned.reservation === "none"
-        ? []
-        : order.items.map((item) => ({
-            Update: {
-              TableName: tableName,
-              Key: keys.skuShard(item.skuId, item.shard ?? 0),
-              UpdateExpression:
-                planned.reservation === "release"
-                  ? "SET reserved = reserved - :qty, available = available + :qty ADD stockVersion :one"
-                  : "SET reserved = reserved - :qty, onHand = onHand - :qty ADD stockVersion :one",
-              ConditionExpression: "reserved >= :qty",
-              ExpressionAttributeValues: { ":qty": item.qty, ":one": 1 },
-            },
-          }));
-
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: tableName,
-          Key: keys.order(orderId),
-          UpdateExpression: update,
-          ConditionExpression: "#version = :expectedVersion AND #status = :expectedStatus",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        },
-      },
-      eventPut(tableName, next, order.version + 1, planned.events, c.payload, who, now),
-      ...stock,
-    ];
+    const planned = planChange(order, c.command);
+    const next = changedOrder(order, planned, c.cancelReason, new Date().toISOString());
     try {
-      await transactWrite(items);
+      await transactWrite(changeActions(tableName, order, next, planned, c, who));
       return { order: next, changed: true, statusTransition: `${order.status}->${next.status}` };
     } catch (error) {
       if (!(error instanceof TransactionCancelled)) throw error;
@@ -158,6 +88,60 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
     }
   }
   throw new ConcurrencyError(`order ${orderId} kept changing; retry the request`);
+}
+
+/** What `command` does to `order`; throws INVALID_TRANSITION when its status does not allow it. */
+function planChange(order: Order, command: OrderCommand): TransitionPlan {
+  const planned = plan(order.status, command, order.reservationStatus === "HELD");
+  if (!planned)
+    throw new InvalidTransitionError(`${command} is not allowed when the order is ${order.status}`, {
+      currentStatus: order.status,
+      event: command,
+    });
+  return planned;
+}
+
+/** The reservation status a planned stock effect leaves behind (none keeps the current one). */
+const reservationAfter: Record<ReservationEffect, ReservationStatus | undefined> = {
+  release: "RELEASED",
+  consume: "CONSUMED",
+  none: undefined,
+};
+
+/** The order as it is once the planned events are applied, at `now`. */
+function changedOrder(order: Order, planned: TransitionPlan, cancelReason: string | undefined, now: string): Order {
+  const toStatus = planned.events.at(-1)?.toStatus ?? order.status;
+  return {
+    ...order,
+    status: toStatus,
+    version: order.version + planned.events.length,
+    updatedAt: now,
+    paymentDueAt: toStatus === "PAYMENT_PENDING" ? order.paymentDueAt : null,
+    reservationStatus: reservationAfter[planned.reservation] ?? order.reservationStatus,
+    cancelReason: cancelReason ?? order.cancelReason,
+  };
+}
+
+/**
+ * The actions of one change's transaction. The guarded order update comes first: `change` reads a failure at index
+ * 0 as a concurrent writer. Then the events (numbered from the version after the one planned from) and, when the
+ * reservation is released or consumed, one stock update per line, on the shard that holds it.
+ */
+function changeActions(
+  tableName: string,
+  order: Order,
+  next: Order,
+  planned: TransitionPlan,
+  c: Change,
+  who: Actor,
+): TransactItem[] {
+  const lineUpdate = planned.reservation === "release" ? releaseLineUpdate : consumeLineUpdate;
+  const stock = planned.reservation === "none" ? [] : order.items.map((line) => lineUpdate(tableName, line));
+  return [
+    orderStatusUpdate(tableName, order, next, c.externalRef),
+    eventPut(tableName, next, order.version + 1, planned.events, c.payload, who, next.updatedAt),
+    ...stock,
+  ];
 }
 
 /**

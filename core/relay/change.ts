@@ -1,12 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError, DomainError, InvalidTransitionError, NotFoundError } from "../errors.js";
 import { type Actor, Id } from "../schema.js";
-import { db } from "../store/client.js";
-import { Entity, keys } from "../store/table.js";
-import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
 import { validate } from "../validate.js";
-import { type AuditEntry, auditPuts } from "./audit.js";
-import { relayItem } from "./create.js";
+import type { AuditEntry } from "./audit.js";
 import { assertNoForbiddenData } from "./forbidden.js";
 import { PatchRelayInput, type Relay, RelayEventInput, relayFromItem, relayTotal } from "./model.js";
 import { readRelayItem } from "./query.js";
@@ -18,8 +14,8 @@ import {
   type RelayCommand,
   type RelayField,
   type RelayStatus,
-  statusesAllowing,
 } from "./status.js";
+import { commitGuarded, ecommerceOrderLink, type RelayChange } from "./store.js";
 
 export class FieldImmutableError extends DomainError {
   constructor(fields: string[], status: RelayStatus, why = `it is frozen once a relay is ${status}`) {
@@ -36,15 +32,23 @@ export interface ChangeResult {
 }
 
 /** A change planned on one read of the relay. */
-export interface Plan {
-  next: Relay;
-  /** Caller-facing fields the change touches; the write asserts a status in which all of them may change. */
-  fields: RelayField[];
-  audits: AuditEntry[];
-  /** More actions of the same transaction (condition checks, uniqueness items). */
-  extra?: TransactItem[];
+export interface Plan extends RelayChange {
   /** Explains a cancelled transaction when one of `extra` failed (index into `extra`). */
   explainExtra?: (failedIndex: number) => Error;
+}
+
+export function ecommerceOrderNotFound(ecommerceOrderId: string): DomainError {
+  return new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${ecommerceOrderId} does not exist`, {
+    ecommerceOrderId,
+  });
+}
+
+function ecommerceOrderTaken(ecommerceOrderId: string): DomainError {
+  return new DomainError(
+    "ECOMMERCE_ORDER_ALREADY_RELAYED",
+    `ecommerce order ${ecommerceOrderId} already backs another relay`,
+    { ecommerceOrderId },
+  );
 }
 
 const MAX_ATTEMPTS = 6;
@@ -65,50 +69,6 @@ export function dispatchInFlight(stored: StoredRelay, now: Date): boolean {
 }
 
 /**
- * The guarded write of a planned change: the relay put is conditional on the version, status and attempt count
- * it was planned from, on no dispatch being in flight, and on a status in which every changed field may still
- * change (DS-4.1 §5.3, in the write itself). Its audit entries go in the same transaction.
- */
-export function guardedWrite(
-  tableName: string,
-  from: Relay,
-  plan: Plan,
-  who: Actor,
-  now: Date,
-  options: { ownLease?: boolean } = {},
-): TransactItem[] {
-  const allowed = statusesAllowing(plan.fields);
-  const values: Record<string, unknown> = {
-    ":version": from.version,
-    ":status": from.status,
-    ":attempts": from.dispatchAttempts,
-  };
-  let condition = "#version = :version AND #status = :status AND dispatchAttempts = :attempts";
-  // The dispatcher holding the lease writes its result; everyone else waits for the lease to end.
-  if (!options.ownLease) {
-    values[":now"] = now.toISOString();
-    condition += " AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now)";
-  }
-  if (plan.fields.length > 0) {
-    allowed.forEach((s, i) => (values[`:allowed${i}`] = s));
-    condition += ` AND #status IN (${allowed.map((_, i) => `:allowed${i}`).join(", ")})`;
-  }
-  return [
-    {
-      Put: {
-        TableName: tableName,
-        Item: relayItem(plan.next),
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { "#version": "version", "#status": "status" },
-        ExpressionAttributeValues: values,
-      },
-    },
-    ...(plan.extra ?? []),
-    ...auditPuts(tableName, plan.next, plan.audits, who, plan.next.updatedAt),
-  ];
-}
-
-/**
  * Reads the relay, plans the change on it and writes it guarded; a concurrent writer makes the guard fail and
  * the change is planned again on the fresh relay, so it never applies to a stale status. `plan` throws the
  * domain error (INVALID_TRANSITION, FIELD_IMMUTABLE) or returns undefined for "nothing to change".
@@ -118,7 +78,6 @@ async function change(
   planOn: (relay: Relay, now: Date) => Plan | undefined,
   who: Actor,
 ): Promise<ChangeResult> {
-  const { tableName } = db();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await readStored(relayId);
     const now = new Date();
@@ -126,24 +85,23 @@ async function change(
     if (!plan) return { relay: stored.relay, changed: false };
     if (dispatchInFlight(stored, now))
       throw new ConcurrencyError(`relay ${relayId} is being sent to its supplier right now; retry in a few seconds`);
-    const items = guardedWrite(tableName, stored.relay, plan, who, now);
-    try {
-      await transactWrite(items);
-      const transition =
-        stored.relay.status !== plan.next.status ? `${stored.relay.status}->${plan.next.status}` : undefined;
-      return { relay: plan.next, changed: true, ...(transition ? { statusTransition: transition } : {}) };
-    } catch (error) {
-      if (!(error instanceof TransactionCancelled)) throw error;
-      const extraFailed = (plan.extra ?? []).findIndex((_, i) => error.failed(i + 1));
-      if (extraFailed >= 0 && plan.explainExtra && !error.failed(0)) throw plan.explainExtra(extraFailed);
-      if (error.failed(0) || extraFailed >= 0) continue;
-      throw new ConcurrencyError(`relay ${relayId} could not be updated: ${error.message}`);
-    }
+    const refusal = await commitGuarded(stored.relay, plan, who, now);
+    if (!refusal) return changed(stored.relay, plan.next);
+    if (refusal.extraFailed >= 0 && plan.explainExtra && !refusal.relayChanged)
+      throw plan.explainExtra(refusal.extraFailed);
+    if (refusal.relayChanged || refusal.extraFailed >= 0) continue;
+    throw new ConcurrencyError(`relay ${relayId} could not be updated: ${refusal.reasons}`);
   }
   throw new ConcurrencyError(`relay ${relayId} kept changing; retry the request`);
 }
 
-function base(relay: Relay, now: Date): Relay {
+function changed(from: Relay, to: Relay): ChangeResult {
+  const transition = from.status !== to.status ? `${from.status}->${to.status}` : undefined;
+  return { relay: to, changed: true, ...(transition ? { statusTransition: transition } : {}) };
+}
+
+/** The relay's next version, stamped `now`: what every change starts from. */
+export function nextVersion(relay: Relay, now: Date): Relay {
   return { ...relay, version: relay.version + 1, updatedAt: now.toISOString() };
 }
 
@@ -182,6 +140,95 @@ function assertMutable(fields: readonly RelayField[], status: RelayStatus): void
   if (frozen.length > 0) throw new FieldImmutableError(frozen, status);
 }
 
+/** What merging into a relay's shippingInfo changes: the merged value, its fields, the touched keys before and after. */
+interface ShippingChange {
+  merged: Record<string, unknown>;
+  fields: RelayField[];
+  was: Record<string, unknown>;
+  is: Record<string, unknown>;
+}
+
+/** Merges `info` into the relay's shippingInfo key by key; undefined when that changes nothing. */
+function shippingChange(relay: Relay, info: Record<string, unknown>): ShippingChange | undefined {
+  const merged = { ...relay.shippingInfo, ...info };
+  const fields = shippingFields(relay.shippingInfo, merged);
+  if (fields.length === 0) return undefined;
+  const [was, is] = changedKeys(relay.shippingInfo, merged);
+  return { merged, fields, was, is };
+}
+
+/** A patch being planned: the change so far, and the touched values before and after (its DATA_CHANGE entry). */
+interface PatchDraft extends Omit<Plan, "audits"> {
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
+
+/** `listingId`, `unitPrice` and `totalPrice` are never patched, in any status. */
+function assertNoFixedField(input: PatchRelayInput, status: RelayStatus): void {
+  const fixed = (["listingId", "unitPrice", "totalPrice"] as const).filter((f) => f in input);
+  if (fixed.length > 0)
+    throw new FieldImmutableError(
+      fixed,
+      status,
+      "the listing is fixed when the relay is created and prices are copied from it",
+    );
+}
+
+function changeQuantity(draft: PatchDraft, relay: Relay, quantity: number): void {
+  if (quantity === relay.quantity) return;
+  draft.fields.push("quantity");
+  draft.next.quantity = quantity;
+  draft.next.totalPrice = relay.unitPrice * quantity; // checked against MAX_RELAY_TOTAL after the mutability check
+  Object.assign(draft.before, { quantity: relay.quantity, totalPrice: relay.totalPrice });
+  Object.assign(draft.after, { quantity: draft.next.quantity, totalPrice: draft.next.totalPrice });
+}
+
+function mergeCustomerInfo(draft: PatchDraft, relay: Relay, info: Record<string, unknown>): void {
+  const merged = { ...relay.customerInfo, ...info };
+  if (isDeepStrictEqual(merged, relay.customerInfo)) return;
+  draft.fields.push("customerInfo");
+  draft.next.customerInfo = merged;
+  [draft.before.customerInfo, draft.after.customerInfo] = changedKeys(relay.customerInfo, merged);
+}
+
+function mergeShippingInfo(draft: PatchDraft, relay: Relay, info: Record<string, unknown>): void {
+  const shipping = shippingChange(relay, info);
+  if (!shipping) return;
+  draft.fields.push(...shipping.fields);
+  draft.next.shippingInfo = shipping.merged;
+  draft.before.shippingInfo = shipping.was;
+  draft.after.shippingInfo = shipping.is;
+}
+
+/** Sets `ecommerceOrderId` once (DS-4.1 §8.2), to an existing order that backs no other relay (checked in the write). */
+function linkEcommerceOrder(draft: PatchDraft, relay: Relay, ecommerceOrderId: string, now: Date): void {
+  if (ecommerceOrderId === relay.ecommerceOrderId) return;
+  if (relay.ecommerceOrderId !== null)
+    throw new FieldImmutableError(["ecommerceOrderId"], relay.status, "once set it never changes (DS-4.1 §8.2)");
+  draft.fields.push("ecommerceOrderId");
+  draft.next.ecommerceOrderId = ecommerceOrderId;
+  draft.before.ecommerceOrderId = null;
+  draft.after.ecommerceOrderId = ecommerceOrderId;
+  draft.extra = ecommerceOrderLink(ecommerceOrderId, relay.relayId, now.toISOString());
+  draft.explainExtra = (failed) =>
+    failed === 0 ? ecommerceOrderNotFound(ecommerceOrderId) : ecommerceOrderTaken(ecommerceOrderId);
+}
+
+/** The patch of `relay` that `input` asks for, or undefined when every named value is already current. */
+function planPatch(input: PatchRelayInput, relay: Relay, now: Date): Plan | undefined {
+  assertNoFixedField(input, relay.status);
+  const draft: PatchDraft = { next: nextVersion(relay, now), fields: [], before: {}, after: {} };
+  if (input.quantity !== undefined) changeQuantity(draft, relay, input.quantity);
+  if (input.customerInfo !== undefined) mergeCustomerInfo(draft, relay, input.customerInfo);
+  if (input.shippingInfo !== undefined) mergeShippingInfo(draft, relay, input.shippingInfo);
+  if (input.ecommerceOrderId !== undefined) linkEcommerceOrder(draft, relay, input.ecommerceOrderId, now);
+  if (draft.fields.length === 0) return undefined;
+  assertMutable(draft.fields, relay.status);
+  if (draft.fields.includes("quantity")) relayTotal(relay.unitPrice, draft.next.quantity);
+  const { before, after, ...plan } = draft;
+  return { ...plan, audits: [{ kind: "DATA_CHANGE", before, after, reason: "patch" }] };
+}
+
 /**
  * Changes `quantity`, `customerInfo`, `shippingInfo` (both merged key by key) or `ecommerceOrderId` of a relay,
  * as far as its status allows (DS-4.1 §5.3): a frozen field is refused with FIELD_IMMUTABLE naming it and nothing
@@ -192,105 +239,7 @@ export async function patch(relayId: string, rawInput: unknown, who: Actor): Pro
   const id = validate(Id, relayId);
   assertNoForbiddenData(rawInput);
   const input = validate(PatchRelayInput, rawInput);
-  const { tableName } = db();
-
-  return change(
-    id,
-    (relay, now) => {
-      const fixed = (["listingId", "unitPrice", "totalPrice"] as const).filter((f) => f in input);
-      if (fixed.length > 0)
-        throw new FieldImmutableError(
-          fixed,
-          relay.status,
-          "the listing is fixed when the relay is created and prices are copied from it",
-        );
-
-      const nextRelay = base(relay, now);
-      const fields: RelayField[] = [];
-      const before: Record<string, unknown> = {};
-      const after: Record<string, unknown> = {};
-      let extra: TransactItem[] | undefined;
-
-      if (input.quantity !== undefined && input.quantity !== relay.quantity) {
-        fields.push("quantity");
-        nextRelay.quantity = input.quantity;
-        nextRelay.totalPrice = relay.unitPrice * input.quantity; // checked against MAX_RELAY_TOTAL after the mutability check
-        Object.assign(before, { quantity: relay.quantity, totalPrice: relay.totalPrice });
-        Object.assign(after, { quantity: nextRelay.quantity, totalPrice: nextRelay.totalPrice });
-      }
-      if (input.customerInfo !== undefined) {
-        const merged = { ...relay.customerInfo, ...input.customerInfo };
-        if (!isDeepStrictEqual(merged, relay.customerInfo)) {
-          fields.push("customerInfo");
-          nextRelay.customerInfo = merged;
-          [before.customerInfo, after.customerInfo] = changedKeys(relay.customerInfo, merged);
-        }
-      }
-      if (input.shippingInfo !== undefined) {
-        const merged = { ...relay.shippingInfo, ...input.shippingInfo };
-        const changed = shippingFields(relay.shippingInfo, merged);
-        if (changed.length > 0) {
-          fields.push(...changed);
-          nextRelay.shippingInfo = merged;
-          [before.shippingInfo, after.shippingInfo] = changedKeys(relay.shippingInfo, merged);
-        }
-      }
-      if (input.ecommerceOrderId !== undefined && input.ecommerceOrderId !== relay.ecommerceOrderId) {
-        if (relay.ecommerceOrderId !== null)
-          throw new FieldImmutableError(["ecommerceOrderId"], relay.status, "once set it never changes (DS-4.1 §8.2)");
-        fields.push("ecommerceOrderId");
-        nextRelay.ecommerceOrderId = input.ecommerceOrderId;
-        before.ecommerceOrderId = null;
-        after.ecommerceOrderId = input.ecommerceOrderId;
-        extra = [
-          {
-            ConditionCheck: {
-              TableName: tableName,
-              Key: keys.order(input.ecommerceOrderId),
-              ConditionExpression: "attribute_exists(pk)",
-            },
-          },
-          {
-            Put: {
-              TableName: tableName,
-              Item: {
-                ...keys.relayByEcommerceOrder(input.ecommerceOrderId),
-                entity: Entity.RelayUnique,
-                relayId: relay.relayId,
-                what: "ecommerceOrderId",
-                createdAt: now.toISOString(),
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
-          },
-        ];
-      }
-      if (fields.length === 0) return undefined;
-      assertMutable(fields, relay.status);
-      if (fields.includes("quantity")) relayTotal(relay.unitPrice, nextRelay.quantity);
-      const ecommerceOrderId = input.ecommerceOrderId;
-      return {
-        next: nextRelay,
-        fields,
-        audits: [{ kind: "DATA_CHANGE", before, after, reason: "patch" }],
-        ...(extra ? { extra } : {}),
-        explainExtra: (failed) =>
-          failed === 0
-            ? new DomainError("ECOMMERCE_ORDER_NOT_FOUND", `ecommerce order ${ecommerceOrderId} does not exist`, {
-                ecommerceOrderId,
-              })
-            : new DomainError(
-                "ECOMMERCE_ORDER_ALREADY_RELAYED",
-                `ecommerce order ${ecommerceOrderId} already backs another relay`,
-                {
-                  ecommerceOrderId,
-                },
-              ),
-      };
-    },
-    who,
-  );
+  return change(id, (relay, now) => planPatch(input, relay, now), who);
 }
 
 /**
@@ -324,11 +273,60 @@ export function statusAudit(
 
 /** The relay after `command` moved it to `to` at `now`: status, its timestamp, the cancellation reason. */
 export function moved(relay: Relay, to: RelayStatus, now: Date, reason: string | null): Relay {
-  const nextRelay: Relay = { ...base(relay, now), status: to };
+  const nextRelay: Relay = { ...nextVersion(relay, now), status: to };
   const stamp = enteredAt[to];
   if (stamp) (nextRelay as unknown as Record<string, unknown>)[stamp] = now.toISOString();
   if (to === "cancelled") nextRelay.cancelReason = reason;
   return nextRelay;
+}
+
+/**
+ * What a caller adds to an event's transaction: audit entries before the event's own, more actions (with how to
+ * explain their failure), and a check of the relay as read, before anything is planned.
+ */
+export interface EventAdditions extends Pick<Plan, "extra" | "explainExtra"> {
+  audits?: AuditEntry[];
+  check?: (relay: Relay) => void;
+}
+
+/** The move `input` asks of `relay`, with the shippingInfo sent along, or INVALID_TRANSITION. */
+function planEvent(relay: Relay, now: Date, input: RelayEventInput, who: Actor, more: EventAdditions): Plan {
+  more.check?.(relay);
+  const command: RelayCommand = input.type;
+  const to = next(relay.status, command);
+  if (!to)
+    throw new InvalidTransitionError(`${command} is not allowed when the relay is ${relay.status}`, {
+      currentStatus: relay.status,
+      event: command,
+    });
+  const nextRelay = moved(relay, to, now, input.reason ?? null);
+  const fields: RelayField[] = [];
+  const audits: AuditEntry[] = [
+    statusAudit(relay, nextRelay, {
+      reason: input.reason ?? null,
+      ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+      approvedBy: who.actor,
+    }),
+  ];
+  const shipping = input.shippingInfo ? shippingChange(relay, input.shippingInfo) : undefined;
+  if (shipping) {
+    assertMutable(shipping.fields, relay.status);
+    fields.push(...shipping.fields);
+    nextRelay.shippingInfo = shipping.merged;
+    audits.push({
+      kind: "DATA_CHANGE",
+      before: { shippingInfo: shipping.was },
+      after: { shippingInfo: shipping.is },
+      reason: command,
+    });
+  }
+  return {
+    next: nextRelay,
+    fields,
+    audits: [...(more.audits ?? []), ...audits],
+    extra: more.extra,
+    explainExtra: more.explainExtra,
+  };
 }
 
 /**
@@ -341,55 +339,10 @@ export async function applyEvent(
   relayId: string,
   rawInput: unknown,
   who: Actor,
-  more: Pick<Plan, "extra" | "explainExtra"> & { audits?: AuditEntry[]; check?: (relay: Relay) => void } = {},
+  more: EventAdditions = {},
 ): Promise<ChangeResult> {
   const id = validate(Id, relayId);
   assertNoForbiddenData(rawInput);
   const input = validate(RelayEventInput, rawInput);
-  const command: RelayCommand = input.type;
-  return change(
-    id,
-    (relay, now) => {
-      more.check?.(relay);
-      const to = next(relay.status, command);
-      if (!to)
-        throw new InvalidTransitionError(`${command} is not allowed when the relay is ${relay.status}`, {
-          currentStatus: relay.status,
-          event: command,
-        });
-      const nextRelay = moved(relay, to, now, input.reason ?? null);
-      const fields: RelayField[] = [];
-      const audits: AuditEntry[] = [
-        statusAudit(relay, nextRelay, {
-          reason: input.reason ?? null,
-          ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
-          approvedBy: who.actor,
-        }),
-      ];
-      if (input.shippingInfo) {
-        const merged = { ...relay.shippingInfo, ...input.shippingInfo };
-        const changed = shippingFields(relay.shippingInfo, merged);
-        if (changed.length > 0) {
-          assertMutable(changed, relay.status);
-          fields.push(...changed);
-          nextRelay.shippingInfo = merged;
-          const [was, is] = changedKeys(relay.shippingInfo, merged);
-          audits.push({
-            kind: "DATA_CHANGE",
-            before: { shippingInfo: was },
-            after: { shippingInfo: is },
-            reason: command,
-          });
-        }
-      }
-      return {
-        next: nextRelay,
-        fields,
-        audits: [...(more.audits ?? []), ...audits],
-        extra: more.extra,
-        explainExtra: more.explainExtra,
-      };
-    },
-    who,
-  );
+  return change(id, (relay, now) => planEvent(relay, now, input, who, more), who);
 }

@@ -3,13 +3,10 @@ import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
 import { backoffDelay, sleep } from "../retry.js";
 import { type Actor, Cursor, Id } from "../schema.js";
-import { db } from "../store/client.js";
-import { keys } from "../store/table.js";
-import { TransactionCancelled, transactWrite } from "../store/transact.js";
-import { ConditionFailed, updateItem } from "../store/write.js";
+import { inParallel } from "../store/lease.js";
 import { validate } from "../validate.js";
-import { type AuditEntry, auditPuts } from "./audit.js";
-import { dispatchInFlight, guardedWrite, moved, readStored, statusAudit } from "./change.js";
+import type { AuditEntry } from "./audit.js";
+import { dispatchInFlight, moved, nextVersion, readStored, statusAudit } from "./change.js";
 import {
   attemptAlarmThreshold,
   dispatchLeaseMs,
@@ -21,9 +18,10 @@ import {
 import { redactCardNumbers } from "./forbidden.js";
 import type { LastError, Relay } from "./model.js";
 import { get, queuePage } from "./query.js";
-import { findListing, findSupplier } from "./reference.js";
+import { findListing, findSupplier, type Listing } from "./reference.js";
 import { secretsOf, signedHeaders } from "./secrets.js";
 import { SIGNATURE_HEADER, sign } from "./signing.js";
+import { claimDispatch, commitGuarded, writeAudits } from "./store.js";
 
 /** What started a dispatch: the RELAY_CREATED event, `POST .../dispatch`, or an admin retry. */
 export type DispatchTrigger = "auto" | "on_demand" | "retry";
@@ -36,13 +34,15 @@ export interface DispatchOptions {
 
 export type DispatchOutcome = "relayed" | "refused" | "failed" | "skipped";
 
+/** Why nothing was sent: the relay is no longer pending, or another dispatch holds it right now. */
+export type SkipReason = "not_pending" | "in_flight";
+
 export interface DispatchResult {
   outcome: DispatchOutcome;
   relay: Relay;
   /** The attempt number this dispatch used (null when skipped). */
   attempt: number | null;
-  /** Why nothing was sent: the relay is no longer pending, or another dispatch holds it right now. */
-  skipped?: "not_pending" | "in_flight";
+  skipped?: SkipReason;
   /** The failure recorded as `metadata.lastError.message`, or the supplier's refusal reason. */
   message?: string;
   /** A failed attempt above the alarm threshold: raise `relay_attempts_exceeded_total`. */
@@ -92,7 +92,7 @@ async function readReason(response: Response): Promise<string | undefined> {
 /** A network error, timeout, 408, 429 or 5xx: worth a quick retry; anything else is the supplier's answer. */
 const transientStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
-async function tryOnce(
+async function postOnce(
   url: string,
   body: string,
   headers: Record<string, string>,
@@ -152,7 +152,7 @@ function networkCause(error: unknown): string {
  * (a timeout is an unknown outcome; the supplier deduplicates), and retry quickly at most QUICK_RETRIES times
  * after a network error, timeout, 408, 429 or 5xx (DS-4.1 §7.1 allows limited automatic retry for these only).
  */
-async function post(
+async function postToSupplier(
   url: string,
   payload: SupplierPayload,
   secret: string,
@@ -172,10 +172,10 @@ async function post(
   let result: SendResult = { kind: "failed", message: "not sent" };
   for (let i = 0; i <= QUICK_RETRIES; i++) {
     if (i > 0) await sleep(backoffDelay(i - 1, quickRetryDelayMs()));
-    const attempt = await tryOnce(url, body, headers, timeoutMs);
-    tries.push(attempt.record);
-    result = attempt.result;
-    if (!attempt.transient) break;
+    const tried = await postOnce(url, body, headers, timeoutMs);
+    tries.push(tried.record);
+    result = tried.result;
+    if (!tried.transient) break;
   }
   const target = new URL(url);
   return {
@@ -199,37 +199,179 @@ const defaultReason: Record<DispatchTrigger, string> = {
   retry: "admin retry",
 };
 
-/**
- * Claims the next attempt: the attempt counter goes up and a lease keeps other writers off the relay while the
- * supplier is called, all conditional on the relay still being pending at the version that was read. Returns
- * the attempt number, or a reason to skip.
- */
-async function claim(relay: Relay, now: Date): Promise<number | "changed"> {
-  try {
-    await updateItem({
-      key: keys.relay(relay.relayId),
-      update: "SET dispatchAttempts = dispatchAttempts + :one, dispatchLeaseUntil = :lease",
-      condition:
-        "#version = :version AND #status = :pending AND dispatchAttempts = :attempts AND (attribute_not_exists(dispatchLeaseUntil) OR dispatchLeaseUntil < :now)",
-      names: { "#version": "version", "#status": "status" },
-      values: {
-        ":one": 1,
-        ":lease": new Date(now.getTime() + dispatchLeaseMs()).toISOString(),
-        ":version": relay.version,
-        ":pending": "pending",
-        ":attempts": relay.dispatchAttempts,
-        ":now": now.toISOString(),
-      },
-    });
-    return relay.dispatchAttempts + 1;
-  } catch (error) {
-    if (error instanceof ConditionFailed) return "changed";
-    throw error;
-  }
+function skipped(relay: Relay, why: SkipReason): DispatchResult {
+  return { outcome: "skipped", relay, attempt: null, skipped: why, attemptsExceeded: false, tries: 0, latencyMs: null };
 }
 
-function skipped(relay: Relay, why: "not_pending" | "in_flight"): DispatchResult {
-  return { outcome: "skipped", relay, attempt: null, skipped: why, attemptsExceeded: false, tries: 0, latencyMs: null };
+/** A claimed attempt: the relay as read before the claim, the attempt number, who dispatches it and why. */
+interface Attempt {
+  relay: Relay;
+  number: number;
+  who: Actor;
+  trigger: DispatchTrigger;
+  reason: string;
+}
+
+/**
+ * Claims the next attempt (see `claimDispatch`): the attempt counter goes up and a lease keeps other writers off the
+ * relay while the supplier is called. A relay that is not pending, or that another dispatch holds, is skipped; so
+ * is one that keeps changing under three claims.
+ */
+async function claimAttempt(relayId: string): Promise<{ relay: Relay; number: number } | { skip: DispatchResult }> {
+  for (let i = 0; i < 3; i++) {
+    const stored = await readStored(relayId);
+    const now = new Date();
+    if (stored.relay.status !== "pending") return { skip: skipped(stored.relay, "not_pending") };
+    if (dispatchInFlight(stored, now)) return { skip: skipped(stored.relay, "in_flight") };
+    const leaseUntil = new Date(now.getTime() + dispatchLeaseMs()).toISOString();
+    if (await claimDispatch(stored.relay, now, leaseUntil))
+      return { relay: stored.relay, number: stored.relay.dispatchAttempts + 1 };
+  }
+  return { skip: skipped((await readStored(relayId)).relay, "in_flight") };
+}
+
+/** What one attempt sent the supplier and what it answered (or why nothing was sent). */
+interface SupplierCall {
+  result: SendResult;
+  tries: TryRecord[];
+  request: Record<string, unknown>;
+  /** The supplier called; undefined when the listing or its supplier is gone. */
+  supplierId: string | undefined;
+  latencyMs: number;
+}
+
+function supplierPayload(relay: Relay, listing: Listing): SupplierPayload {
+  return {
+    relayId: relay.relayId,
+    orderNumber: relay.orderNumber,
+    listingId: relay.listingId,
+    supplierOfferId: listing.supplierOfferId,
+    quantity: relay.quantity,
+    customerInfo: relay.customerInfo,
+    shippingInfo: relay.shippingInfo,
+  };
+}
+
+/** Sends the relay to the supplier of its listing; a listing or supplier that is gone is a failed attempt. */
+async function callSupplier(relay: Relay, secret: string): Promise<SupplierCall> {
+  const started = Date.now();
+  const listing = await findListing(relay.listingId);
+  const supplier = listing ? await findSupplier(listing.supplierId) : undefined;
+  if (!listing || !supplier) {
+    const message = listing
+      ? `supplier ${listing.supplierId} is not registered`
+      : `listing ${relay.listingId} no longer exists`;
+    return {
+      result: { kind: "failed", message },
+      tries: [],
+      request: { sent: false, supplierId: listing?.supplierId ?? null },
+      supplierId: undefined,
+      latencyMs: Date.now() - started,
+    };
+  }
+  const signing = (await secretsOf(supplier.supplierId))?.signing;
+  const sent = await postToSupplier(supplier.endpointUrl, supplierPayload(relay, listing), secret, signing);
+  return {
+    ...sent,
+    request: { ...sent.request, supplierId: supplier.supplierId },
+    supplierId: supplier.supplierId,
+    latencyMs: Date.now() - started,
+  };
+}
+
+/** The EXTERNAL_CALL audit entry of an attempt. */
+function externalCall(attempt: Attempt, call: SupplierCall): AuditEntry {
+  const { result, tries } = call;
+  const response: Record<string, unknown> | null =
+    tries.length === 0
+      ? null
+      : {
+          status: tries.at(-1)?.status ?? null,
+          tries,
+          ...(result.kind === "refused" ? { reason: result.reason } : {}),
+        };
+  return {
+    kind: "EXTERNAL_CALL",
+    before: null,
+    after: null,
+    reason: attempt.reason,
+    request: { ...call.request, trigger: attempt.trigger },
+    response,
+    success: result.kind === "accepted",
+    latencyMs: call.latencyMs,
+    attempt: attempt.number,
+  };
+}
+
+/** The relay after the supplier's answer, and the audit entries that record it. */
+interface Answer {
+  next: Relay;
+  audits: AuditEntry[];
+}
+
+/** The supplier took the relay (`relayed`) or refused it with a reason (`cancelled` with that reason). */
+function decided(claimed: Relay, attempt: Attempt, call: SupplierCall, record: AuditEntry, now: Date): Answer {
+  const refusal = call.result.kind === "refused" ? call.result.reason : null;
+  const next = moved(claimed, refusal === null ? "relayed" : "cancelled", now, refusal);
+  next.supplierId = call.supplierId ?? null;
+  const { lastError: _cleared, ...metadata } = claimed.metadata;
+  next.metadata = metadata;
+  const status = statusAudit(claimed, next, {
+    reason: refusal ?? attempt.reason,
+    requestedBy: `supplier:${call.supplierId ?? "unknown"}`,
+    approvedBy: attempt.who.actor,
+  });
+  return { next, audits: [record, status] };
+}
+
+/** No answer to act on: the relay stays pending with `metadata.lastError`, published as RELAY_SEND_FAILED. */
+function undecided(claimed: Relay, attempt: Attempt, message: string, record: AuditEntry, now: Date): Answer {
+  const lastError: LastError = { message, at: now.toISOString(), attempt: attempt.number };
+  const next = { ...nextVersion(claimed, now), metadata: { ...claimed.metadata, lastError } };
+  const failed: AuditEntry = {
+    ...record,
+    before: { lastError: claimed.metadata.lastError ?? null },
+    after: { lastError },
+    publishAs: "RELAY_SEND_FAILED",
+  };
+  return { next, audits: [failed] };
+}
+
+/**
+ * Records the supplier's answer with its audit entries in one transaction, guarded by the attempt count, and returns
+ * the relay as it now is. When the relay moved on while the supplier was called (the lease ran out), the answer is
+ * not applied but the record of the call is kept.
+ */
+async function recordAnswer(attempt: Attempt, call: SupplierCall, now: Date): Promise<Relay> {
+  const claimed: Relay = { ...attempt.relay, dispatchAttempts: attempt.number };
+  const record = externalCall(attempt, call);
+  const { next, audits } =
+    call.result.kind === "failed"
+      ? undecided(claimed, attempt, call.result.message, record, now)
+      : decided(claimed, attempt, call, record, now);
+  // The attempt count in the guard proves the lease on the item is still ours.
+  const refusal = await commitGuarded(claimed, { next, fields: [], audits }, attempt.who, now, { ownLease: true });
+  if (!refusal) return next;
+  const unapplied = { ...record, reason: `${attempt.reason} (result not applied: the relay changed meanwhile)` };
+  await writeAudits(attempt.relay, [unapplied], attempt.who, now.toISOString(), `A${attempt.number}-`);
+  return get(attempt.relay.relayId);
+}
+
+function dispatchResult(attempt: Attempt, call: SupplierCall, relay: Relay): DispatchResult {
+  const { result } = call;
+  return {
+    outcome: result.kind === "accepted" ? "relayed" : result.kind === "refused" ? "refused" : "failed",
+    relay,
+    attempt: attempt.number,
+    ...(result.kind === "failed"
+      ? { message: result.message }
+      : result.kind === "refused"
+        ? { message: result.reason }
+        : {}),
+    attemptsExceeded: result.kind === "failed" && attempt.number > attemptAlarmThreshold(),
+    tries: call.tries.length,
+    latencyMs: call.latencyMs,
+  };
 }
 
 /**
@@ -242,147 +384,21 @@ function skipped(relay: Relay, why: "not_pending" | "in_flight"): DispatchResult
 export async function dispatch(relayId: string, who: Actor, options: DispatchOptions): Promise<DispatchResult> {
   const id = validate(Id, relayId);
   const secret = await signingSecret();
-  const { tableName } = db();
-
-  let relay: Relay | undefined;
-  let attempt: number | undefined;
-  for (let i = 0; i < 3 && attempt === undefined; i++) {
-    const stored = await readStored(id);
-    relay = stored.relay;
-    const now = new Date();
-    if (relay.status !== "pending") return skipped(relay, "not_pending");
-    if (dispatchInFlight(stored, now)) return skipped(relay, "in_flight");
-    const claimed = await claim(relay, now);
-    if (claimed !== "changed") attempt = claimed;
-  }
-  if (!relay || attempt === undefined) return skipped((await readStored(id)).relay, "in_flight");
-
-  const started = Date.now();
-  const listing = await findListing(relay.listingId);
-  const supplier = listing ? await findSupplier(listing.supplierId) : undefined;
-  let result: SendResult;
-  let tries: TryRecord[] = [];
-  let request: Record<string, unknown>;
-  if (!listing || !supplier) {
-    result = {
-      kind: "failed",
-      message: listing
-        ? `supplier ${listing.supplierId} is not registered`
-        : `listing ${relay.listingId} no longer exists`,
-    };
-    request = { sent: false, supplierId: listing?.supplierId ?? null };
-  } else {
-    const payload: SupplierPayload = {
-      relayId: relay.relayId,
-      orderNumber: relay.orderNumber,
-      listingId: relay.listingId,
-      supplierOfferId: listing.supplierOfferId,
-      quantity: relay.quantity,
-      customerInfo: relay.customerInfo,
-      shippingInfo: relay.shippingInfo,
-    };
-    const sent = await post(supplier.endpointUrl, payload, secret, (await secretsOf(supplier.supplierId))?.signing);
-    result = sent.result;
-    tries = sent.tries;
-    request = { ...sent.request, supplierId: supplier.supplierId };
-  }
-  const latencyMs = Date.now() - started;
-  const now = new Date();
+  const claim = await claimAttempt(id);
+  if ("skip" in claim) return claim.skip;
   const reason = options.reason ?? defaultReason[options.trigger];
-  const response: Record<string, unknown> | null =
-    tries.length === 0
-      ? null
-      : {
-          status: tries.at(-1)?.status ?? null,
-          tries,
-          ...(result.kind === "refused" ? { reason: result.reason } : {}),
-        };
-  const call: AuditEntry = {
-    kind: "EXTERNAL_CALL",
-    before: null,
-    after: null,
-    reason,
-    request: { ...request, trigger: options.trigger },
-    response,
-    success: result.kind === "accepted",
-    latencyMs,
-    attempt,
-  };
-
-  const claimed: Relay = { ...relay, dispatchAttempts: attempt };
-  let next: Relay;
-  let audits: AuditEntry[];
-  if (result.kind === "accepted" || result.kind === "refused") {
-    const to = result.kind === "accepted" ? "relayed" : "cancelled";
-    next = moved(claimed, to, now, result.kind === "refused" ? result.reason : null);
-    next.supplierId = supplier?.supplierId ?? null;
-    const { lastError: _cleared, ...metadata } = claimed.metadata;
-    next.metadata = metadata;
-    audits = [
-      call,
-      statusAudit(claimed, next, {
-        reason: result.kind === "refused" ? result.reason : reason,
-        requestedBy: `supplier:${supplier?.supplierId ?? "unknown"}`,
-        approvedBy: who.actor,
-      }),
-    ];
-  } else {
-    const lastError: LastError = { message: result.message, at: now.toISOString(), attempt };
-    next = {
-      ...claimed,
-      version: claimed.version + 1,
-      updatedAt: now.toISOString(),
-      metadata: { ...claimed.metadata, lastError },
-    };
-    audits = [
-      {
-        ...call,
-        before: { lastError: claimed.metadata.lastError ?? null },
-        after: { lastError },
-        publishAs: "RELAY_SEND_FAILED",
-      },
-    ];
-  }
-
-  // The attempt count in the guard proves the lease on the item is still ours.
-  const items = guardedWrite(tableName, claimed, { next, fields: [], audits }, who, now, { ownLease: true });
-  let final = next;
-  try {
-    await transactWrite(items);
-  } catch (error) {
-    if (!(error instanceof TransactionCancelled)) throw error;
-    // The relay moved on while the supplier was called (our lease ran out): keep the record of the call anyway.
-    await transactWrite(
-      auditPuts(
-        tableName,
-        relay,
-        [{ ...call, reason: `${reason} (result not applied: the relay changed meanwhile)` }],
-        who,
-        now.toISOString(),
-        `A${attempt}-`,
-      ),
-    );
-    final = await get(id);
-  }
-
-  const failed = result.kind === "failed";
-  return {
-    outcome: result.kind === "accepted" ? "relayed" : result.kind === "refused" ? "refused" : "failed",
-    relay: final,
-    attempt,
-    ...(result.kind === "failed"
-      ? { message: result.message }
-      : result.kind === "refused"
-        ? { message: result.reason }
-        : {}),
-    attemptsExceeded: failed && attempt > attemptAlarmThreshold(),
-    tries: tries.length,
-    latencyMs,
-  };
+  const attempt: Attempt = { ...claim, who, trigger: options.trigger, reason };
+  const call = await callSupplier(attempt.relay, secret);
+  const relay = await recordAnswer(attempt, call, new Date());
+  return dispatchResult(attempt, call, relay);
 }
 
-/** The on-demand dispatch: a failed attempt is answered 502 RELAY_SEND_FAILED; a non-pending relay is 409. */
-export async function dispatchNow(
+/**
+ * The on-demand dispatch (`POST .../dispatch`), answered as HTTP wants it: a failed attempt is 502
+ * RELAY_SEND_FAILED, a non-pending relay 409 INVALID_TRANSITION, one being dispatched 409 CONCURRENT_MODIFICATION.
+ * `observe` sees every result first, thrown or not.
+ */
+export async function dispatchOnDemand(
   relayId: string,
   who: Actor,
   observe: (result: DispatchResult) => void = () => undefined,
@@ -432,14 +448,10 @@ export const RetryInput = z.strictObject({
 });
 export type RetryInput = z.input<typeof RetryInput>;
 
-export interface RetryItemResult {
+export interface RetryItemResult extends Pick<DispatchResult, "attempt" | "skipped" | "message" | "attemptsExceeded"> {
   relayId: string;
   outcome: DispatchOutcome | "not_found" | "error";
   status: string | null;
-  attempt: number | null;
-  skipped?: "not_pending" | "in_flight";
-  message?: string;
-  attemptsExceeded: boolean;
 }
 
 export interface RetryResult {
@@ -448,6 +460,47 @@ export interface RetryResult {
   more: boolean;
   /** Pass it as `cursor` to go on after the relays this call handled; null when the queue was read to its end. */
   nextCursor: string | null;
+}
+
+/** One relay of a retry: its dispatch result, or why it could not be dispatched (reported, never thrown). */
+async function retryOne(
+  relayId: string,
+  who: Actor,
+  reason: string,
+  onFault: (relayId: string, error: unknown) => void,
+): Promise<RetryItemResult> {
+  try {
+    const r = await dispatch(relayId, who, { trigger: "retry", reason });
+    return {
+      relayId,
+      outcome: r.outcome,
+      status: r.relay.status,
+      attempt: r.attempt,
+      ...(r.skipped ? { skipped: r.skipped } : {}),
+      ...(r.message !== undefined ? { message: r.message } : {}),
+      attemptsExceeded: r.attemptsExceeded,
+    };
+  } catch (error) {
+    const result: RetryItemResult = {
+      relayId,
+      outcome: error instanceof NotFoundError ? "not_found" : "error",
+      status: null,
+      attempt: null,
+      message: error instanceof DomainError ? error.message : "internal error (see logs)",
+      attemptsExceeded: false,
+    };
+    if (!(error instanceof DomainError)) onFault(relayId, error);
+    return result;
+  }
+}
+
+/** The relays a retry names, or the next page of the retry queue with where the following call goes on. */
+async function retryTargets(input: z.output<typeof RetryInput>): Promise<{ ids: string[]; nextCursor: string | null }> {
+  if (input.relayIds) return { ids: [...new Set(input.relayIds)], nextCursor: null };
+  // Following the cursor, successive calls reach every relay in the queue: one that keeps failing stays behind
+  // the cursor instead of in front of the others, and past the threshold it leaves for the attention list.
+  const page = await queuePage("RETRY", { limit: input.limit, cursor: input.cursor });
+  return { ids: page.items.map((r) => r.relayId), nextCursor: page.nextCursor };
 }
 
 /**
@@ -462,47 +515,10 @@ export async function retry(
   onFault: (relayId: string, error: unknown) => void = () => undefined,
 ): Promise<RetryResult> {
   const input = validate(RetryInput, rawInput);
-  let ids: string[];
-  let nextCursor: string | null = null;
-  if (input.relayIds) ids = [...new Set(input.relayIds)];
-  else {
-    // Following the cursor, successive calls reach every relay in the queue: one that keeps failing stays behind
-    // the cursor instead of in front of the others, and past the threshold it leaves for the attention list.
-    const page = await queuePage("RETRY", { limit: input.limit, cursor: input.cursor });
-    ids = page.items.map((r) => r.relayId);
-    nextCursor = page.nextCursor;
-  }
+  const { ids, nextCursor } = await retryTargets(input);
   const results: RetryItemResult[] = new Array(ids.length);
-  let cursor = 0;
-  const worker = async () => {
-    while (cursor < ids.length) {
-      const index = cursor++;
-      const relayId = ids[index]!;
-      try {
-        const r = await dispatch(relayId, who, { trigger: "retry", reason: input.reason });
-        results[index] = {
-          relayId,
-          outcome: r.outcome,
-          status: r.relay.status,
-          attempt: r.attempt,
-          ...(r.skipped ? { skipped: r.skipped } : {}),
-          ...(r.message !== undefined ? { message: r.message } : {}),
-          attemptsExceeded: r.attemptsExceeded,
-        };
-      } catch (error) {
-        const notFound = error instanceof NotFoundError;
-        results[index] = {
-          relayId,
-          outcome: notFound ? "not_found" : "error",
-          status: null,
-          attempt: null,
-          message: error instanceof DomainError ? error.message : "internal error (see logs)",
-          attemptsExceeded: false,
-        };
-        if (!(error instanceof DomainError)) onFault(relayId, error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(RETRY_CONCURRENCY, ids.length) }, worker));
+  await inParallel([...ids.keys()], RETRY_CONCURRENCY, async (index) => {
+    results[index] = await retryOne(ids[index]!, who, input.reason, onFault);
+  });
   return { results, more: nextCursor !== null, nextCursor };
 }

@@ -145,7 +145,7 @@ export function findForbiddenData(value: unknown, path = ""): ForbiddenFinding[]
   const visit = (node: unknown, at: string, depth: number) => {
     if (depth > 64) return;
     if (Array.isArray(node)) {
-      node.forEach((child, i) => visit(child, at ? `${at}.${i}` : String(i), depth + 1));
+      for (const [i, child] of node.entries()) visit(child, at ? `${at}.${i}` : String(i), depth + 1);
       return;
     }
     if (node !== null && typeof node === "object") {

@@ -11,7 +11,9 @@ const InfoValue = z.union([InfoScalar, z.record(InfoKey, InfoScalar)]);
 const maxKeys = (n: number) => (value: Record<string, unknown>) => Object.keys(value).length <= n;
 /** What `maxKeys(30)` checks, as the document states it. */
 const maxPropertiesMeta = {
-  override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => void (jsonSchema.maxProperties = 30),
+  override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+    jsonSchema.maxProperties = 30;
+  },
 };
 /** What `InfoKey` checks, for objects whose extra keys are not a record's keys (`catchall`). */
 const keysFit = (value: Record<string, unknown>) => Object.keys(value).every((key) => key.length <= 64);
@@ -116,7 +118,11 @@ export const CreateRelayInput = z
         message: `an order from source "${source}" needs its ecommerceOrderId`,
       });
   })
-  .meta({ override: ({ jsonSchema }) => void (jsonSchema.allOf = relayIdentifierRules()) });
+  .meta({
+    override: ({ jsonSchema }) => {
+      jsonSchema.allOf = relayIdentifierRules();
+    },
+  });
 export type CreateRelayInput = z.infer<typeof CreateRelayInput>;
 
 /**
@@ -226,20 +232,25 @@ export interface RelayAudit {
   createdAt: string;
 }
 
+/** A stored item as the relay domain shows it: without its layout attributes and without `internal` ones. */
+export function withoutAttributes(item: Record<string, unknown>, internal: readonly string[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = stripLayout(item);
+  for (const attr of internal) delete copy[attr];
+  return copy;
+}
+
 /** Attributes of the stored relay that are not part of its representation. */
 const internalRelayAttributes = ["dispatchLeaseUntil"] as const;
 
+/** Attributes of a stored audit entry that only the stream publisher reads. */
+const publisherAuditAttributes = ["publishAs", "ecommerceOrderId"] as const;
+
 export function relayFromItem(item: Record<string, unknown>): Relay {
-  const copy: Record<string, unknown> = stripLayout(item);
-  for (const attr of internalRelayAttributes) delete copy[attr];
-  return copy as unknown as Relay;
+  return withoutAttributes(item, internalRelayAttributes) as unknown as Relay;
 }
 
 export function auditFromItem(item: Record<string, unknown>): RelayAudit {
-  const copy: Record<string, unknown> = stripLayout(item);
-  delete copy.publishAs;
-  delete copy.ecommerceOrderId;
-  return copy as unknown as RelayAudit;
+  return withoutAttributes(item, publisherAuditAttributes) as unknown as RelayAudit;
 }
 
 export { RelayStatus };

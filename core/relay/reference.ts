@@ -1,12 +1,11 @@
 import * as z from "zod";
 import { NotFoundError } from "../errors.js";
 import { Currency, Id, Money } from "../schema.js";
-import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
-import { Entity, keys, stripLayout } from "../store/table.js";
-import { type TransactItem, transactWrite } from "../store/transact.js";
-import { updateItem } from "../store/write.js";
+import { keys, stripLayout } from "../store/table.js";
 import { validate } from "../validate.js";
+import { withoutAttributes } from "./model.js";
+import { writeListing, writeSupplier } from "./store-reference.js";
 
 /**
  * Reference data other domains own (SellerListing: the seller; Supplier: supplier onboarding); relays keep the
@@ -50,24 +49,7 @@ export interface Supplier extends SupplierInput {
 export async function putListing(listingId: string, input: unknown): Promise<Listing> {
   const id = validate(Id, listingId);
   const listing: Listing = { listingId: id, ...validate(ListingInput, input), updatedAt: new Date().toISOString() };
-  const { tableName } = db();
-  const actions: TransactItem[] = [
-    { Put: { TableName: tableName, Item: { ...keys.listing(id), entity: Entity.Listing, ...listing } } },
-  ];
-  if (listing.skuId)
-    actions.push({
-      Put: {
-        TableName: tableName,
-        Item: {
-          ...keys.listingOfSku(listing.skuId),
-          entity: Entity.ListingOfSku,
-          skuId: listing.skuId,
-          listingId: id,
-          updatedAt: listing.updatedAt,
-        },
-      },
-    });
-  await transactWrite(actions);
+  await writeListing(listing);
   return listing;
 }
 
@@ -96,18 +78,7 @@ export async function getListing(listingId: string): Promise<Listing> {
 export async function putSupplier(supplierId: string, input: unknown): Promise<Supplier> {
   const id = validate(Id, supplierId);
   const supplier: Supplier = { supplierId: id, ...validate(SupplierInput, input), updatedAt: new Date().toISOString() };
-  await updateItem({
-    key: keys.supplier(id),
-    update: "SET entity = :entity, supplierId = :id, #name = :name, endpointUrl = :url, updatedAt = :at",
-    names: { "#name": "name" },
-    values: {
-      ":entity": Entity.Supplier,
-      ":id": id,
-      ":name": supplier.name,
-      ":url": supplier.endpointUrl,
-      ":at": supplier.updatedAt,
-    },
-  });
+  await writeSupplier(supplier);
   return supplier;
 }
 
@@ -116,10 +87,7 @@ const SECRET_ATTRIBUTES = ["secretVersion", "secretIssuedAt", "previousSecretVer
 
 export async function findSupplier(supplierId: string): Promise<Supplier | undefined> {
   const item = await getItem(keys.supplier(supplierId));
-  if (!item) return undefined;
-  const supplier: Record<string, unknown> = stripLayout(item);
-  for (const attr of SECRET_ATTRIBUTES) delete supplier[attr];
-  return supplier as unknown as Supplier;
+  return item ? (withoutAttributes(item, SECRET_ATTRIBUTES) as unknown as Supplier) : undefined;
 }
 
 export async function getSupplier(supplierId: string): Promise<Supplier> {

@@ -3,9 +3,9 @@ import { NotFoundError } from "../errors.js";
 import { Id } from "../schema.js";
 import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
-import { ConditionFailed, updateItem } from "../store/write.js";
 import { validate } from "../validate.js";
 import { signingSecret } from "./config.js";
+import { moveSecretVersion } from "./store-reference.js";
 
 /**
  * Per-supplier signing secrets, Standard Webhooks style (`whsec_<base64 key>`). No secret is stored anywhere: the key
@@ -53,23 +53,13 @@ export async function issueSecret(
     if (!item) throw new NotFoundError("supplier", id, "SUPPLIER_NOT_FOUND");
     const current = typeof item.secretVersion === "number" ? item.secretVersion : 0;
     const next = current + 1;
-    try {
-      await updateItem({
-        key: keys.supplier(id),
-        update:
-          "SET secretVersion = :next, secretIssuedAt = :now, previousSecretVersion = :current, previousSecretValidUntil = :until",
-        condition: current === 0 ? "attribute_not_exists(secretVersion)" : "secretVersion = :current",
-        values: {
-          ":next": next,
-          ":current": current === 0 ? null : current,
-          ":now": now.toISOString(),
-          ":until": current === 0 ? null : new Date(now.getTime() + PREVIOUS_SECRET_GRACE_MS).toISOString(),
-        },
-      });
-      return { supplierId: id, secret: formatSecret(await keyOf(id, next)) };
-    } catch (error) {
-      if (!(error instanceof ConditionFailed)) throw error;
-    }
+    const moved = await moveSecretVersion(id, {
+      current: current === 0 ? null : current,
+      next,
+      issuedAt: now.toISOString(),
+      previousValidUntil: current === 0 ? null : new Date(now.getTime() + PREVIOUS_SECRET_GRACE_MS).toISOString(),
+    });
+    if (moved) return { supplierId: id, secret: formatSecret(await keyOf(id, next)) };
   }
 }
 

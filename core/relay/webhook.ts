@@ -1,9 +1,6 @@
 import * as z from "zod";
 import { DomainError, NotFoundError, ValidationError } from "../errors.js";
 import { type Actor, Id } from "../schema.js";
-import { db } from "../store/client.js";
-import { getItem } from "../store/items.js";
-import { Entity, keys } from "../store/table.js";
 import { validate } from "../validate.js";
 import type { AuditEntry } from "./audit.js";
 import { applyEvent } from "./change.js";
@@ -13,6 +10,7 @@ import { get } from "./query.js";
 import { findListing } from "./reference.js";
 import { type SignatureVerdict, secretsOf, verifySignature } from "./secrets.js";
 import type { RelayEventType } from "./status.js";
+import { webhookReceiptPut, webhookReceived } from "./store.js";
 
 /** What a supplier reports about a relay it received (contract "Suppliers call back"). */
 export const SupplierWebhookType = z.enum([
@@ -71,8 +69,31 @@ function parseJson(raw: string): unknown {
 }
 
 /**
- * A supplier's signed callback, verified before anything is read from its body: Standard Webhooks signature over the
- * exact raw body with the supplier's current (or, for 24 h, previous) secret, timestamp within 5 minutes. Then the
+ * The body of a supplier's callback, read only once its signature is verified: Standard Webhooks signature over the
+ * exact raw body with the supplier's current (or, for 24 h, previous) secret, timestamp within 5 minutes.
+ */
+async function verifiedBody(
+  supplierId: string,
+  rawBody: string,
+  headers: Record<string, string | undefined>,
+  now: Date,
+): Promise<{ webhookId: string; input: SupplierWebhookBody }> {
+  const secrets = await secretsOf(supplierId, now);
+  const verdict = secrets ? verifySignature(secrets.verifying, headers, rawBody, now) : "mismatch";
+  if (verdict !== "ok") throw new InvalidSignatureError(verdict);
+  // Deduplication is by the whole id the signature covers: an id too long to store whole is refused, never cut.
+  const webhookId = headers["webhook-id"]!;
+  if (webhookId.length > 200)
+    throw new ValidationError("the webhook-id header is longer than 200 characters", [
+      { path: "header.webhook-id", message: "at most 200 characters" },
+    ]);
+  const body = parseJson(rawBody);
+  assertNoForbiddenData(body);
+  return { webhookId, input: validate(SupplierWebhookBody, body) };
+}
+
+/**
+ * A supplier's signed callback, verified before anything is read from its body (see `verifiedBody`). Then the
  * relay must be one this supplier was sent (else 404), and the event goes through the relay's guarded transition
  * with the actor `supplier:<id>`, an inbound EXTERNAL_CALL audit entry, and the `webhook-id` remembered, all in one
  * transaction: a redelivery (same id) is 200 with nothing changed, however many race. A supplier event always moves
@@ -86,20 +107,7 @@ export async function receiveSupplierWebhook(
   now = new Date(),
 ): Promise<WebhookResult> {
   const id = validate(Id, supplierId);
-  const secrets = await secretsOf(id, now);
-  const verdict = secrets ? verifySignature(secrets.verifying, headers, rawBody, now) : "mismatch";
-  if (verdict !== "ok") throw new InvalidSignatureError(verdict);
-  // Deduplication is by the whole id the signature covers: an id too long to store whole is refused, never cut.
-  const webhookId = headers["webhook-id"]!;
-  if (webhookId.length > 200)
-    throw new ValidationError("the webhook-id header is longer than 200 characters", [
-      { path: "header.webhook-id", message: "at most 200 characters" },
-    ]);
-  const body = parseJson(rawBody);
-  assertNoForbiddenData(body);
-  const input = validate(SupplierWebhookBody, body);
-
-  const dedupKey = keys.supplierWebhook(id, webhookId);
+  const { webhookId, input } = await verifiedBody(id, rawBody, headers, now);
   const relay = await get(input.relayId);
   const listing = await findListing(relay.listingId);
   if ((relay.supplierId ?? listing?.supplierId) !== id) throw new NotFoundError("relay", input.relayId);
@@ -114,37 +122,26 @@ export async function receiveSupplierWebhook(
     response: { status: 200 },
     success: true,
   };
-  const { tableName } = db();
+  const receipt = webhookReceiptPut({
+    supplierId: id,
+    webhookId,
+    relayId: relay.relayId,
+    type: input.type,
+    receivedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + WEBHOOK_DEDUP_SECONDS,
+  });
+  const command = commandOf[input.type];
   try {
     const result = await applyEvent(
       relay.relayId,
       {
-        type: commandOf[input.type],
+        type: command,
         ...(input.reason ? { reason: input.reason } : {}),
         ...(input.shippingInfo ? { shippingInfo: input.shippingInfo } : {}),
-        ...(commandOf[input.type] === "CANCELLED" ? { requestedBy: who.actor } : {}),
+        ...(command === "CANCELLED" ? { requestedBy: who.actor } : {}),
       },
       who,
-      {
-        audits: [inbound],
-        extra: [
-          {
-            Put: {
-              TableName: tableName,
-              Item: {
-                ...dedupKey,
-                entity: Entity.SupplierWebhook,
-                relayId: relay.relayId,
-                type: input.type,
-                receivedAt: now.toISOString(),
-                expiresAt: Math.floor(now.getTime() / 1000) + WEBHOOK_DEDUP_SECONDS,
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
-        ],
-        explainExtra: () => new AlreadyApplied(),
-      },
+      { audits: [inbound], extra: [receipt], explainExtra: () => new AlreadyApplied() },
     );
     return { relayId: result.relay.relayId, status: result.relay.status, duplicate: false };
   } catch (error) {
@@ -153,7 +150,7 @@ export async function receiveSupplierWebhook(
     // dedup item present, this one is the duplicate; without it, the refusal stands.
     const raced =
       error instanceof AlreadyApplied ||
-      (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await getItem(dedupKey)));
+      (error instanceof DomainError && error.code === "INVALID_TRANSITION" && (await webhookReceived(id, webhookId)));
     if (raced) return { relayId: relay.relayId, status: (await get(relay.relayId)).status, duplicate: true };
     throw error;
   }

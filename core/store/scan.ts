@@ -13,8 +13,10 @@ export async function scanEntity(
   segments: number,
   visit: (item: Record<string, unknown>) => void,
 ): Promise<void> {
-  const names: Record<string, string> = { "#entity": "entity" };
-  attributes.forEach((name, i) => (names[`#a${i}`] = name));
+  const names: Record<string, string> = {
+    "#entity": "entity",
+    ...Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name])),
+  };
   const { doc, tableName } = db();
   await inParallel(
     Array.from({ length: segments }, (_, i) => i),

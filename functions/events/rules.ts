@@ -1,7 +1,11 @@
 /**
  * The event rules: the one list of EventBridge rules (pattern -> handler), read by stacks/Events.ts and by the
- * local event bus. Patterns use only the operators the local matcher implements (exact values in arrays,
- * `prefix`, `anything-but`, `exists`, `numeric`).
+ * local event bus (local/bus.ts). Patterns are raw EventBridge JSON. The local bus compiles them with
+ * local/pattern.ts, which implements EventBridge's operators (IPv6 `cidr` aside) and throws on any it does not know,
+ * so a pattern the local runtime could not match fails its start-up (and local/pattern.test.ts), not silently.
+ *
+ * The stream publisher's source is in functions/stream/publisher-source.ts, the scheduled jobs in
+ * functions/scheduled/jobs.ts and the directly invoked admin functions in functions/admin/functions.ts.
  */
 export interface EventRule {
   /** Stable rule name (CloudFormation logical id part and local bus name). */
@@ -56,37 +60,3 @@ export const eventRules: readonly EventRule[] = [
     table: "readWrite",
   },
 ];
-
-import { Entity } from "../../core/store/table.js";
-
-/**
- * The stream publisher and the filter of its event source mapping (Lambda event-filter syntax): only inserted
- * event and audit items reach it. Read by stacks/Events.ts and by the local stream poller.
- */
-export const streamPublisher = {
-  handler: "functions/stream/publish.handler",
-  filter: { eventName: ["INSERT"], dynamodb: { NewImage: { entity: { S: [Entity.OrderEvent, Entity.RelayAudit] } } } },
-} as const;
-
-export const scheduledJobs = [
-  {
-    name: "ExpireUnpaidOrders",
-    description: "cancels orders left in PAYMENT_PENDING past their payment window (PAYMENT_TIMEOUT)",
-    schedule: "rate(1 minute)",
-    handler: "functions/scheduled/expire-payments.handler",
-  },
-] as const;
-
-/** Functions admins invoke directly (no route, no rule). */
-export const adminFunctions = [
-  {
-    name: "RelayRetry",
-    description: "re-dispatches named relays or every pending relay with lastError",
-    handler: "functions/admin/relay-retry.handler",
-  },
-  {
-    name: "ReconcileReservations",
-    description: "recomputes each SKU's reserved from live reservations",
-    handler: "functions/admin/reconcile.handler",
-  },
-] as const;

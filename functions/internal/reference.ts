@@ -1,3 +1,4 @@
+import { Cart } from "../../core/cart/index.js";
 import { Catalog } from "../../core/catalog/index.js";
 import { pathParams } from "../../core/validate.js";
 import { type HttpRequest, httpApi, type RouteHandler } from "../http/api.js";
@@ -11,8 +12,8 @@ export const routes: Record<string, RouteHandler> = {
   "GET /internal/offers/{skuId}": async (r) => ({ status: 200, body: await Catalog.getOffer(sku(r)) }),
   "PUT /internal/inventory/{skuId}": async (r) => ({ status: 200, body: await Catalog.setStock(sku(r), r.body) }),
   "GET /internal/inventory/{skuId}": async (r) => ({ status: 200, body: await Catalog.getStock(sku(r)) }),
-  "PUT /internal/carts/{cartId}": async (r) => ({ status: 200, body: await Catalog.putCart(cart(r), r.body) }),
-  "GET /internal/carts/{cartId}": async (r) => ({ status: 200, body: await Catalog.getCart(cart(r)) }),
+  "PUT /internal/carts/{cartId}": async (r) => ({ status: 200, body: await Cart.put(cart(r), r.body) }),
+  "GET /internal/carts/{cartId}": async (r) => ({ status: 200, body: await Cart.get(cart(r)) }),
 };
 
 export const handler = httpApi(routes);

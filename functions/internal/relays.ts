@@ -78,7 +78,7 @@ const applyEvent: RouteHandler = async (request) => {
 };
 
 const dispatch: RouteHandler = async (request) => {
-  const result = await Relay.dispatchNow(id(request), request, (r) =>
+  const result = await Relay.dispatchOnDemand(id(request), request, (r) =>
     reportDispatch(reportOf(r), { request_id: request.requestId, trigger: "on_demand", actor: request.actor }),
   );
   return { status: 200, body: result.relay };

@@ -12,7 +12,8 @@ export interface TargetCall {
 }
 
 const g = globalThis as { __busTargetCalls?: TargetCall[] };
-export const calls: TargetCall[] = (g.__busTargetCalls ??= []);
+g.__busTargetCalls ??= [];
+export const calls: TargetCall[] = g.__busTargetCalls;
 
 function note(target: string, event: TargetCall["event"], context: Context): void {
   calls.push({ target, event, functionName: context.functionName });

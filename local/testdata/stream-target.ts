@@ -15,7 +15,8 @@ interface State {
 }
 
 const g = globalThis as { __streamTarget?: State };
-export const state: State = (g.__streamTarget ??= { batches: [], succeeded: [], deliveries: new Map() });
+g.__streamTarget ??= { batches: [], succeeded: [], deliveries: new Map() };
+export const state: State = g.__streamTarget;
 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   state.batches.push(event.Records);

@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Cart } from "../../core/cart/index.js";
 import { Catalog } from "../../core/catalog/index.js";
 import { DomainError } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
@@ -143,7 +144,7 @@ describe("checkout", () => {
 
   it("checks out a stored cart, and refuses a cart of another user", async () => {
     const sku = await seedSku({ price: 500 });
-    await Catalog.putCart("cart-77", {
+    await Cart.put("cart-77", {
       userId: "u-1",
       currency: "KRW",
       items: [{ skuId: sku.skuId, qty: 4, offerId: sku.offerId, unitPrice: 500 }],
@@ -167,10 +168,10 @@ describe("checkout", () => {
   it("replays a cart checkout even after the cart changed or was replaced", async () => {
     const sku = await seedSku({ price: 300 });
     const line = { skuId: sku.skuId, qty: 1, offerId: sku.offerId, unitPrice: 300 };
-    await Catalog.putCart("cart-replay", { userId: "u-1", currency: "KRW", items: [line] });
+    await Cart.put("cart-replay", { userId: "u-1", currency: "KRW", items: [line] });
     const { items: _items, ...base } = checkoutRequest([], { cartId: "cart-replay" });
     const first = await Order.checkout(base, who);
-    await Catalog.putCart("cart-replay", { userId: "u-1", currency: "KRW", items: [{ ...line, qty: 3 }] });
+    await Cart.put("cart-replay", { userId: "u-1", currency: "KRW", items: [{ ...line, qty: 3 }] });
     const again = await Order.checkout(base, who);
     expect(again.replayed).toBe(true);
     expect(again.order).toEqual(first.order);

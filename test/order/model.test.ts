@@ -165,18 +165,28 @@ class TransitionOp implements Op {
       step(model, outcome, concurrent) {
         if (retryable(outcome, concurrent)) return undefined;
         const order = model.orders.find((o) => o.orderId === orderId)!;
-        const release = () => order.lines.forEach(([sku, qty]) => (model.reserved[sku]! -= qty));
+        const release = () => {
+          for (const [sku, qty] of order.lines) model.reserved[sku]! -= qty;
+        };
         const s = order.status;
         let next: string | undefined;
         if (action === "cancel") {
-          if (s === "PAYMENT_PENDING") release(), (next = "CANCELED");
-          else if (s === "CANCELED") next = "CANCELED";
+          if (s === "PAYMENT_PENDING") {
+            release();
+            next = "CANCELED";
+          } else if (s === "CANCELED") next = "CANCELED";
         } else if (action === "PAYMENT_SUCCEEDED") {
           if (s === "PAYMENT_PENDING") next = "PAID";
         } else if (action === "PAYMENT_FAILED") {
-          if (s === "PAYMENT_PENDING") release(), (next = "CANCELED");
+          if (s === "PAYMENT_PENDING") {
+            release();
+            next = "CANCELED";
+          }
         } else if (s === "PAID") {
-          order.lines.forEach(([sku, qty]) => ((model.reserved[sku]! -= qty), (model.onHand[sku]! -= qty)));
+          for (const [sku, qty] of order.lines) {
+            model.reserved[sku]! -= qty;
+            model.onHand[sku]! -= qty;
+          }
           next = "SHIPPED";
         }
         if (next === undefined)

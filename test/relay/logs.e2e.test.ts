@@ -16,10 +16,12 @@ const suite = useRelaySuite({ before: () => logger.setLogLevel("DEBUG"), after: 
 /** Everything written to stdout/stderr (where the Powertools logger writes) while `fn` runs. */
 async function captureOutput(fn: () => Promise<void>): Promise<string> {
   const chunks: string[] = [];
-  const grab = (chunk: unknown) =>
+  const grab = (chunk: unknown) => {
     chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (grab(chunk), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: unknown) => (grab(chunk), true));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, "write").mockImplementation(grab);
+  const err = vi.spyOn(process.stderr, "write").mockImplementation(grab);
   try {
     await fn();
   } finally {

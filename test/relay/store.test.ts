@@ -2,8 +2,9 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Order } from "../../core/order/index.js";
-import { dispatchInFlight, guardedWrite, readStored } from "../../core/relay/change.js";
+import { dispatchInFlight, readStored } from "../../core/relay/change.js";
 import { Relay } from "../../core/relay/index.js";
+import { guardedWrite } from "../../core/relay/store.js";
 import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
@@ -83,7 +84,7 @@ describe("create transaction", () => {
       ConditionCheck: expect.objectContaining({ Key: orderKey, ConditionExpression: "attribute_exists(pk)" }),
     });
     const kinds = transaction.input.TransactItems.map(
-      (i: any) => Object.keys(i)[0] + ":" + (i.Put?.Item?.entity ?? i.ConditionCheck?.Key?.pk?.split("#")[0]),
+      (i: any) => `${Object.keys(i)[0]}:${i.Put?.Item?.entity ?? i.ConditionCheck?.Key?.pk?.split("#")[0]}`,
     );
     // No write of any kind on the listing item: a best-selling listing is read, never a transaction's hot key.
     expect(kinds).toEqual([

@@ -262,7 +262,10 @@ describe("supplier webhooks", () => {
     const names: string[] = [];
     const metricSpy = vi.spyOn(metrics, "singleMetric").mockImplementation(() => {
       const single = {
-        addDimension: (_: string, value: string) => (names.push(`dim:${value}`), single),
+        addDimension: (_: string, value: string) => {
+          names.push(`dim:${value}`);
+          return single;
+        },
         addMetric: (name: string) => void names.push(name),
       };
       return single as unknown as ReturnType<typeof metrics.singleMetric>;

@@ -2,7 +2,7 @@ import { ulid } from "ulid";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
 import { setEnv } from "../support/env.js";
-import { client, type JsonResponse, startTestRuntime } from "../support/runtime.js";
+import { client, startTestRuntime } from "../support/runtime.js";
 import { type FakeSupplier, startSupplier } from "./supplier.js";
 
 /** Shared helpers of the relay suites: seed reference data, create relays, drive their first dispatch. */

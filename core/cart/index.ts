@@ -1,0 +1,1 @@
+export * as Cart from "./cart.js";
