@@ -1,13 +1,97 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /**
- * The one backoff policy of the service: full jitter (a random delay between 0 and min(cap, base * 2^attempt)),
- * which spreads retrying callers apart instead of letting them collide again in step. Callers keep their own
- * budgets (attempts or a deadline); this only says how long to wait before the next try.
+ * The one retry policy of the service. Waits are full jitter (a random delay between 0 and
+ * min(cap, base * 2^(tries - 1))), which spreads retrying callers apart instead of letting them collide again in
+ * step. A caller bounds its retries by tries, by its own time budget, or both; every retry loop inside a Lambda
+ * invocation is also bounded by the invocation's deadline (see {@link runWithinDeadline}), so retries nested in
+ * retries can never outlast the function's timeout: the innermost loop gives up first and the outer ones with it.
  */
-export function backoffDelay(attempt: number, baseMs: number, capMs = 5_000): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
+export interface RetryPolicy {
+  /** The largest first wait (ms); each further wait may be twice as long as the one before. */
+  baseMs: number;
+  /** The largest single wait (ms). */
+  capMs?: number;
+  /** Tries in all, the first included. */
+  maxTries?: number;
+  /** How long this loop may keep retrying, from its first try (ms). */
+  budgetMs?: number;
+  /**
+   * False only for a loop that stands for an AWS service rather than code in an invocation (the local bus retrying
+   * a target, as EventBridge does): it must not inherit the deadline of the handler that published the event.
+   */
+  withinInvocation?: boolean;
+}
+
+const DEFAULT_CAP_MS = 5_000;
+
+const invocation = new AsyncLocalStorage<number>();
+
+/**
+ * Runs `fn` as one invocation ending at `deadline` (epoch ms): no retry loop started inside it waits past it. Each
+ * Lambda invocation is its own, so a handler run from within another one's context (the local bus delivering an
+ * event the publisher put) gets its own deadline, not the caller's.
+ */
+export function runWithinDeadline<T>(deadline: number, fn: () => T): T {
+  return invocation.run(deadline, fn);
+}
+
+/** The deadline (epoch ms) of the invocation this code runs in, when it runs in one. */
+export function invocationDeadline(): number | undefined {
+  return invocation.getStore();
+}
+
+/** A full-jitter wait before retry number `retry` (1 for the first retry). */
+export function backoffDelay(retry: number, baseMs: number, capMs = DEFAULT_CAP_MS): number {
+  return Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(retry - 1, 20));
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Whether a wait of `delayMs` still ends before `deadline` (epoch ms). */
-export const fitsBefore = (deadline: number, delayMs: number) => Date.now() + delayMs <= deadline;
+/**
+ * One retry loop's state: create it before the first try, call {@link Backoff.wait} before each retry.
+ *
+ * ```ts
+ * const backoff = new Backoff({ baseMs: 50, budgetMs: 3_000 });
+ * while (true) {
+ *   try { return await attempt(); }
+ *   catch (error) { if (!retryable(error) || !(await backoff.wait())) throw error; }
+ * }
+ * ```
+ */
+export class Backoff {
+  private made = 1;
+  private readonly deadline: number;
+
+  constructor(private readonly policy: RetryPolicy) {
+    const own = policy.budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + policy.budgetMs;
+    const outer = policy.withinInvocation === false ? undefined : invocation.getStore();
+    this.deadline = Math.min(own, outer ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Tries made so far (the first included). */
+  get tries(): number {
+    return this.made;
+  }
+
+  /**
+   * The wait before the next try, counting that try; undefined when the tries are spent or the wait would end past
+   * the deadline (the loop's budget or the invocation's, whichever comes first). For a caller that sleeps its own
+   * way (a sleep it can cancel); the others call {@link Backoff.wait}.
+   */
+  nextDelay(): number | undefined {
+    if (this.policy.maxTries !== undefined && this.made >= this.policy.maxTries) return undefined;
+    const delay = backoffDelay(this.made, this.policy.baseMs, this.policy.capMs);
+    if (Date.now() + delay > this.deadline) return undefined;
+    this.made++;
+    return delay;
+  }
+
+  /** Waits before the next try; false, at once and without waiting, when the policy allows no more tries. */
+  async wait(): Promise<boolean> {
+    const delay = this.nextDelay();
+    if (delay === undefined) return false;
+    await sleep(delay);
+    return true;
+  }
+}

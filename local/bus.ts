@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
+import { Backoff } from "../core/retry.js";
 import { eventRules } from "../functions/events/rules.js";
 import { problem } from "../functions/http/problem.js";
 import type { LocalRoute } from "./gateway.js";
@@ -71,7 +72,8 @@ export interface LocalBusOptions {
   rules?: readonly BusRule[];
   /**
    * What happens when a target handler throws: `retries` more attempts (default 2, as Lambda's asynchronous
-   * invocation does), `baseDelayMs` * 2^n apart (default 200), then the event goes to `deadLetters`.
+   * invocation does) after waits of the service's one {@link Backoff} policy (first wait up to `baseDelayMs`,
+   * default 200), then the event goes to `deadLetters`.
    */
   retry?: { retries?: number; baseDelayMs?: number };
   /** Accepted `EventBusName`s (names or ARNs ending in `event-bus/<name>`); no entry or "default" is always accepted. Default: any. */
@@ -396,16 +398,10 @@ export class LocalBus {
   }
 
   private async deliver(event: BusEvent, rule: BusRule, record: Delivery): Promise<void> {
+    const backoff = new Backoff({ baseMs: this.baseDelayMs, maxTries: this.retries + 1, withinInvocation: false });
     let lastError: unknown;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) {
-        await this.sleep(this.baseDelayMs * 2 ** (attempt - 1));
-        if (this.closed) {
-          lastError = new Error(`the local bus stopped before a retry (last error: ${describe(lastError)})`);
-          break;
-        }
-      }
-      record.attempts = attempt + 1;
+    for (;;) {
+      record.attempts = backoff.tries;
       try {
         const handler =
           typeof rule.handler === "function" ? rule.handler : await importHandler<EventHandler>(rule.handler);
@@ -415,10 +411,16 @@ export class LocalBus {
         return;
       } catch (error) {
         lastError = error;
-        if (attempt < this.retries)
-          this.log(
-            `${rule.name} failed on ${event.source}/${event["detail-type"]} ${event.id} (attempt ${attempt + 1}): ${describe(error)}`,
-          );
+      }
+      const delay = backoff.nextDelay();
+      if (delay === undefined) break;
+      this.log(
+        `${rule.name} failed on ${event.source}/${event["detail-type"]} ${event.id} (attempt ${record.attempts}): ${describe(lastError)}`,
+      );
+      await this.sleep(delay);
+      if (this.closed) {
+        lastError = new Error(`the local bus stopped before a retry (last error: ${describe(lastError)})`);
+        break;
       }
     }
     record.status = "dead-lettered";

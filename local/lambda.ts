@@ -96,7 +96,9 @@ export function importHandler<F = (...args: never[]) => unknown>(spec: string): 
   return loaded as Promise<F>;
 }
 
-export function lambdaContext(functionName: string): Context {
+/** A Lambda context whose remaining time counts down from `timeoutMs` (the local functions' timeout). */
+export function lambdaContext(functionName: string, timeoutMs = 30_000): Context {
+  const end = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -106,7 +108,7 @@ export function lambdaContext(functionName: string): Context {
     awsRequestId: ulid(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, end - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

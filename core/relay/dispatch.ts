@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
-import { backoffDelay, sleep } from "../retry.js";
+import { Backoff } from "../retry.js";
 import { type Actor, Cursor, Id } from "../schema.js";
 import { inParallel } from "../store/lease.js";
 import { validate } from "../validate.js";
@@ -169,13 +169,13 @@ async function postToSupplier(
   };
   const timeoutMs = supplierTimeoutMs();
   const tries: TryRecord[] = [];
-  let result: SendResult = { kind: "failed", message: "not sent" };
-  for (let i = 0; i <= QUICK_RETRIES; i++) {
-    if (i > 0) await sleep(backoffDelay(i - 1, quickRetryDelayMs()));
+  let result: SendResult;
+  const backoff = new Backoff({ baseMs: quickRetryDelayMs(), maxTries: QUICK_RETRIES + 1 });
+  for (;;) {
     const tried = await postOnce(url, body, headers, timeoutMs);
     tries.push(tried.record);
     result = tried.result;
-    if (!tried.transient) break;
+    if (!tried.transient || !(await backoff.wait())) break;
   }
   const target = new URL(url);
   return {

@@ -1,5 +1,5 @@
 import { BatchGetCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { backoffDelay, fitsBefore, sleep } from "../retry.js";
+import { Backoff } from "../retry.js";
 import { db } from "./client.js";
 import { capacityExceeded } from "./throttle.js";
 
@@ -19,13 +19,10 @@ export async function getItems(keys: Key[]): Promise<Record<string, unknown>[]> 
   const found: Record<string, unknown>[] = [];
   let pending: Record<string, unknown>[] = keys;
   // Keys DynamoDB left unprocessed (it was throttled) are asked again after a backoff, for a bounded time.
-  const deadline = Date.now() + UNPROCESSED_BUDGET_MS;
+  const backoff = new Backoff({ baseMs: 50, budgetMs: UNPROCESSED_BUDGET_MS });
   for (let round = 0; pending.length > 0; round++) {
-    if (round > 0) {
-      const delay = backoffDelay(round, 25);
-      if (!fitsBefore(deadline, delay)) throw capacityExceeded(new Error(`${pending.length} keys stayed unprocessed`));
-      await sleep(delay);
-    }
+    if (round > 0 && !(await backoff.wait()))
+      throw capacityExceeded(new Error(`${pending.length} keys stayed unprocessed`));
     const result = await doc.send(
       new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
     );

@@ -3,7 +3,7 @@ import { type CancellationReason, TransactionCanceledException } from "@aws-sdk/
 import { TransactWriteCommand, type TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ConcurrencyError } from "../errors.js";
-import { backoffDelay, fitsBefore, sleep } from "../retry.js";
+import { Backoff } from "../retry.js";
 import { db } from "./client.js";
 import { capacityExceeded, isThrottledTransaction } from "./throttle.js";
 
@@ -25,11 +25,11 @@ export class TransactionCancelled extends Error {
   }
 }
 
-const MAX_ATTEMPTS = 8;
-const BASE_DELAY_MS = 10;
+/** Conflicts with other in-flight transactions: a few quick tries. */
+const CONFLICT_RETRY = { baseMs: 20, maxTries: 8 };
 /** How long throttled transactions are retried before the caller gets CAPACITY_EXCEEDED (well inside a 10 s Lambda). */
 const THROTTLE_BUDGET_MS = 3_000;
-const THROTTLE_BASE_DELAY_MS = 50;
+const THROTTLE_BASE_DELAY_MS = 100;
 
 function isConflict(error: unknown, reasons: CancellationReason[] | undefined): boolean {
   if (error instanceof Error && error.name === "TransactionConflictException") return true;
@@ -37,16 +37,20 @@ function isConflict(error: unknown, reasons: CancellationReason[] | undefined): 
 }
 
 /**
- * One TransactWriteItems. A conflict with another in-flight transaction is retried with full-jitter exponential
- * backoff; so is throttling (a transaction cancelled for `ThrottlingError`), for at most THROTTLE_BUDGET_MS (or the
- * caller's `throttleBudgetMs`), after which it is CAPACITY_EXCEEDED (nothing was written: a cancelled transaction writes nothing). A condition failure
- * surfaces as `TransactionCancelled` so the caller can explain it.
+ * One TransactWriteItems. A conflict with another in-flight transaction is retried (the service's {@link Backoff});
+ * so is throttling (a transaction cancelled for `ThrottlingError`), for at most THROTTLE_BUDGET_MS (or the caller's
+ * `throttleBudgetMs`) and never past the invocation's deadline, after which it is CAPACITY_EXCEEDED (nothing was
+ * written: a cancelled transaction writes nothing). A condition failure surfaces as `TransactionCancelled` so the
+ * caller can explain it.
  */
 export async function transactWrite(items: TransactItem[], options: { throttleBudgetMs?: number } = {}): Promise<void> {
   const { doc } = db();
-  const throttleDeadline = Date.now() + (options.throttleBudgetMs ?? THROTTLE_BUDGET_MS);
-  let conflicts = 0;
-  for (let throttles = 0; ; ) {
+  const conflicts = new Backoff(CONFLICT_RETRY);
+  const throttles = new Backoff({
+    baseMs: THROTTLE_BASE_DELAY_MS,
+    budgetMs: options.throttleBudgetMs ?? THROTTLE_BUDGET_MS,
+  });
+  for (;;) {
     try {
       // The token makes the SDK's own retry of a call whose response was lost idempotent (10 minutes), instead
       // of re-running it into our own conditions (a checkout would then look like a replay).
@@ -55,14 +59,11 @@ export async function transactWrite(items: TransactItem[], options: { throttleBu
     } catch (error) {
       const reasons = error instanceof TransactionCanceledException ? error.CancellationReasons : undefined;
       if (isConflict(error, reasons)) {
-        if (++conflicts >= MAX_ATTEMPTS) throw new ConcurrencyError("too many concurrent writers; retry the request");
-        await sleep(backoffDelay(conflicts, BASE_DELAY_MS));
+        if (!(await conflicts.wait())) throw new ConcurrencyError("too many concurrent writers; retry the request");
         continue;
       }
       if (isThrottledTransaction(reasons)) {
-        const delay = backoffDelay(++throttles, THROTTLE_BASE_DELAY_MS);
-        if (!fitsBefore(throttleDeadline, delay)) throw capacityExceeded(error);
-        await sleep(delay);
+        if (!(await throttles.wait())) throw capacityExceeded(error);
         continue;
       }
       if (error instanceof TransactionCanceledException) {

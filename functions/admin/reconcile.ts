@@ -1,9 +1,8 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { Order } from "../../core/order/index.js";
 import { validate } from "../../core/validate.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 
 const Input = z.strictObject({ fix: z.boolean().default(false) });
@@ -28,4 +27,4 @@ export async function reconcile(event: unknown, _context?: Context) {
   return { fix, drifts };
 }
 
-export const handler = middy(reconcile).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(reconcile);

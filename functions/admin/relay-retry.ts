@@ -1,7 +1,6 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
+import { lambdaHandler } from "../lambda.js";
 import "../secrets.js";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { Relay } from "../../core/relay/index.js";
@@ -34,4 +33,4 @@ export async function retryRelays(event: unknown, context: Context): Promise<Rel
   return result;
 }
 
-export const handler = middy(retryRelays).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(retryRelays);

@@ -1,11 +1,10 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError, isRetryable } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import type { ExternalOrderEventInput } from "../../core/order/transition.js";
 import { StorableNumber } from "../../core/schema.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 
 type Command = ExternalOrderEventInput["type"];
@@ -129,5 +128,5 @@ export function orderEventTarget(
     throw error;
   }
 
-  return { apply, handler: middy(apply).use(injectLambdaContext(logger)) };
+  return { apply, handler: lambdaHandler(apply) };
 }

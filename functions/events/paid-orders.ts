@@ -1,10 +1,9 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError, isRetryable } from "../../core/errors.js";
 import { Order } from "../../core/order/index.js";
 import { Relay } from "../../core/relay/index.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 import { UnusableUpstreamEvent } from "./order-events.js";
 
@@ -77,4 +76,4 @@ export async function apply(
   }
 }
 
-export const handler = middy(apply).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(apply);

@@ -1,10 +1,9 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
 import { config } from "../../core/config.js";
 import { DomainError, ValidationError } from "../../core/errors.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 import { problem } from "./problem.js";
 import { tracer } from "./tracing.js";
@@ -219,11 +218,11 @@ function definedValues(raw: Record<string, string | undefined> | undefined | nul
   return out;
 }
 
-/** An HTTP Lambda handler wrapped with Powertools (tracing, the invocation's context on every log line). */
+/** An HTTP Lambda handler: a {@link lambdaHandler} that is also traced (X-Ray pays off where requests fan out). */
 export function httpHandler(
   plain: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>,
 ) {
-  return middy(plain).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger));
+  return lambdaHandler(plain).use(captureLambdaHandler(tracer));
 }
 
 /** The Lambda handler of a route group: {@link routeRequest} wrapped with Powertools. */

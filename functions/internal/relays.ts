@@ -1,10 +1,17 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
 import "../secrets.js";
-import { DomainError } from "../../core/errors.js";
+import type { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { pathParams, relocate } from "../../core/validate.js";
-import { type HttpRequest, type HttpResponse, httpApi, type RouteHandler } from "../http/api.js";
-import { count, logger } from "../powertools.js";
+import {
+  type HttpRequest,
+  httpApi,
+  type Observation,
+  type ObservedResponse,
+  type ObservedRoute,
+  type RouteHandler,
+  type RouteTable,
+} from "../http/api.js";
 import { reportDispatch, reportOf } from "../relay/dispatch.js";
 
 /**
@@ -16,75 +23,85 @@ const id = (request: HttpRequest) => pathParams(request.params, "relayId").relay
 const listing = (request: HttpRequest) => pathParams(request.params, "listingId").listingId;
 const supplier = (request: HttpRequest) => pathParams(request.params, "supplierId").supplierId;
 
-function logRejection(request: HttpRequest, what: string, error: unknown): void {
-  if (!(error instanceof DomainError)) return;
+/** What a refused relay write reports: `relay_forbidden_data_total` for forbidden data, and one log line. */
+function rejection(what: string, error: DomainError, request: HttpRequest): Observation {
   const violations = error.code === "FORBIDDEN_DATA" ? (error.details.violations as unknown) : undefined;
-  if (violations) count("relay_forbidden_data_total");
-  logger.info(`${what} rejected`, {
-    request_id: request.requestId,
-    relay_id: request.params.relayId ?? null,
-    code: error.code,
-    ...(violations ? { violations } : {}),
-  });
+  return {
+    count: violations ? [["relay_forbidden_data_total"]] : [],
+    log: {
+      message: `${what} rejected`,
+      fields: { relay_id: request.params.relayId ?? null, code: error.code, ...(violations ? { violations } : {}) },
+    },
+  };
 }
 
-const create: RouteHandler = async (request): Promise<HttpResponse> => {
-  try {
+const create: ObservedRoute = {
+  async handle(request): Promise<ObservedResponse> {
     const { relay, created } = await Relay.create(request.body, request);
-    count("relay_create_total", { status: created ? "created" : "replayed" });
-    logger.info(created ? "relay created" : "relay create replayed", {
-      request_id: request.requestId,
-      relay_id: relay.relayId,
-      listing_id: relay.listingId,
-      order_number: relay.orderNumber,
-      status_transition: created ? "->pending" : null,
-    });
-    if (!created) return { status: 200, body: relay, headers: { "idempotent-replayed": "true" } };
-    return { status: 201, body: relay, headers: { location: `/internal/relays/${relay.relayId}` } };
-  } catch (error) {
-    if (error instanceof DomainError) count("relay_create_total", { status: error.code });
-    logRejection(request, "relay create", error);
-    throw error;
-  }
+    const observe: Observation = {
+      count: [["relay_create_total", { status: created ? "created" : "replayed" }]],
+      log: {
+        message: created ? "relay created" : "relay create replayed",
+        fields: {
+          relay_id: relay.relayId,
+          listing_id: relay.listingId,
+          order_number: relay.orderNumber,
+          status_transition: created ? "->pending" : null,
+        },
+      },
+    };
+    if (!created) return { status: 200, body: relay, headers: { "idempotent-replayed": "true" }, observe };
+    return { status: 201, body: relay, headers: { location: `/internal/relays/${relay.relayId}` }, observe };
+  },
+  rejected(error, request) {
+    const observation = rejection("relay create", error, request);
+    return { ...observation, count: [["relay_create_total", { status: error.code }], ...(observation.count ?? [])] };
+  },
 };
 
-const patch: RouteHandler = async (request) => {
-  try {
+const patch: ObservedRoute = {
+  async handle(request) {
     const result = await Relay.patch(id(request), request.body, request);
-    logger.info(result.changed ? "relay changed" : "relay patch changed nothing", {
-      request_id: request.requestId,
-      relay_id: id(request),
-    });
-    return { status: 200, body: result.relay };
-  } catch (error) {
-    logRejection(request, "relay patch", error);
-    throw error;
-  }
+    return {
+      status: 200,
+      body: result.relay,
+      observe: {
+        log: {
+          message: result.changed ? "relay changed" : "relay patch changed nothing",
+          fields: { relay_id: id(request) },
+        },
+      },
+    };
+  },
+  rejected: (error, request) => rejection("relay patch", error, request),
 };
 
-const applyEvent: RouteHandler = async (request) => {
-  try {
+const applyEvent: ObservedRoute = {
+  async handle(request) {
     const result = await Relay.applyEvent(id(request), request.body, request);
-    logger.info("relay event applied", {
-      request_id: request.requestId,
-      relay_id: id(request),
-      status_transition: result.statusTransition ?? null,
-    });
-    return { status: 200, body: result.relay };
-  } catch (error) {
-    logRejection(request, "relay event", error);
-    throw error;
-  }
+    return {
+      status: 200,
+      body: result.relay,
+      observe: {
+        log: {
+          message: "relay event applied",
+          fields: { relay_id: id(request), status_transition: result.statusTransition ?? null },
+        },
+      },
+    };
+  },
+  rejected: (error, request) => rejection("relay event", error, request),
 };
 
-const dispatch: RouteHandler = async (request) => {
+/** Reported by the dispatch path itself (shared with the RELAY_CREATED target and the admin retry). */
+const dispatchOnDemand: RouteHandler = async (request) => {
   const result = await Relay.dispatchOnDemand(id(request), request, (r) =>
     reportDispatch(reportOf(r), { request_id: request.requestId, trigger: "on_demand", actor: request.actor }),
   );
   return { status: 200, body: result.relay };
 };
 
-export const routes: Record<string, RouteHandler> = {
+export const routes: RouteTable = {
   "PUT /internal/listings/{listingId}": async (r) => ({
     status: 200,
     body: await Relay.putListing(listing(r), r.body),
@@ -108,7 +125,7 @@ export const routes: Record<string, RouteHandler> = {
   }),
   "GET /internal/relays/{relayId}": async (r) => ({ status: 200, body: await Relay.get(id(r)) }),
   "PATCH /internal/relays/{relayId}": patch,
-  "POST /internal/relays/{relayId}/dispatch": dispatch,
+  "POST /internal/relays/{relayId}/dispatch": dispatchOnDemand,
   "POST /internal/relays/{relayId}/events": applyEvent,
   "GET /internal/relays/{relayId}/audit": async (r) => {
     const relayId = id(r);

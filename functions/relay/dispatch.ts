@@ -1,7 +1,6 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
+import { lambdaHandler } from "../lambda.js";
 import "../secrets.js";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError } from "../../core/errors.js";
@@ -105,4 +104,4 @@ export async function dispatchRelayCreated(
   }
 }
 
-export const handler = middy(dispatchRelayCreated).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(dispatchRelayCreated);

@@ -1,7 +1,6 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import middy from "@middy/core";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { Order } from "../../core/order/index.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 
 /** Runs every minute (EventBridge schedule in AWS, an interval on the local runtime). */
@@ -31,4 +30,4 @@ export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">,
   return sweep;
 }
 
-export const handler = middy(expirePayments).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(expirePayments);

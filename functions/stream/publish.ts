@@ -1,12 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import middy from "@middy/core";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { config } from "../../core/config.js";
 import { type OutboundEvent, toOutboundEvents } from "../../core/events/outbox.js";
+import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 import { publishEvents } from "./publisher.js";
 
@@ -102,4 +101,4 @@ export async function publish(event: DynamoDBStreamEvent, context: Context) {
   );
 }
 
-export const handler = middy(publish).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(publish);

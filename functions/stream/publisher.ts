@@ -1,11 +1,12 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import type { OutboundEvent } from "../../core/events/outbox.js";
-import { backoffDelay, sleep } from "../../core/retry.js";
+import { Backoff } from "../../core/retry.js";
 
 /** PutEvents limits: at most 10 entries and 256 KB per call. */
 const MAX_ENTRIES = 10;
 const MAX_BYTES = 256 * 1024;
-const RETRIES = 3;
+/** Tries per entry, the first included (each round of retries also stops at the invocation's deadline). */
+const TRIES = 4;
 
 export interface PublishOutcome {
   /** Index into the input of every event that could not be published after retries. */
@@ -47,8 +48,8 @@ async function sendWithRetries(
   indexes: number[],
 ): Promise<number[]> {
   let pending = indexes;
-  for (let attempt = 0; attempt <= RETRIES && pending.length > 0; attempt++) {
-    if (attempt > 0) await sleep(backoffDelay(attempt, 50));
+  const backoff = new Backoff({ baseMs: 100, maxTries: TRIES });
+  while (pending.length > 0) {
     // The calls of one round carry events of different keys only, so they may run side by side.
     const outcomes = await Promise.all(
       chunks(pending, entries).map(async (chunk) => {
@@ -65,6 +66,7 @@ async function sendWithRetries(
       }),
     );
     pending = outcomes.flat().sort((a, b) => a - b);
+    if (pending.length > 0 && !(await backoff.wait())) break;
   }
   return pending;
 }

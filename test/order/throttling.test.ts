@@ -9,6 +9,8 @@ import { acquireLease } from "../../core/store/lease.js";
 import { keys } from "../../core/store/table.js";
 import { UnusableUpstreamEvent } from "../../functions/events/order-events.js";
 import { apply as applyPayment } from "../../functions/events/payments.js";
+import { withinInvocation } from "../../functions/lambda.js";
+import { lambdaContext } from "../../local/lambda.js";
 import { setEnv } from "../support/env.js";
 import { checkoutRequest, codeOf, scanTable, seedSku, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
@@ -120,6 +122,21 @@ describe("throttling is capacity, not a business answer", () => {
     const retried = await Order.checkout(request, who);
     expect(retried.replayed).toBe(false);
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(1);
+  });
+
+  it("gives up at the invocation's deadline, before the function's timeout, though its own budget is not spent", async () => {
+    const sku = await seedSku({ onHand: 5 });
+    const request = checkoutRequest([sku]);
+    throttleTransactions();
+    // 1.8 s left in the function: its deadline (less the margin) comes well before the 3 s throttling budget.
+    const timeoutMs = 1_800;
+    const checkout = withinInvocation(() => Order.checkout(request, who));
+    const started = Date.now();
+    const error = await errorOf(checkout({}, lambdaContext("orderline-api", timeoutMs)));
+    expect(Date.now() - started).toBeLessThan(timeoutMs);
+    expect((error as DomainError).code).toBe("CAPACITY_EXCEEDED");
+    expect((await scanTable()).some((i) => i.pk === keys.idempotency(request.idempotencyKey).pk)).toBe(false);
+    expect((await Catalog.getStock(sku.skuId)).reserved).toBe(0);
   });
 
   it("moves a throttled line of a sharded SKU to another shard instead of waiting on the hot one", async () => {
