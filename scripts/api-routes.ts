@@ -12,13 +12,19 @@ export const END = "<!-- routes:end -->";
 
 const callers = { public: "BFF (IAM)", iam: "services, admins (IAM)", signature: "supplier (signed webhook)" } as const;
 
+/** The route list as a Markdown table, its columns padded as the formatter (npm run format) lays them out. */
 export function routeTable(): string {
   const paths = document().paths as Record<string, Record<string, { summary?: string }>>;
-  const rows = routes.map(
-    (r) =>
-      `| \`${r.method}\` | \`${r.path}\` | ${callers[r.auth]} | ${paths[r.path]?.[r.method.toLowerCase()]?.summary ?? ""} |`,
-  );
-  return ["| method | path | caller in AWS | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  const rows = routes.map((r) => [
+    `\`${r.method}\``,
+    `\`${r.path}\``,
+    callers[r.auth],
+    paths[r.path]?.[r.method.toLowerCase()]?.summary ?? "",
+  ]);
+  const header = ["method", "path", "caller in AWS", "what it does"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 export function withRouteTable(markdown: string): string {

@@ -10,7 +10,9 @@ describe("docs", () => {
     const api = read("docs/api.md");
     const listed = api.slice(api.indexOf(START) + START.length, api.indexOf(END)).trim();
     expect(listed).toBe(routeTable());
-    for (const route of routes) expect(listed).toContain(`| \`${route.method}\` | \`${route.path}\` |`);
+    const rows = listed.split("\n").map((row) => row.split("|").map((cell) => cell.trim()));
+    for (const route of routes)
+      expect(rows.some((cells) => cells[1] === `\`${route.method}\`` && cells[2] === `\`${route.path}\``)).toBe(true);
   });
 
   it("the README's first screen says what it is, what it needs, the commands and where everything else is", () => {

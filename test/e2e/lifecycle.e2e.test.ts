@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
+import { withEnv } from "../support/env.js";
 import { client, startTestRuntime } from "../support/runtime.js";
 
 let runtime: LocalRuntime;
@@ -188,16 +189,13 @@ describe("event-driven lifecycle on the local runtime", () => {
   });
 
   it("cancels an unpaid order when its payment window closes and releases its stock", async () => {
-    process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
-    try {
+    await withEnv({ ORDERLINE_PAYMENT_WINDOW_SECONDS: "1" }, async () => {
       const { orderId, skuId } = await placeOrder(2);
       expect((await call("GET", `/internal/inventory/${skuId}`)).body.reserved).toBe(2);
       await new Promise((r) => setTimeout(r, 1100));
       await runtime.runScheduledJob("ExpireUnpaidOrders");
       expect(await order(orderId)).toMatchObject({ status: "CANCELED", cancelReason: "PAYMENT_TIMEOUT" });
       expect((await call("GET", `/internal/inventory/${skuId}`)).body.reserved).toBe(0);
-    } finally {
-      delete process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS;
-    }
+    });
   });
 });
