@@ -95,3 +95,12 @@ export class Backoff {
     return true;
   }
 }
+
+/**
+ * The retry of an optimistic write that lost a race (its version or condition guard failed): read again, plan
+ * again, write again, up to `maxTries` times. The first re-read comes almost at once; later ones spread out so
+ * writers contending for one item stop colliding in step.
+ */
+export function replanAfterLostRace(maxTries: number): Backoff {
+  return new Backoff({ baseMs: 5, capMs: 100, maxTries });
+}

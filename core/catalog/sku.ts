@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ConcurrencyError, DomainError, NotFoundError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
@@ -65,7 +66,8 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
   const id = validate(Id, skuId);
   const offer = validate(OfferInput, input);
   const { tableName } = db();
-  for (let attempt = 1; attempt <= MAX_CATALOG_ATTEMPTS; attempt++) {
+  const replans = replanAfterLostRace(MAX_CATALOG_ATTEMPTS);
+  do {
     const updatedAt = new Date().toISOString();
     const slots = (await getSku(id))?.shardSlots ?? 1;
     const actions: TransactItem[] = [
@@ -78,7 +80,7 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
     } catch (error) {
       if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
-  }
+  } while (await replans.wait());
   throw new ConcurrencyError(`the shards of SKU ${id} kept changing; retry the request`);
 }
 
@@ -138,7 +140,8 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
   const id = validate(Id, skuId);
   const { onHand, shards: wanted } = validate(StockInput, input);
   const { tableName } = db();
-  for (let attempt = 1; attempt <= MAX_CATALOG_ATTEMPTS; attempt++) {
+  const replans = replanAfterLostRace(MAX_CATALOG_ATTEMPTS);
+  do {
     const sku = (await readSkuShards([id])).get(id)!;
     const shards = wanted ?? sku.shards;
     const slotCount = Math.max(sku.slots.length, shards);
@@ -157,7 +160,7 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
       // A reservation, an offer change or another stock change landed in between: read again and re-spread.
       if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
-  }
+  } while (await replans.wait());
   const current = stockOf((await readSkuShards([id])).get(id)!);
   if (onHand < current.reserved) throw belowReserved(onHand, current.reserved);
   throw new ConcurrencyError(`stock of SKU ${id} kept changing; retry the request`);

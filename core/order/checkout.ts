@@ -16,6 +16,7 @@ import {
   type StockShortage,
   ValidationError,
 } from "../errors.js";
+import { invocationDeadline } from "../retry.js";
 import { type Actor, Currency, exactlyOneOfEach, type FieldChoices, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem, getItems } from "../store/items.js";
@@ -208,7 +209,8 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
 
   const pick = (): ShardPlan => new Map(lines.map((l) => [l.skuId, pickShard(l.skuId)]));
   let shards = pick();
-  const throttleDeadline = Date.now() + THROTTLE_BUDGET_MS;
+  // Moving to other shards stops at the throttling budget, or sooner at the invocation's deadline.
+  const throttleDeadline = Math.min(Date.now() + THROTTLE_BUDGET_MS, invocationDeadline() ?? Number.POSITIVE_INFINITY);
   for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
     const order = buildOrder(input, lines, new Date(), shards);
     const actions = checkoutActions(tableName, order, lines, hash, who);

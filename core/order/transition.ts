@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { consumeLineUpdate, releaseLineUpdate } from "../catalog/store-reservations.js";
 import { ConcurrencyError, InvalidTransitionError, NotFoundError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import { type Actor, FreeFormObject, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
@@ -71,7 +72,8 @@ interface Change {
  */
 async function change(orderId: string, c: Change, who: Actor): Promise<TransitionResult> {
   const { tableName } = db();
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  const replans = replanAfterLostRace(MAX_ATTEMPTS);
+  do {
     const { order, applied } = await readOrder(orderId);
     if (c.externalRef && applied.includes(c.externalRef)) return { order, changed: false };
     if (c.isNoOp?.(order)) return { order, changed: false };
@@ -86,7 +88,7 @@ async function change(orderId: string, c: Change, who: Actor): Promise<Transitio
       if (error.failed(0)) continue; // someone else changed the order first: re-plan on the fresh state
       throw new ConcurrencyError(`order ${orderId} could not be updated: ${error.message}`);
     }
-  }
+  } while (await replans.wait());
   throw new ConcurrencyError(`order ${orderId} kept changing; retry the request`);
 }
 

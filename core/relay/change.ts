@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { ConcurrencyError, DomainError, InvalidTransitionError, NotFoundError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import { type Actor, Id } from "../schema.js";
 import { validate } from "../validate.js";
 import type { AuditEntry } from "./audit.js";
@@ -78,7 +79,8 @@ async function change(
   planOn: (relay: Relay, now: Date) => Plan | undefined,
   who: Actor,
 ): Promise<ChangeResult> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  const replans = replanAfterLostRace(MAX_ATTEMPTS);
+  do {
     const stored = await readStored(relayId);
     const now = new Date();
     const plan = planOn(stored.relay, now);
@@ -91,7 +93,7 @@ async function change(
       throw plan.explainExtra(refusal.extraFailed);
     if (refusal.relayChanged || refusal.extraFailed >= 0) continue;
     throw new ConcurrencyError(`relay ${relayId} could not be updated: ${refusal.reasons}`);
-  }
+  } while (await replans.wait());
   throw new ConcurrencyError(`relay ${relayId} kept changing; retry the request`);
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ulid } from "ulid";
 import { ConcurrencyError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import type { Actor } from "../schema.js";
 import { validate } from "../validate.js";
 import type { AuditEntry } from "./audit.js";
@@ -96,7 +97,8 @@ function creationAudit(relay: Relay): AuditEntry {
 export async function create(rawInput: unknown, who: Actor): Promise<CreateResult> {
   assertNoForbiddenData(rawInput);
   const input = validate(CreateRelayInput, rawInput);
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  const replans = replanAfterLostRace(MAX_ATTEMPTS);
+  do {
     const listing = await getListing(input.listingId);
     const relay = buildRelay(input, listing, new Date());
     const refusal = await writeNewRelay(relay, [creationAudit(relay)], who);
@@ -104,7 +106,7 @@ export async function create(rawInput: unknown, who: Actor): Promise<CreateResul
     if (refusal.kind === "duplicate") return { relay: await existingRelay(refusal.relayId), created: false };
     if (refusal.kind === "ecommerce_order_not_found") throw ecommerceOrderNotFound(refusal.ecommerceOrderId);
     // The order number collided: build anew.
-  }
+  } while (await replans.wait());
   throw new ConcurrencyError("the relay could not be created; retry the request");
 }
 

@@ -59,39 +59,37 @@ const create: ObservedRoute = {
   },
 };
 
-const patch: ObservedRoute = {
-  async handle(request) {
-    const result = await Relay.patch(id(request), request.body, request);
-    return {
-      status: 200,
-      body: result.relay,
-      observe: {
-        log: {
-          message: result.changed ? "relay changed" : "relay patch changed nothing",
-          fields: { relay_id: id(request) },
-        },
-      },
-    };
-  },
-  rejected: (error, request) => rejection("relay patch", error, request),
-};
+/** A change to one relay: 200 with the relay as it is now, one log line naming it, and its refusals reported. */
+function relayChange<R extends { relay: unknown }>(
+  what: string,
+  change: (relayId: string, request: HttpRequest) => Promise<R>,
+  logOf: (result: R) => { message: string; fields?: Record<string, unknown> },
+): ObservedRoute {
+  return {
+    async handle(request) {
+      const result = await change(id(request), request);
+      const log = logOf(result);
+      return {
+        status: 200,
+        body: result.relay,
+        observe: { log: { message: log.message, fields: { relay_id: id(request), ...log.fields } } },
+      };
+    },
+    rejected: (error, request) => rejection(what, error, request),
+  };
+}
 
-const applyEvent: ObservedRoute = {
-  async handle(request) {
-    const result = await Relay.applyEvent(id(request), request.body, request);
-    return {
-      status: 200,
-      body: result.relay,
-      observe: {
-        log: {
-          message: "relay event applied",
-          fields: { relay_id: id(request), status_transition: result.statusTransition ?? null },
-        },
-      },
-    };
-  },
-  rejected: (error, request) => rejection("relay event", error, request),
-};
+const patch = relayChange(
+  "relay patch",
+  (relayId, request) => Relay.patch(relayId, request.body, request),
+  (result) => ({ message: result.changed ? "relay changed" : "relay patch changed nothing" }),
+);
+
+const applyEvent = relayChange(
+  "relay event",
+  (relayId, request) => Relay.applyEvent(relayId, request.body, request),
+  (result) => ({ message: "relay event applied", fields: { status_transition: result.statusTransition ?? null } }),
+);
 
 /** Reported by the dispatch path itself (shared with the RELAY_CREATED target and the admin retry). */
 const dispatchOnDemand: RouteHandler = async (request) => {
