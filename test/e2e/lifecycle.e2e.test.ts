@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRuntime } from "../../local/runtime.js";
 import { withEnv } from "../support/env.js";
+import { DELIVERED_ORDER_HISTORY } from "../support/fixtures.js";
 import { client, startTestRuntime } from "../support/runtime.js";
 
 let runtime: LocalRuntime;
@@ -121,15 +122,7 @@ describe("event-driven lifecycle on the local runtime", () => {
       seq: number;
       type: string;
     }[];
-    expect(history.map((e) => e.type)).toEqual([
-      "ORDER_CREATED",
-      "INVENTORY_RESERVED",
-      "PAYMENT_REQUESTED",
-      "PAYMENT_SUCCEEDED",
-      "READY_TO_SHIP",
-      "SHIPPED",
-      "DELIVERED",
-    ]);
+    expect(history.map((e) => e.type)).toEqual(DELIVERED_ORDER_HISTORY);
     expect(history.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const out = await until(
       () => published(orderId),

@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
+import { checkoutRequest, seedSku, upstreamEvent, who } from "../support/fixtures.js";
 import { freshTable } from "../support/table.js";
 
 // Powertools reads these when its modules load, so they are set before the handlers are imported.
@@ -10,19 +10,6 @@ process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 const lines: string[] = [];
 let apply: (event: EventBridgeEvent<string, unknown>) => Promise<{ outcome: string }>;
 let Order: typeof import("../../core/order/index.js").Order;
-let n = 0;
-
-const paymentEvent = (detailType: string, detail: Record<string, unknown>): EventBridgeEvent<string, unknown> => ({
-  version: "0",
-  id: `ev-rejected-${++n}`,
-  source: "payments",
-  "detail-type": detailType,
-  account: "1",
-  time: new Date().toISOString(),
-  region: "local",
-  resources: [],
-  detail,
-});
 
 /** Every `order_event_rejected_total` EMF document written since the test began, with its dimensions. */
 function rejectedMetrics(): Record<string, unknown>[] {
@@ -55,7 +42,7 @@ describe("order_event_rejected_total (an upstream event the order cannot take is
     lines.length = 0;
 
     const result = await apply(
-      paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }),
+      upstreamEvent("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }),
     );
     expect(result).toEqual({ outcome: "rejected" });
     const metrics = rejectedMetrics();
@@ -70,7 +57,9 @@ describe("order_event_rejected_total (an upstream event the order cannot take is
 
   it("is emitted with reason MALFORMED for an event without its payment id, which is then sent to the DLQ (thrown)", async () => {
     lines.length = 0;
-    await expect(apply(paymentEvent("Payment Succeeded", { orderId: "01ANYORDER" }))).rejects.toThrow(/malformed/);
+    await expect(apply(upstreamEvent("payments", "Payment Succeeded", { orderId: "01ANYORDER" }))).rejects.toThrow(
+      /malformed/,
+    );
     expect(rejectedMetrics()).toEqual([
       expect.objectContaining({ order_event_rejected_total: 1, source: "payments", reason: "MALFORMED" }),
     ]);
@@ -81,7 +70,9 @@ describe("order_event_rejected_total (an upstream event the order cannot take is
     const { order } = await Order.checkout(checkoutRequest([sku]), who);
     lines.length = 0;
     expect(
-      await apply(paymentEvent("Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` })),
+      await apply(
+        upstreamEvent("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: `pay-${order.orderId}` }),
+      ),
     ).toEqual({ outcome: "applied" });
     expect(rejectedMetrics()).toEqual([]);
   });

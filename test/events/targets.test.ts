@@ -1,5 +1,3 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventBridgeEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { Catalog } from "../../core/catalog/index.js";
 import { Order } from "../../core/order/index.js";
@@ -11,27 +9,8 @@ import { apply as applyPayment } from "../../functions/events/payments.js";
 import { apply as applyShipment } from "../../functions/events/shipments.js";
 import { metrics } from "../../functions/powertools.js";
 import { expirePayments } from "../../functions/scheduled/expire-payments.js";
-import { checkoutRequest, seedSku, who } from "../support/fixtures.js";
-import { freshTable } from "../support/table.js";
-
-let n = 0;
-function upstream(
-  source: string,
-  detailType: string,
-  detail: Record<string, unknown>,
-): EventBridgeEvent<string, unknown> {
-  return {
-    version: "0",
-    id: `ev-${++n}`,
-    source,
-    "detail-type": detailType,
-    account: "1",
-    time: new Date().toISOString(),
-    region: "local",
-    resources: [],
-    detail,
-  };
-}
+import { checkoutRequest, DELIVERED_ORDER_HISTORY, seedSku, upstreamEvent, who } from "../support/fixtures.js";
+import { freshTable, updateStoredItem } from "../support/table.js";
 
 async function placeOrder(qty = 1) {
   const sku = await seedSku({ onHand: 10 });
@@ -46,29 +25,21 @@ describe("payment and shipment targets", () => {
   it("applies payment and shipment events, ignores duplicates and acknowledges out-of-order events", async () => {
     const { order } = await placeOrder();
     const orderId = order.orderId;
-    expect(await applyShipment(upstream("shipments", "Shipment Ready", { orderId, shipmentId: "s-1" }))).toEqual({
+    expect(await applyShipment(upstreamEvent("shipments", "Shipment Ready", { orderId, shipmentId: "s-1" }))).toEqual({
       outcome: "rejected",
     });
     expect(
-      await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1", amount: 100 })),
+      await applyPayment(upstreamEvent("payments", "Payment Succeeded", { orderId, paymentId: "p-1", amount: 100 })),
     ).toEqual({ outcome: "applied" });
-    expect(await applyPayment(upstream("payments", "Payment Succeeded", { orderId, paymentId: "p-1" }))).toEqual({
+    expect(await applyPayment(upstreamEvent("payments", "Payment Succeeded", { orderId, paymentId: "p-1" }))).toEqual({
       outcome: "duplicate",
     });
     for (const type of ["Shipment Ready", "Shipment Dispatched", "Shipment Delivered"])
       expect(
-        (await applyShipment(upstream("shipments", type, { orderId, shipmentId: "s-1", carrier: "CJ" }))).outcome,
+        (await applyShipment(upstreamEvent("shipments", type, { orderId, shipmentId: "s-1", carrier: "CJ" }))).outcome,
       ).toBe("applied");
     const events = (await Order.events(orderId, { limit: 100 })).items;
-    expect(events.map((e) => e.type)).toEqual([
-      "ORDER_CREATED",
-      "INVENTORY_RESERVED",
-      "PAYMENT_REQUESTED",
-      "PAYMENT_SUCCEEDED",
-      "READY_TO_SHIP",
-      "SHIPPED",
-      "DELIVERED",
-    ]);
+    expect(events.map((e) => e.type)).toEqual(DELIVERED_ORDER_HISTORY);
     expect(events[4]?.payload).toMatchObject({ source: "shipments", shipmentId: "s-1", externalId: "s-1" });
     expect(events[3]?.actor).toBe("payments");
   });
@@ -84,7 +55,7 @@ describe("payment and shipment targets", () => {
     try {
       expect(
         await applyPayment(
-          upstream("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: "late-pay" }),
+          upstreamEvent("payments", "Payment Succeeded", { orderId: order.orderId, paymentId: "late-pay" }),
         ),
       ).toEqual({ outcome: "rejected" });
     } finally {
@@ -96,18 +67,18 @@ describe("payment and shipment targets", () => {
 
   it("compensates Payment Failed by cancelling and releasing stock once", async () => {
     const { sku, order } = await placeOrder(3);
-    await applyPayment(upstream("payments", "Payment Failed", { orderId: order.orderId, paymentId: "p-f" }));
-    await applyPayment(upstream("payments", "Payment Failed", { orderId: order.orderId, paymentId: "p-f" }));
+    await applyPayment(upstreamEvent("payments", "Payment Failed", { orderId: order.orderId, paymentId: "p-f" }));
+    await applyPayment(upstreamEvent("payments", "Payment Failed", { orderId: order.orderId, paymentId: "p-f" }));
     expect((await Order.get(order.orderId)).status).toBe("CANCELED");
     expect(await Catalog.getStock(sku.skuId)).toMatchObject({ reserved: 0, available: 10 });
   });
 
   it("throws for malformed events and unknown orders, so they end in the rule's DLQ instead of being lost", async () => {
-    await expect(applyPayment(upstream("payments", "Payment Succeeded", { paymentId: "p" }))).rejects.toThrow(
+    await expect(applyPayment(upstreamEvent("payments", "Payment Succeeded", { paymentId: "p" }))).rejects.toThrow(
       UnusableUpstreamEvent,
     );
     await expect(
-      applyPayment(upstream("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" })),
+      applyPayment(upstreamEvent("payments", "Payment Succeeded", { orderId: "01UNKNOWN", paymentId: "p" })),
     ).rejects.toThrow(UnusableUpstreamEvent);
   });
 
@@ -115,7 +86,7 @@ describe("payment and shipment targets", () => {
     const { order } = await placeOrder();
     const deep = JSON.parse(`${'{"a":'.repeat(20)}1${"}".repeat(20)}`) as unknown;
     const result = await applyPayment(
-      upstream("payments", "Payment Succeeded", {
+      upstreamEvent("payments", "Payment Succeeded", {
         orderId: order.orderId,
         paymentId: 12345,
         amount: 1000,
@@ -141,17 +112,12 @@ describe("payment window", () => {
     const paid = await placeOrder(1);
     await Order.applyExternalEvent(paid.order.orderId, { type: "PAYMENT_SUCCEEDED" }, who);
     const fresh = await placeOrder(1);
-    const { doc, tableName } = db();
     // move the first order's deadline into the past, as if its window had elapsed
     const past = new Date(Date.now() - 60_000).toISOString();
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.order(overdue.order.orderId),
-        UpdateExpression: "SET paymentDueAt = :d, gsi2sk = :k",
-        ExpressionAttributeValues: { ":d": past, ":k": `${past}#${overdue.order.orderId}` },
-      }),
-    );
+    await updateStoredItem(keys.order(overdue.order.orderId), "SET paymentDueAt = :d, gsi2sk = :k", {
+      ":d": past,
+      ":k": `${past}#${overdue.order.orderId}`,
+    });
     const sweep = await expirePayments({ id: "sched-1", time: new Date().toISOString() });
     expect(sweep.canceled).toEqual([overdue.order.orderId]);
     expect(await Order.get(overdue.order.orderId)).toMatchObject({
@@ -169,15 +135,8 @@ describe("payment window", () => {
 describe("reservation reconciliation", () => {
   it("never undoes a checkout that commits while it runs", async () => {
     const { sku } = await placeOrder(1);
-    const { doc, tableName, client } = db();
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.sku(sku.skuId),
-        UpdateExpression: "SET reserved = :r, available = onHand - :r",
-        ExpressionAttributeValues: { ":r": 4 },
-      }),
-    );
+    const { client } = db();
+    await updateStoredItem(keys.sku(sku.skuId), "SET reserved = :r, available = onHand - :r", { ":r": 4 });
     let injected = false;
     // A checkout of the same SKU commits after the SKUs were read and before the orders are.
     client.middlewareStack.add(
@@ -214,15 +173,7 @@ describe("reservation reconciliation", () => {
 
   it("reports drift and corrects it only when asked", async () => {
     const { sku } = await placeOrder(2);
-    const { doc, tableName } = db();
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.sku(sku.skuId),
-        UpdateExpression: "SET reserved = :r",
-        ExpressionAttributeValues: { ":r": 7 },
-      }),
-    );
+    await updateStoredItem(keys.sku(sku.skuId), "SET reserved = :r", { ":r": 7 });
     const report = await reconcile({});
     expect(report.drifts).toContainEqual({ skuId: sku.skuId, shard: 0, recorded: 7, expected: 2, corrected: false });
     expect((await Catalog.getStock(sku.skuId)).reserved).toBe(7);

@@ -168,15 +168,7 @@ beforeAll(async () => {
   ).body.orderId;
   supplier = await startSupplier();
   await call("PUT", "/internal/suppliers/fz-sup", { name: "Fuzz supplier", endpointUrl: supplier.url });
-  await call("PUT", "/internal/listings/fz-lst", {
-    sellerId: "s-1",
-    supplierId: "fz-sup",
-    supplierOfferId: "so-1",
-    sellingPrice: 9900,
-    currency: "KRW",
-    channel: "smartstore",
-    active: true,
-  });
+  await call("PUT", "/internal/listings/fz-lst", examples["PUT /internal/listings/{listingId}"]!.body);
   relayId = (
     await call("POST", "/internal/relays", {
       ...(examples["POST /internal/relays"]!.body as object),

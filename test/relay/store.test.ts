@@ -1,4 +1,3 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Order } from "../../core/order/index.js";
@@ -10,7 +9,7 @@ import { keys } from "../../core/store/table.js";
 import { TransactionCancelled, transactWrite } from "../../core/store/transact.js";
 import { setEnv } from "../support/env.js";
 import { checkoutRequest, codeOf, seedSku, who } from "../support/fixtures.js";
-import { freshTable } from "../support/table.js";
+import { freshTable, updateStoredItem } from "../support/table.js";
 import { type FakeSupplier, startSupplier } from "./supplier.js";
 import { relayTestEnv } from "./support.js";
 
@@ -151,16 +150,11 @@ describe("dispatch lease", () => {
   it("frees a relay whose dispatcher died mid-attempt once the lease runs out (no auto-heal: it waits for a dispatch)", async () => {
     const listingId = await listing("accept");
     const relay = await newRelay(listingId);
-    const { doc, tableName } = db();
     const setLease = (until: Date) =>
-      doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.relay(relay.relayId),
-          UpdateExpression: "SET dispatchLeaseUntil = :until, dispatchAttempts = :one",
-          ExpressionAttributeValues: { ":until": until.toISOString(), ":one": 1 },
-        }),
-      );
+      updateStoredItem(keys.relay(relay.relayId), "SET dispatchLeaseUntil = :until, dispatchAttempts = :one", {
+        ":until": until.toISOString(),
+        ":one": 1,
+      });
     await setLease(new Date(Date.now() + 60_000));
     expect((await Relay.dispatch(relay.relayId, who, { trigger: "retry", reason: "r" })).skipped).toBe("in_flight");
     await setLease(new Date(Date.now() - 1));
@@ -174,18 +168,10 @@ describe("dispatch lease", () => {
   it("keeps the record of a supplier call whose result could not be applied", async () => {
     const listingId = await listing("hang");
     const relay = await newRelay(listingId);
-    const { doc, tableName } = db();
     const inFlight = Relay.dispatch(relay.relayId, who, { trigger: "on_demand" });
     await vi.waitFor(async () => expect(supplier.requestsFor(relay.relayId).length).toBeGreaterThan(0));
     // Someone overrides the lease (an operator's raw fix): the dispatcher's guarded result write must fail.
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.relay(relay.relayId),
-        UpdateExpression: "SET version = version + :one",
-        ExpressionAttributeValues: { ":one": 1 },
-      }),
-    );
+    await updateStoredItem(keys.relay(relay.relayId), "SET version = version + :one", { ":one": 1 });
     const result = await inFlight;
     expect(result.outcome).toBe("failed");
     expect(result.relay.metadata.lastError).toBeUndefined();

@@ -1,11 +1,11 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { db } from "../../core/store/client.js";
 import { keys } from "../../core/store/table.js";
 import { apply as syncOrder } from "../../functions/events/relay-sync.js";
 import { logger, metrics } from "../../functions/powertools.js";
 import { type DemoSupplier, startDemoSupplier } from "../../local/demo-supplier.js";
+import { DELIVERED_ORDER_HISTORY } from "../support/fixtures.js";
+import { updateStoredItem } from "../support/table.js";
 import { useRelaySuite } from "./support.js";
 
 // The dropship loop end to end on the local runtime: paid order -> relay -> dispatch signed the Standard Webhooks
@@ -100,15 +100,7 @@ describe("the dropship loop", () => {
     const orderId = await paidOrder([{ skuId, qty: 2 }]);
     await orderReaches(orderId, "DELIVERED");
     const events = await history(orderId);
-    expect(events.map((e) => e.type)).toEqual([
-      "ORDER_CREATED",
-      "INVENTORY_RESERVED",
-      "PAYMENT_REQUESTED",
-      "PAYMENT_SUCCEEDED",
-      "READY_TO_SHIP",
-      "SHIPPED",
-      "DELIVERED",
-    ]);
+    expect(events.map((e) => e.type)).toEqual(DELIVERED_ORDER_HISTORY);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const [relay] = await relaysOf(listingId);
     expect(relay).toMatchObject({
@@ -310,15 +302,9 @@ describe("supplier webhooks", () => {
     const fresh = rotated.body.secret as string;
     expect(fresh).not.toBe(old);
     expect((await send(supplierId, { type: "relay.accepted", relayId }, { secret: old })).status).toBe(200);
-    const { doc, tableName } = db();
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.supplier(supplierId),
-        UpdateExpression: "SET previousSecretValidUntil = :past",
-        ExpressionAttributeValues: { ":past": new Date(Date.now() - 1000).toISOString() },
-      }),
-    );
+    await updateStoredItem(keys.supplier(supplierId), "SET previousSecretValidUntil = :past", {
+      ":past": new Date(Date.now() - 1000).toISOString(),
+    });
     const shipped = { type: "relay.shipped", relayId, shippingInfo: { carrier: "CJ", trackingNumber: "CJ-1" } };
     expect((await send(supplierId, shipped, { secret: old })).status).toBe(401);
     const ok = await send(supplierId, shipped, { secret: fresh });

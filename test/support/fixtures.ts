@@ -1,11 +1,45 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import type { EventBridgeEvent } from "aws-lambda";
 import { ulid } from "ulid";
 import { Catalog } from "../../core/catalog/index.js";
 import { DomainError } from "../../core/errors.js";
+import type { OrderEventType } from "../../core/order/status.js";
 import type { Actor } from "../../core/schema.js";
 import { db } from "../../core/store/client.js";
 
 export const who: Actor = { actor: "test", requestId: "req-test" };
+
+/** The event types, in order, of an order that was placed, paid, shipped and delivered. */
+export const DELIVERED_ORDER_HISTORY = [
+  "ORDER_CREATED",
+  "INVENTORY_RESERVED",
+  "PAYMENT_REQUESTED",
+  "PAYMENT_SUCCEEDED",
+  "READY_TO_SHIP",
+  "SHIPPED",
+  "DELIVERED",
+] as const satisfies readonly OrderEventType[];
+
+let upstreamEventCount = 0;
+
+/** An EventBridge event from an upstream system (payments, shipments), as a target handler receives it. */
+export function upstreamEvent(
+  source: string,
+  detailType: string,
+  detail: Record<string, unknown>,
+): EventBridgeEvent<string, unknown> {
+  return {
+    version: "0",
+    id: `ev-${++upstreamEventCount}`,
+    source,
+    "detail-type": detailType,
+    account: "1",
+    time: new Date().toISOString(),
+    region: "local",
+    resources: [],
+    detail,
+  };
+}
 
 /** A SKU with a current offer and stock on hand; ids are unique per call so tests never share state. */
 export async function seedSku(options: { price?: number; onHand?: number; currency?: string } = {}) {

@@ -1,6 +1,7 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
 import { inject } from "vitest";
-import { setDb } from "../../core/store/client.js";
+import { db, setDb } from "../../core/store/client.js";
 import { createTable } from "../../local/dynamo.js";
 
 /**
@@ -15,4 +16,24 @@ export async function freshTable(prefix = "t"): Promise<{ endpoint: string; tabl
   process.env.DYNAMODB_ENDPOINT = endpoint;
   setDb(undefined);
   return { endpoint, tableName };
+}
+
+/**
+ * Updates a stored item directly, past the domain code: the state a crash, a race or an operator's raw fix leaves
+ * behind, which no API call can produce.
+ */
+export async function updateStoredItem(
+  key: { pk: string; sk: string },
+  updateExpression: string,
+  values: Record<string, unknown>,
+): Promise<void> {
+  const { doc, tableName } = db();
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: updateExpression,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
