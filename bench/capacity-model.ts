@@ -239,6 +239,225 @@ export interface CapacitySummary {
 
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
+/** Units over the whole workload to units per order (0 when the workload created no orders). */
+type PerOrder = (units: number) => number;
+
+/** The orders/s one key's PARTITION_WCU allows at `perOrder` write units per order on it (undefined: none taken). */
+const ceiling = (perOrder: number) => (perOrder > 0 ? Math.floor(PARTITION_WCU / perOrder) : undefined);
+
+/** A spread group as the sample wrote it. */
+interface GroupTally {
+  index: string;
+  group: string;
+  shards: number;
+  family?: string;
+  share?: number;
+  /** The group's observed total, or with a known share: its family's total x share. */
+  units: number;
+  /** Distinct keys of the group seen. */
+  keys: number;
+  /** The group's most-written key. */
+  max: KeyUnits;
+}
+
+/** The sample's spread groups by index and group, and the group of every row that is one of a group's keys. */
+interface SpreadGroups {
+  groups: Map<string, GroupTally>;
+  groupOf: Map<KeyUnits, string>;
+}
+
+function tallyGroups(rows: KeyUnits[], spread: SpreadOf): SpreadGroups {
+  const groups = new Map<string, GroupTally>();
+  const families = new Map<string, number>();
+  const groupOf = new Map<KeyUnits, string>();
+  for (const row of rows) {
+    const g = spread(row.index, row.key);
+    if (!g) continue;
+    const id = `${row.index}\u0000${g.group}`;
+    groupOf.set(row, id);
+    if (g.family !== undefined && g.share !== undefined) {
+      const family = `${row.index}\u0000${g.family}`;
+      families.set(family, (families.get(family) ?? 0) + row.units);
+    }
+    const entry = groups.get(id);
+    if (!entry)
+      groups.set(id, {
+        index: row.index,
+        group: g.group,
+        shards: g.shards,
+        family: g.family,
+        share: g.share,
+        units: row.units,
+        keys: 1,
+        max: row,
+      });
+    else {
+      entry.units += row.units;
+      entry.keys++;
+      if (row.units > entry.max.units) entry.max = row;
+    }
+  }
+  // A family's total is known only once every row is in, so shares are applied after the pass.
+  for (const g of groups.values())
+    if (g.family !== undefined && g.share !== undefined)
+      g.units = (families.get(`${g.index}\u0000${g.family}`) ?? 0) * g.share;
+  return { groups, groupOf };
+}
+
+/** More keys seen than the writer's shards (a re-shard mid-run): divide over what was seen. */
+const groupShards = (g: GroupTally) => Math.max(g.shards, g.keys);
+
+const groupKeyText = (g: GroupTally) =>
+  groupShards(g) > 1 ? `${g.group} (each of ${groupShards(g)} shards)` : g.group;
+
+function tallyOf(row: KeyUnits, spread: SpreadGroups): GroupTally | undefined {
+  const id = spread.groupOf.get(row);
+  return id === undefined ? undefined : spread.groups.get(id)!;
+}
+
+/** A key's expected units: a spread key's are its group's total / shards, any other key's as observed. */
+function expectedUnits(row: KeyUnits, spread: SpreadGroups): number {
+  const g = tallyOf(row, spread);
+  return g ? g.units / groupShards(g) : row.units;
+}
+
+/** A key that counts toward the ceiling: written for no single entity, or a spread key (shared by design). */
+const isShared = (row: KeyUnits, spread: SpreadGroups) => row.owner === null || spread.groupOf.has(row);
+
+/** A pattern's keys as the sample wrote them. */
+interface PatternTally {
+  index: string;
+  pattern: string;
+  keys: number;
+  units: number;
+  /** The most-written key of any kind. */
+  hottest: KeyUnits;
+  /** The shared key that took the most units, and the one expected to take the most; undefined: no shared key. */
+  observed: KeyUnits | undefined;
+  expected: KeyUnits | undefined;
+}
+
+function tallyPatterns(rows: KeyUnits[], spread: SpreadGroups): PatternTally[] {
+  const patterns = new Map<string, PatternTally>();
+  for (const row of rows) {
+    const id = `${row.index}\u0000${row.pattern}`;
+    const p = patterns.get(id);
+    const shared = isShared(row, spread) ? row : undefined;
+    if (!p)
+      patterns.set(id, {
+        index: row.index,
+        pattern: row.pattern,
+        keys: 1,
+        units: row.units,
+        hottest: row,
+        observed: shared,
+        expected: shared,
+      });
+    else {
+      p.keys++;
+      p.units += row.units;
+      if (row.units > p.hottest.units) p.hottest = row;
+      if (shared && (!p.observed || shared.units > p.observed.units)) p.observed = shared;
+      if (shared && (!p.expected || expectedUnits(shared, spread) > expectedUnits(p.expected, spread)))
+        p.expected = shared;
+    }
+  }
+  return [...patterns.values()];
+}
+
+/** Shared patterns first, then by their hottest key's expected units, then by the pattern's units. */
+function patternRows(patterns: PatternTally[], spread: SpreadGroups, per: PerOrder): PatternRow[] {
+  return patterns
+    .map((p) => {
+      const expected = p.expected ?? p.hottest;
+      const observed = p.observed ?? p.hottest;
+      const group = tallyOf(expected, spread);
+      return {
+        index: p.index,
+        pattern: p.pattern,
+        keys: p.keys,
+        perEntity: p.expected === undefined,
+        hottestKeyWriteUnits: observed.units,
+        writeUnitsPerOrder: round(per(p.units)),
+        hottestKey: group ? groupKeyText(group) : expected.key,
+        hottestKeyWriteUnitsPerOrder: round(per(expectedUnits(expected, spread))),
+        hottestKeyShards: group ? groupShards(group) : 1,
+        observedHottestKey: observed.key,
+        observedHottestKeyWriteUnitsPerOrder: round(per(observed.units)),
+      };
+    })
+    .sort(
+      (a, b) =>
+        Number(a.perEntity) - Number(b.perEntity) ||
+        b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder ||
+        b.writeUnitsPerOrder - a.writeUnitsPerOrder,
+    );
+}
+
+/** A load with its unrounded expected units per key over the workload (`raw`), which orders the loads. */
+type RankedLoad = KeyLoad & { raw: number };
+
+/** Every shared key on its own and every spread group once, heaviest first (ties by key). */
+function rankedLoads(rows: KeyUnits[], spread: SpreadGroups, per: PerOrder): RankedLoad[] {
+  const loads: RankedLoad[] = [];
+  for (const row of rows)
+    if (isShared(row, spread) && !spread.groupOf.has(row))
+      loads.push({
+        index: row.index,
+        key: row.key,
+        pattern: row.pattern,
+        shards: 1,
+        writeUnitsPerOrder: round(per(row.units)),
+        raw: row.units,
+      });
+  for (const g of spread.groups.values()) {
+    const shards = groupShards(g);
+    loads.push({
+      index: g.index,
+      key: groupKeyText(g),
+      pattern: `${keyPattern(g.group)}#<n>`,
+      shards,
+      writeUnitsPerOrder: round(per(g.units / shards)),
+      groupWriteUnitsPerOrder: round(per(g.units)),
+      observedMaxWriteUnitsPerOrder: round(per(g.max.units)),
+      raw: g.units / shards,
+    });
+  }
+  return loads.sort((a, b) => b.raw - a.raw || a.key.localeCompare(b.key));
+}
+
+function hottestLoad(h: RankedLoad, per: PerOrder): Hottest {
+  return {
+    index: h.index,
+    keyPattern: h.pattern,
+    key: h.key,
+    writeUnitsPerOrder: round(per(h.raw)),
+    shards: h.shards,
+    ...(h.groupWriteUnitsPerOrder !== undefined ? { groupWriteUnitsPerOrder: h.groupWriteUnitsPerOrder } : {}),
+  };
+}
+
+/** The figures from the shared keys as observed, `shared` sorted heaviest first. */
+function observedFigures(shared: KeyUnits[], top: number, per: PerOrder): CapacitySummary["observed"] {
+  const o = shared[0];
+  return {
+    hottestKeys: shared
+      .slice(0, top)
+      .map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) })),
+    hottest: o
+      ? { index: o.index, keyPattern: o.pattern, key: o.key, writeUnitsPerOrder: round(per(o.units)) }
+      : undefined,
+    ceilingOrdersPerSecond: o ? ceiling(per(o.units)) : undefined,
+  };
+}
+
+/** Per index, its keys' units per order, indexes in the order the rows first name them. */
+function unitsPerIndex(rows: KeyUnits[], per: PerOrder): Record<string, number> {
+  const perIndex: Record<string, number> = {};
+  for (const row of rows) perIndex[row.index] = (perIndex[row.index] ?? 0) + row.units;
+  return Object.fromEntries(Object.entries(perIndex).map(([index, units]) => [index, round(per(units))]));
+}
+
 /**
  * Per pattern, per index and per key, per order; the hottest shared key (one written for more than one entity, or
  * for none) and the ceiling it sets. A key of one entity is left out of the ceiling: at this workload's size its
@@ -257,164 +476,11 @@ export function summarize(
   options: { top?: number; spread?: SpreadOf } = {},
 ): CapacitySummary {
   const top = options.top ?? 10;
-  const spread = options.spread ?? (() => undefined);
-  const per = (units: number) => (orders > 0 ? units / orders : 0);
-  const ceiling = (perOrder: number) => (perOrder > 0 ? Math.floor(PARTITION_WCU / perOrder) : undefined);
-
-  const groups = new Map<
-    string,
-    {
-      index: string;
-      group: string;
-      shards: number;
-      family?: string;
-      share?: number;
-      units: number;
-      keys: number;
-      max: KeyUnits;
-    }
-  >();
-  const families = new Map<string, number>();
-  const groupOf = new Map<KeyUnits, string>();
-  for (const row of rows) {
-    const g = spread(row.index, row.key);
-    if (!g) continue;
-    const id = `${row.index}\u0000${g.group}`;
-    groupOf.set(row, id);
-    const entry = groups.get(id);
-    if (g.family !== undefined && g.share !== undefined) {
-      const family = `${row.index}\u0000${g.family}`;
-      families.set(family, (families.get(family) ?? 0) + row.units);
-    }
-    if (!entry)
-      groups.set(id, {
-        index: row.index,
-        group: g.group,
-        shards: g.shards,
-        family: g.family,
-        share: g.share,
-        units: row.units,
-        keys: 1,
-        max: row,
-      });
-    else {
-      entry.units += row.units;
-      entry.keys++;
-      if (row.units > entry.max.units) entry.max = row;
-    }
-  }
-  for (const g of groups.values())
-    if (g.family !== undefined && g.share !== undefined)
-      g.units = (families.get(`${g.index}\u0000${g.family}`) ?? 0) * g.share;
-  // More keys seen than the writer's shards (a re-shard mid-run): divide over what was seen.
-  const shardsOf = (g: { shards: number; keys: number }) => Math.max(g.shards, g.keys);
-  const expectedUnits = (row: KeyUnits) => {
-    const id = groupOf.get(row);
-    if (!id) return row.units;
-    const g = groups.get(id)!;
-    return g.units / shardsOf(g);
-  };
-  const isShared = (row: KeyUnits) => row.owner === null || groupOf.has(row);
-
-  const perIndex: Record<string, number> = {};
-  const patterns = new Map<
-    string,
-    {
-      index: string;
-      pattern: string;
-      keys: number;
-      units: number;
-      hottest: KeyUnits;
-      observed: KeyUnits | undefined;
-      expected: KeyUnits | undefined;
-    }
-  >();
-  for (const row of rows) {
-    perIndex[row.index] = (perIndex[row.index] ?? 0) + row.units;
-    const id = `${row.index}\u0000${row.pattern}`;
-    const p = patterns.get(id);
-    const shared = isShared(row) ? row : undefined;
-    if (!p)
-      patterns.set(id, {
-        index: row.index,
-        pattern: row.pattern,
-        keys: 1,
-        units: row.units,
-        hottest: row,
-        observed: shared,
-        expected: shared,
-      });
-    else {
-      p.keys++;
-      p.units += row.units;
-      if (row.units > p.hottest.units) p.hottest = row;
-      if (shared && (!p.observed || shared.units > p.observed.units)) p.observed = shared;
-      if (shared && (!p.expected || expectedUnits(shared) > expectedUnits(p.expected))) p.expected = shared;
-    }
-  }
-  const groupKeyText = (row: KeyUnits) => {
-    const id = groupOf.get(row);
-    if (!id) return row.key;
-    const g = groups.get(id)!;
-    return shardsOf(g) > 1 ? `${g.group} (each of ${shardsOf(g)} shards)` : g.group;
-  };
-  const perPattern: PatternRow[] = [...patterns.values()]
-    .map((p) => {
-      const expected = p.expected ?? p.hottest;
-      const observed = p.observed ?? p.hottest;
-      const gid = groupOf.get(expected);
-      return {
-        index: p.index,
-        pattern: p.pattern,
-        keys: p.keys,
-        perEntity: p.expected === undefined,
-        hottestKeyWriteUnits: observed.units,
-        writeUnitsPerOrder: round(per(p.units)),
-        hottestKey: groupKeyText(expected),
-        hottestKeyWriteUnitsPerOrder: round(per(expectedUnits(expected))),
-        hottestKeyShards: gid ? shardsOf(groups.get(gid)!) : 1,
-        observedHottestKey: observed.key,
-        observedHottestKeyWriteUnitsPerOrder: round(per(observed.units)),
-      };
-    })
-    .sort(
-      (a, b) =>
-        Number(a.perEntity) - Number(b.perEntity) ||
-        b.hottestKeyWriteUnitsPerOrder - a.hottestKeyWriteUnitsPerOrder ||
-        b.writeUnitsPerOrder - a.writeUnitsPerOrder,
-    );
-
-  const loads: (KeyLoad & { raw: number })[] = [];
-  for (const row of rows)
-    if (isShared(row) && !groupOf.has(row))
-      loads.push({
-        index: row.index,
-        key: row.key,
-        pattern: row.pattern,
-        shards: 1,
-        writeUnitsPerOrder: round(per(row.units)),
-        raw: row.units,
-      });
-  for (const g of groups.values()) {
-    const shards = shardsOf(g);
-    loads.push({
-      index: g.index,
-      key: shards > 1 ? `${g.group} (each of ${shards} shards)` : g.group,
-      pattern: `${keyPattern(g.group)}#<n>`,
-      shards,
-      writeUnitsPerOrder: round(per(g.units / shards)),
-      groupWriteUnitsPerOrder: round(per(g.units)),
-      observedMaxWriteUnitsPerOrder: round(per(g.max.units)),
-      raw: g.units / shards,
-    });
-  }
-  loads.sort((a, b) => b.raw - a.raw || a.key.localeCompare(b.key));
-  const hottestKeys = loads.slice(0, top).map(({ raw: _, ...load }) => load);
+  const spread = tallyGroups(rows, options.spread ?? (() => undefined));
+  const per: PerOrder = (units) => (orders > 0 ? units / orders : 0);
+  const loads = rankedLoads(rows, spread, per);
   const h = loads[0];
-
   const sortedAll = [...rows].sort((a, b) => b.units - a.units || a.key.localeCompare(b.key));
-  const observedSorted = sortedAll.filter(isShared);
-  const o = observedSorted[0];
   const all = sortedAll[0];
   return {
     orders,
@@ -427,29 +493,16 @@ export function summarize(
         }
       : undefined,
     totalWriteUnitsPerOrder: round(per(rows.reduce((sum, r) => sum + r.units, 0))),
-    perIndex: Object.fromEntries(Object.entries(perIndex).map(([index, units]) => [index, round(per(units))])),
-    perPattern,
-    hottestKeys,
-    hottest: h
-      ? {
-          index: h.index,
-          keyPattern: h.pattern,
-          key: h.key,
-          writeUnitsPerOrder: round(per(h.raw)),
-          shards: h.shards,
-          ...(h.groupWriteUnitsPerOrder !== undefined ? { groupWriteUnitsPerOrder: h.groupWriteUnitsPerOrder } : {}),
-        }
-      : undefined,
+    perIndex: unitsPerIndex(rows, per),
+    perPattern: patternRows(tallyPatterns(rows, spread), spread, per),
+    hottestKeys: loads.slice(0, top).map(({ raw: _, ...load }) => load),
+    hottest: h ? hottestLoad(h, per) : undefined,
     ceilingOrdersPerSecond: h ? ceiling(per(h.raw)) : undefined,
-    observed: {
-      hottestKeys: observedSorted
-        .slice(0, top)
-        .map((r) => ({ index: r.index, key: r.key, pattern: r.pattern, writeUnitsPerOrder: round(per(r.units)) })),
-      hottest: o
-        ? { index: o.index, keyPattern: o.pattern, key: o.key, writeUnitsPerOrder: round(per(o.units)) }
-        : undefined,
-      ceilingOrdersPerSecond: o ? ceiling(per(o.units)) : undefined,
-    },
+    observed: observedFigures(
+      sortedAll.filter((row) => isShared(row, spread)),
+      top,
+      per,
+    ),
   };
 }
 

@@ -6,6 +6,7 @@ import { type DynamoDBClient, GetItemCommand, type TransactWriteItem } from "@aw
 import type { DynamoDBRecord } from "aws-lambda";
 import { ulid } from "ulid";
 import { MAX_SHARDS } from "../core/catalog/shards.js";
+import { reloadConfig } from "../core/config.js";
 import { db, setDb } from "../core/store/client.js";
 import { keys, ShardCount } from "../core/store/table.js";
 import { localClient, startDynamoLocal } from "../local/dynamo.js";
@@ -621,24 +622,82 @@ interface WorkloadRun {
 
 const userOf = () => `user-${String(Math.floor(rand() * USERS)).padStart(3, "0")}`;
 
+/** Checkouts of `lines` lines each (undefined: the 1..5 mix) by random users; each created order counts per SKU. */
+function buyer(lines: number | undefined, ordersBySku: Map<string, number>): () => Promise<string | undefined> {
+  return async () => {
+    const items = randomLines(lines);
+    const orderId = await checkout(userOf(), items);
+    if (orderId) for (const item of items) ordersBySku.set(item.skuId, (ordersBySku.get(item.skuId) ?? 0) + 1);
+    return orderId;
+  };
+}
+
+/**
+ * `orders` checkouts under ORDERLINE_PAYMENT_WINDOW_SECONDS=1, then the window back to an hour (and no grace) for
+ * every checkout after them. Returns the orders created.
+ */
+async function unpaidCheckouts(orders: number, buy: () => Promise<string | undefined>): Promise<string[]> {
+  process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
+  reloadConfig();
+  const created = (await pool(orders, CONCURRENCY, buy)).filter((id): id is string => id !== undefined);
+  process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
+  process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
+  reloadConfig();
+  return created;
+}
+
+/**
+ * A created order's fate: a customer cancel (8 %), a failed payment (4 %), else paid (with a marketplace relay for
+ * a quarter of them), shipped and delivered. A step that is not answered 200 ends the order where it is.
+ */
+async function driveOrder(orderId: string, lifecycle: WorkloadRun["lifecycle"]): Promise<void> {
+  const fate = rand();
+  if (fate < 0.08) {
+    const answer = await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "changed my mind" });
+    count(`cancel ${answer.status}`);
+    if (answer.status === 200) lifecycle.canceled++;
+    else note("cancel", answer);
+    return;
+  }
+  if (fate < 0.12) {
+    if (await event(orderId, "PAYMENT_FAILED")) lifecycle.paymentFailed++;
+    return;
+  }
+  if (!(await event(orderId, "PAYMENT_SUCCEEDED"))) return;
+  lifecycle.paid++;
+  if (rand() < 0.25) {
+    lifecycle.relays++;
+    await channelRelay();
+  }
+  for (const type of ["READY_TO_SHIP", "SHIPPED", "DELIVERED"]) if (!(await event(orderId, type))) return;
+  lifecycle.delivered++;
+}
+
+/** The expiry job run over `unpaid`, whose windows closed long ago; returns how many of them it canceled. */
+async function expireUnpaid(unpaid: string[]): Promise<number> {
+  try {
+    await runtime.runScheduledJob("ExpireUnpaidOrders");
+  } catch (error) {
+    say(`  ExpireUnpaidOrders failed: ${(error as Error).message}`);
+  }
+  const afterSweep = await pool(
+    unpaid.length,
+    CONCURRENCY,
+    async (i) => (await call("GET", `/api/v1/orders/${unpaid[i]}`)).body?.status,
+  );
+  return afterSweep.filter((s) => s === "CANCELED").length;
+}
+
 /** `orders` checkouts of `lines` lines each (undefined: the 1..5 mix) through their lifecycles, recorded as `phase`. */
 async function runWorkload(phase: string, orders: number, lines: number | undefined): Promise<WorkloadRun> {
   await recorder.drained();
   recorder.phase = phase;
   tally = {};
   const ordersBySku = new Map<string, number>();
-  const buy = async () => {
-    const items = randomLines(lines);
-    const orderId = await checkout(userOf(), items);
-    if (orderId) for (const item of items) ordersBySku.set(item.skuId, (ordersBySku.get(item.skuId) ?? 0) + 1);
-    return orderId;
-  };
-  // Payment timeouts first: these checkouts get a 1-second window (read per request), the rest an hour.
+  const buy = buyer(lines, ordersBySku);
+  // Payment timeouts first: these checkouts get a 1-second window (the settings read again), the rest an hour.
   const timeoutOrders = Math.round(orders * TIMEOUT_SHARE);
-  process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "1";
-  const timedOut = (await pool(timeoutOrders, CONCURRENCY, buy)).filter((id): id is string => id !== undefined);
-  process.env.ORDERLINE_PAYMENT_WINDOW_SECONDS = "3600";
-  process.env.ORDERLINE_PAYMENT_GRACE_SECONDS = "0";
+  const timedOut = await unpaidCheckouts(timeoutOrders, buy);
 
   const lifecycle = {
     created: timedOut.length,
@@ -653,43 +712,13 @@ async function runWorkload(phase: string, orders: number, lines: number | undefi
     const orderId = await buy();
     if (!orderId) return;
     lifecycle.created++;
-    const fate = rand();
-    if (fate < 0.08) {
-      const answer = await call("POST", `/api/v1/orders/${orderId}/cancel`, { reason: "changed my mind" });
-      count(`cancel ${answer.status}`);
-      if (answer.status === 200) lifecycle.canceled++;
-      else note("cancel", answer);
-      return;
-    }
-    if (fate < 0.12) {
-      if (await event(orderId, "PAYMENT_FAILED")) lifecycle.paymentFailed++;
-      return;
-    }
-    if (!(await event(orderId, "PAYMENT_SUCCEEDED"))) return;
-    lifecycle.paid++;
-    if (rand() < 0.25) {
-      lifecycle.relays++;
-      await channelRelay();
-    }
-    for (const type of ["READY_TO_SHIP", "SHIPPED", "DELIVERED"]) if (!(await event(orderId, type))) return;
-    lifecycle.delivered++;
+    await driveOrder(orderId, lifecycle);
   });
   say(
     `[${elapsed()}] ${phase}: ${JSON.stringify({ ...lifecycle, timeouts: undefined, unpaidLeftToTimeOut: timedOut.length })}`,
   );
 
-  // The timed-out orders' windows closed long ago: the expiry job cancels them.
-  try {
-    await runtime.runScheduledJob("ExpireUnpaidOrders");
-  } catch (error) {
-    say(`  ExpireUnpaidOrders failed: ${(error as Error).message}`);
-  }
-  const afterSweep = await pool(
-    timedOut.length,
-    CONCURRENCY,
-    async (i) => (await call("GET", `/api/v1/orders/${timedOut[i]}`)).body?.status,
-  );
-  lifecycle.timeouts = afterSweep.filter((s) => s === "CANCELED").length;
+  lifecycle.timeouts = await expireUnpaid(timedOut);
   say(
     `[${elapsed()}] expiry job: ${lifecycle.timeouts} of ${timedOut.length} unpaid orders canceled (PAYMENT_TIMEOUT)`,
   );
