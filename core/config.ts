@@ -29,6 +29,12 @@ export interface Config {
   eventBusName: string | undefined;
   /** `EVENTBRIDGE_ENDPOINT`: the local runtime's PutEvents endpoint; unset in AWS. */
   eventBridgeEndpoint: string | undefined;
+  /** `ORDERLINE_TABLE`: the one table (set on every function by the stacks; required by the first table access). */
+  tableName: string | undefined;
+  /** `DYNAMODB_ENDPOINT`: DynamoDB Local's endpoint on the local runtime and in tests; unset in AWS. */
+  dynamoEndpoint: string | undefined;
+  /** `AWS_REGION` (set by Lambda); the local endpoints' region when unset. */
+  region: string;
 }
 
 let loaded: Config | undefined;
@@ -56,6 +62,9 @@ function readConfig(): Config {
     signingSecret: optionalString("SUPPLIER_SIGNING_SECRET"),
     eventBusName: optionalString("ORDERLINE_EVENT_BUS"),
     eventBridgeEndpoint: optionalString("EVENTBRIDGE_ENDPOINT"),
+    tableName: optionalString("ORDERLINE_TABLE"),
+    dynamoEndpoint: optionalString("DYNAMODB_ENDPOINT"),
+    region: optionalString("AWS_REGION") ?? "local",
   };
 }
 

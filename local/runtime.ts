@@ -159,6 +159,7 @@ function setHandlerEnvironment(tableName: string, dynamoEndpoint: string): void 
     process.env.AWS_ACCESS_KEY_ID = "local";
     process.env.AWS_SECRET_ACCESS_KEY = "local";
   }
+  reloadConfig();
 }
 
 /** Puts the partition limit on the handlers' client when one is configured; the limiter is removed at stop. */

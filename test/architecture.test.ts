@@ -24,4 +24,16 @@ describe("architecture (the import rules are dependency-cruiser's, in npm run li
       sources("core").filter((file) => isStoreModule(file) && expression.test(readFileSync(file, "utf8"))).length,
     ).toBeGreaterThan(3);
   });
+
+  it("calls suppliers over HTTP from one module only (core/relay/supplier-call.ts)", () => {
+    const callers = sources("core").filter((file) => /\bfetch\(/.test(readFileSync(file, "utf8")));
+    expect(callers).toEqual(["core/relay/supplier-call.ts"]);
+  });
+
+  it("reads the environment in core/config.ts only: every setting is parsed and checked once", () => {
+    const readers = [...sources("core"), ...sources("functions")].filter((file) =>
+      /process\.env\b/.test(readFileSync(file, "utf8")),
+    );
+    expect(readers).toEqual(["core/config.ts"]);
+  });
 });

@@ -1,10 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { config } from "../config.js";
 import { capacityExceeded, isThrottling } from "./throttle.js";
 
 /**
- * The table name and the DynamoDB client, resolved once from the environment on first use (so a test can set
- * the environment before its first call). `DYNAMODB_ENDPOINT` points the SDK at DynamoDB Local.
+ * The table name and the DynamoDB client, resolved once from the settings (core/config.ts) on first use;
+ * `DYNAMODB_ENDPOINT` points the SDK at DynamoDB Local. A test that switches tables sets the settings again and
+ * clears this with `setDb(undefined)`.
  */
 export interface Db {
   tableName: string;
@@ -39,14 +41,13 @@ function mapThrottling(client: DynamoDBClient): void {
 
 export function db(): Db {
   if (current) return current;
-  const tableName = process.env.ORDERLINE_TABLE;
+  const { tableName, dynamoEndpoint: endpoint, region } = config();
   if (!tableName) throw new Error("ORDERLINE_TABLE is not set");
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
   const client = new DynamoDBClient({
     ...(endpoint
       ? {
           endpoint,
-          region: process.env.AWS_REGION ?? "local",
+          region,
           credentials: { accessKeyId: "local", secretAccessKey: "local" },
         }
       : {}),

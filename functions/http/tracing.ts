@@ -1,3 +1,4 @@
+import { isRunningInLambda } from "@aws-lambda-powertools/commons/utils/env";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 
 /**
@@ -6,5 +7,5 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
  */
 export const tracer = new Tracer({
   serviceName: "orderline",
-  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+  enabled: isRunningInLambda(),
 });

@@ -11,9 +11,9 @@ import { publishEvents } from "./publisher.js";
 
 let client: EventBridgeClient | undefined;
 function eventBridge(): { client: EventBridgeClient; busName: string } {
-  const { eventBusName: busName, eventBridgeEndpoint: endpoint } = config();
+  const { eventBusName: busName, eventBridgeEndpoint: endpoint, region } = config();
   if (!busName) throw new Error("ORDERLINE_EVENT_BUS is not set");
-  client ??= new EventBridgeClient(endpoint ? { endpoint, region: process.env.AWS_REGION ?? "local" } : {});
+  client ??= new EventBridgeClient(endpoint ? { endpoint, region } : {});
   return { client, busName };
 }
 

@@ -13,6 +13,9 @@ const SETTINGS = [
   "SUPPLIER_SIGNING_SECRET",
   "ORDERLINE_EVENT_BUS",
   "EVENTBRIDGE_ENDPOINT",
+  "ORDERLINE_TABLE",
+  "DYNAMODB_ENDPOINT",
+  "AWS_REGION",
 ];
 const unset = Object.fromEntries(SETTINGS.map((key) => [key, undefined]));
 
@@ -39,6 +42,9 @@ describe("configuration (core/config.ts)", () => {
         signingSecret: undefined,
         eventBusName: undefined,
         eventBridgeEndpoint: undefined,
+        tableName: undefined,
+        dynamoEndpoint: undefined,
+        region: "local",
       });
     });
   });

@@ -3,6 +3,7 @@ import { ulid } from "ulid";
 import { inject } from "vitest";
 import { db, setDb } from "../../core/store/client.js";
 import { createTable } from "../../local/dynamo.js";
+import { setEnv } from "./env.js";
 
 /**
  * A fresh table in the shared DynamoDB Local, wired into the environment the handlers read. Call in beforeAll
@@ -12,8 +13,7 @@ export async function freshTable(prefix = "t"): Promise<{ endpoint: string; tabl
   const endpoint = inject("dynamoEndpoint");
   const tableName = `${prefix}-${ulid().toLowerCase()}`;
   await createTable(endpoint, tableName);
-  process.env.ORDERLINE_TABLE = tableName;
-  process.env.DYNAMODB_ENDPOINT = endpoint;
+  setEnv({ ORDERLINE_TABLE: tableName, DYNAMODB_ENDPOINT: endpoint });
   setDb(undefined);
   return { endpoint, tableName };
 }
