@@ -1,5 +1,8 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
+
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import { lambdaHandler } from "../lambda.js";
+import { tracer } from "../tracing.js";
 import "../secrets.js";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
@@ -33,4 +36,5 @@ export async function retryRelays(event: unknown, context: Context): Promise<Rel
   return result;
 }
 
-export const handler = lambdaHandler(retryRelays);
+// Traced: the supplier call is the latency worth seeing here.
+export const handler = lambdaHandler(retryRelays).use(captureLambdaHandler(tracer));

@@ -5,8 +5,8 @@ import { config } from "../../core/config.js";
 import { DomainError, ValidationError } from "../../core/errors.js";
 import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
+import { tracer } from "../tracing.js";
 import { problem } from "./problem.js";
-import { tracer } from "./tracing.js";
 
 /** Bodies above this are refused with 413 before any parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;

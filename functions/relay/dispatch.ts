@@ -1,5 +1,8 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
+
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import { lambdaHandler } from "../lambda.js";
+import { tracer } from "../tracing.js";
 import "../secrets.js";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
@@ -104,4 +107,5 @@ export async function dispatchRelayCreated(
   }
 }
 
-export const handler = lambdaHandler(dispatchRelayCreated);
+// Traced: the supplier call is the latency worth seeing here.
+export const handler = lambdaHandler(dispatchRelayCreated).use(captureLambdaHandler(tracer));
