@@ -11,15 +11,21 @@ export interface RouteGroup {
   handler: string;
   /** What the group's function may do to the table (least privilege). */
   table: "read" | "readWrite";
+  /**
+   * The function's timeout (s), deployed and given to the local runtime's context alike, so retries stop at the
+   * same invocation deadline on both. Groups that call a supplier synchronously (on-demand dispatch, admin retry)
+   * get up to the HTTP API's 29 s cap.
+   */
+  timeoutSeconds: number;
 }
 
 export const routeGroups = {
-  orders: { handler: "functions/api/orders.handler", table: "readWrite" },
-  reference: { handler: "functions/internal/reference.handler", table: "readWrite" },
-  orderEvents: { handler: "functions/internal/orders.handler", table: "readWrite" },
-  relays: { handler: "functions/internal/relays.handler", table: "readWrite" },
-  admin: { handler: "functions/admin/http.handler", table: "readWrite" },
-  webhooks: { handler: "functions/webhooks/suppliers.handler", table: "readWrite" },
+  orders: { handler: "functions/api/orders.handler", table: "readWrite", timeoutSeconds: 10 },
+  reference: { handler: "functions/internal/reference.handler", table: "readWrite", timeoutSeconds: 10 },
+  orderEvents: { handler: "functions/internal/orders.handler", table: "readWrite", timeoutSeconds: 10 },
+  relays: { handler: "functions/internal/relays.handler", table: "readWrite", timeoutSeconds: 29 },
+  admin: { handler: "functions/admin/http.handler", table: "readWrite", timeoutSeconds: 29 },
+  webhooks: { handler: "functions/webhooks/suppliers.handler", table: "readWrite", timeoutSeconds: 10 },
 } as const satisfies Record<string, RouteGroup>;
 
 export type RouteGroupName = keyof typeof routeGroups;

@@ -232,9 +232,10 @@ export function createGateway(localRoutes: LocalRoute[] = []): Server {
         } else {
           const body = await readBody(req);
           if (!body) return send(res, 413, problem("PAYLOAD_TOO_LARGE", "the body is too large"), idHeader);
-          const handler = await importHandler<LambdaHandler>(routeGroups[found.route.group].handler);
+          const group = routeGroups[found.route.group];
+          const handler = await importHandler<LambdaHandler>(group.handler);
           const event = toApiGatewayEvent(req, url, found.route, found.params, body, requestId);
-          result = await handler(event, lambdaContext(`orderline-${found.route.group}`));
+          result = await handler(event, lambdaContext(`orderline-${found.route.group}`, group.timeoutSeconds * 1000));
         }
         res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
         res.end(result.body ?? "");

@@ -1,20 +1,9 @@
 import type { CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { type ApiRouteProps, Api as HttpApi, type StackContext, use } from "sst/constructs";
-import {
-  type Auth,
-  fallbackHandler,
-  type Route,
-  type RouteGroupName,
-  routeGroups,
-  routeKey,
-  routes,
-} from "../functions/routes.js";
+import { type Auth, fallbackHandler, type Route, routeGroups, routeKey, routes } from "../functions/routes.js";
 import { Data } from "./Data.js";
 import { orderlineFunction } from "./functions.js";
 import { stagePolicy } from "./naming.js";
-
-/** Route groups that may call a supplier synchronously (on-demand dispatch, admin retry): up to the HTTP API cap. */
-const SUPPLIER_CALLING_GROUPS: ReadonlySet<RouteGroupName> = new Set(["relays", "admin"]);
 
 /**
  * Every route is deployed with AWS IAM auth (SigV4); nothing on this API is reachable anonymously. The route
@@ -60,7 +49,7 @@ export function Api(ctx: StackContext) {
         handler: group.handler,
         table: group.table,
         description: `HTTP routes of group "${name}"`,
-        ...(SUPPLIER_CALLING_GROUPS.has(name as RouteGroupName) ? { timeout: "29 seconds" } : {}),
+        timeout: `${group.timeoutSeconds} seconds`,
       }),
     ]),
   );

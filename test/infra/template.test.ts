@@ -254,6 +254,17 @@ describe("functions", () => {
     }
   });
 
+  it("time out as the route table says for HTTP groups (the local runtime gives each invocation the same time)", () => {
+    for (const group of Object.values(routeGroups)) {
+      const deployed = projectFunctions().find((fn) => fn.handler === group.handler);
+      expect({ handler: group.handler, timeout: deployed?.timeout }).toEqual({
+        handler: group.handler,
+        timeout: group.timeoutSeconds,
+      });
+    }
+    expect(Math.max(...Object.values(routeGroups).map((g) => g.timeoutSeconds))).toBeLessThanOrEqual(29);
+  });
+
   it("the only other Lambdas are SST's per-stack custom-resource handler (runtime chosen by SST, not us)", () => {
     const internal = functions.filter(isSstInternal);
     expect(internal.length).toBeLessThanOrEqual(4);

@@ -83,6 +83,8 @@ export interface SynthesizedFunction {
   runtime: string;
   architectures: string[];
   tracing?: string;
+  /** Seconds. */
+  timeout?: number;
   environment: Record<string, unknown>;
   assetHash?: string;
   /** Statements of every policy attached to the function's role. */
@@ -112,6 +114,7 @@ export function functionsOf(synth: Synthesized): SynthesizedFunction[] {
         runtime: props.Runtime,
         architectures: props.Architectures ?? ["x86_64"],
         tracing: props.TracingConfig?.Mode,
+        timeout: props.Timeout,
         environment: props.Environment?.Variables ?? {},
         assetHash: typeof props.Code?.S3Key === "string" ? props.Code.S3Key.replace(/\.zip$/, "") : undefined,
         statements: statementsByRole.get(roleId) ?? [],
