@@ -41,6 +41,16 @@ export function invocationDeadline(): number | undefined {
   return invocation.getStore();
 }
 
+/**
+ * When a time-bounded loop must stop (epoch ms): `budgetMs` from now, or the invocation's deadline when that comes
+ * first (unless the loop stands outside any invocation); Infinity when nothing bounds it.
+ */
+export function deadlineAfter(budgetMs?: number, withinInvocation = true): number {
+  const own = budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + budgetMs;
+  const outer = withinInvocation ? invocation.getStore() : undefined;
+  return Math.min(own, outer ?? Number.POSITIVE_INFINITY);
+}
+
 /** A full-jitter wait before retry number `retry` (1 for the first retry). */
 export function backoffDelay(retry: number, baseMs: number, capMs = DEFAULT_CAP_MS): number {
   return Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(retry - 1, 20));
@@ -64,9 +74,7 @@ export class Backoff {
   private readonly deadline: number;
 
   constructor(private readonly policy: RetryPolicy) {
-    const own = policy.budgetMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + policy.budgetMs;
-    const outer = policy.withinInvocation === false ? undefined : invocation.getStore();
-    this.deadline = Math.min(own, outer ?? Number.POSITIVE_INFINITY);
+    this.deadline = deadlineAfter(policy.budgetMs, policy.withinInvocation !== false);
   }
 
   /** Tries made so far (the first included). */

@@ -16,7 +16,7 @@ import {
   type StockShortage,
   ValidationError,
 } from "../errors.js";
-import { invocationDeadline } from "../retry.js";
+import { deadlineAfter } from "../retry.js";
 import { type Actor, Currency, exactlyOneOfEach, type FieldChoices, Id } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem, getItems } from "../store/items.js";
@@ -210,7 +210,7 @@ export async function checkout(rawInput: unknown, who: Actor): Promise<CheckoutR
   const pick = (): ShardPlan => new Map(lines.map((l) => [l.skuId, pickShard(l.skuId)]));
   let shards = pick();
   // Moving to other shards stops at the throttling budget, or sooner at the invocation's deadline.
-  const throttleDeadline = Math.min(Date.now() + THROTTLE_BUDGET_MS, invocationDeadline() ?? Number.POSITIVE_INFINITY);
+  const throttleDeadline = deadlineAfter(THROTTLE_BUDGET_MS);
   for (let attempt = 1; attempt <= MAX_CHECKOUT_ATTEMPTS; attempt++) {
     const order = buildOrder(input, lines, new Date(), shards);
     const actions = checkoutActions(tableName, order, lines, hash, who);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Backoff, invocationDeadline } from "../retry.js";
+import { Backoff, deadlineAfter } from "../retry.js";
 import { QUICK_RETRIES, quickRetryDelayMs, supplierTimeoutMs } from "./config.js";
 import { redactCardNumbers } from "./forbidden.js";
 import { signedHeaders } from "./secrets.js";
@@ -50,8 +50,7 @@ async function readReason(response: Response): Promise<string | undefined> {
 
 /** A try waits for the supplier the configured time at most, and never past the invocation's deadline. */
 function tryTimeoutMs(configured: number): number {
-  const deadline = invocationDeadline();
-  return deadline === undefined ? configured : Math.max(1, Math.min(configured, deadline - Date.now()));
+  return Math.max(1, Math.min(configured, deadlineAfter() - Date.now()));
 }
 
 /** A network error, timeout, 408, 429 or 5xx: worth a quick retry; anything else is the supplier's answer. */

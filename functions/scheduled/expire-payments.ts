@@ -1,18 +1,20 @@
-import type { Context, ScheduledEvent } from "aws-lambda";
+import type { ScheduledEvent } from "aws-lambda";
 import { Order } from "../../core/order/index.js";
+import { invocationDeadline } from "../../core/retry.js";
 import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
 
+const STOP_BEFORE_DEADLINE_MS = 4_000;
+
 /** Runs every minute (EventBridge schedule in AWS, an interval on the local runtime). */
-export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">, context?: Context) {
-  // Stop taking work 5 s before the function's own timeout: what is left stays in the index for the next run.
-  const deadline = context?.getRemainingTimeInMillis
-    ? Date.now() + context.getRemainingTimeInMillis() - 5_000
-    : undefined;
+export async function expirePayments(event: Pick<ScheduledEvent, "id" | "time">) {
+  // Stop taking work 4 s before the invocation's deadline (5 s before the function's timeout): the cancellation in
+  // flight still commits, and what is left stays in the index for the next run.
+  const end = invocationDeadline();
   const sweep = await Order.expireOverduePayments(
     new Date(),
     { actor: "payment-timeout", requestId: event.id },
-    deadline ? { deadline } : {},
+    end === undefined ? {} : { deadline: end - STOP_BEFORE_DEADLINE_MS },
   );
   if (sweep.skipped) logger.info("payment expiry skipped: another run holds the lease");
   if (sweep.unfinished)
