@@ -5,8 +5,8 @@ import { Currency, Id, Money } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
-import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
-import { ConditionFailed, updateAlone } from "../store/write.js";
+import { type TransactItem, TransactionCancelled } from "../store/transact.js";
+import { ConditionFailed, writeUpdates } from "../store/write.js";
 import { validate } from "../validate.js";
 import {
   MAX_SHARDS,
@@ -75,19 +75,13 @@ export async function putOffer(skuId: string, input: unknown): Promise<Offer> {
       ...Array.from({ length: slots - 1 }, (_, i) => offerCopyUpdate(tableName, id, i + 1, offer, updatedAt)),
     ];
     try {
-      await writeAll(actions);
+      await writeUpdates(actions);
       return { skuId: id, ...offer, updatedAt };
     } catch (error) {
       if (!(error instanceof TransactionCancelled) && !(error instanceof ConditionFailed)) throw error;
     }
   } while (await replans.wait());
   throw new ConcurrencyError(`the shards of SKU ${id} kept changing; retry the request`);
-}
-
-/** One item changes by a plain conditional update (half the write units of a transaction); several, in one transaction. */
-async function writeAll(actions: TransactItem[]): Promise<void> {
-  if (actions.length === 1) await updateAlone(actions[0]!);
-  else await transactWrite(actions);
 }
 
 export async function getSku(skuId: string): Promise<SkuState | undefined> {
@@ -153,7 +147,7 @@ export async function setStock(skuId: string, input: unknown): Promise<Stock> {
       shardStockUpdate(tableName, shardStock(sku, k, target, shards, slotCount)),
     );
     try {
-      await writeAll(actions);
+      await writeUpdates(actions);
       rememberShards(id, shards);
       return { skuId: id, onHand, reserved: totalReserved, available: onHand - totalReserved, shards };
     } catch (error) {

@@ -1,5 +1,6 @@
 import { Entity, keys } from "../store/table.js";
 import type { TransactItem } from "../store/transact.js";
+import type { OfferInput } from "./sku.js";
 
 /**
  * The catalog's writes of SKU items (the main item and its stock shards, see shards.ts): offers, stock on hand and
@@ -8,18 +9,10 @@ import type { TransactItem } from "../store/transact.js";
  * touches and bumps `stockVersion` (reconciliation conditions its fix on it).
  */
 
-/** The offer as every stock shard carries it. */
-export interface OfferCopy {
-  offerId: string;
-  unitPrice: number;
-  currency: string;
-  title?: string | undefined;
-}
-
 const SET_OFFER =
   "offerId = :offerId, unitPrice = :unitPrice, currency = :currency, title = :title, offerUpdatedAt = :at";
 
-function offerValues(offer: OfferCopy, at: string): Record<string, unknown> {
+function offerValues(offer: OfferInput, at: string): Record<string, unknown> {
   return {
     ":offerId": offer.offerId,
     ":unitPrice": offer.unitPrice,
@@ -36,7 +29,7 @@ function offerValues(offer: OfferCopy, at: string): Record<string, unknown> {
 export function offerUpdate(
   tableName: string,
   skuId: string,
-  offer: OfferCopy,
+  offer: OfferInput,
   at: string,
   slots: number,
 ): TransactItem {
@@ -63,7 +56,7 @@ export function offerCopyUpdate(
   tableName: string,
   skuId: string,
   shard: number,
-  offer: OfferCopy,
+  offer: OfferInput,
   at: string,
 ): TransactItem {
   return {
@@ -85,7 +78,7 @@ export interface ShardStock {
   /** Shard 0 only: the counts it records, and the offer version and slot count the writer read. */
   main?: { shards: number; slots: number; readOfferVersion: number | undefined; readSlots: number | undefined };
   /** Shards k > 0: the offer they carry. */
-  offer?: { offer: OfferCopy; at: string };
+  offer?: { offer: OfferInput; at: string };
   /** Beyond the active shards: checkouts refuse it; it keeps only its reservations. */
   retired: boolean;
 }

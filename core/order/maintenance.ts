@@ -4,7 +4,7 @@ import type { Actor } from "../schema.js";
 import { acquireLease, inParallel } from "../store/lease.js";
 import { indexKeysBelow, scanEntity } from "../store/scan.js";
 import { allShards, Entity, keys, ShardCount } from "../store/table.js";
-import { ConditionFailed, updateItem } from "../store/write.js";
+import { updateIfMet } from "../store/write.js";
 import type { OrderItem } from "./model.js";
 import { expirePayment, graceCutoff } from "./transition.js";
 
@@ -135,12 +135,5 @@ export async function reconcileReservations(options: { fix?: boolean } = {}): Pr
   }
 }
 
-async function fixReserved(counter: ReservedCounter, want: number): Promise<boolean> {
-  try {
-    await updateItem(reservedFixUpdate(counter, want));
-    return true;
-  } catch (error) {
-    if (!(error instanceof ConditionFailed)) throw error;
-    return false;
-  }
-}
+const fixReserved = (counter: ReservedCounter, want: number): Promise<boolean> =>
+  updateIfMet(reservedFixUpdate(counter, want));

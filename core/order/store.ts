@@ -1,16 +1,11 @@
 import { Entity, keys } from "../store/table.js";
-import type { TransactItem } from "../store/transact.js";
+import { createPut, type TransactItem } from "../store/transact.js";
 import type { Order, OrderEventsItem } from "./model.js";
 
 /**
  * The writes of an order's items (the order, its history, its idempotency key): the domain decides what changes,
  * these say it to DynamoDB. They are actions of the one transaction a checkout or a transition commits.
  */
-
-/** A Put that only creates: it fails its condition when an item with this key already exists. */
-function createPut(tableName: string, item: Record<string, unknown>): NonNullable<TransactItem["Put"]> {
-  return { TableName: tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" };
-}
 
 /**
  * Claims the idempotency key for `order`. A key already claimed cancels the transaction with the stored item

@@ -1,7 +1,3 @@
-import type { RelayQueue } from "../store/table.js";
-import { attemptAlarmThreshold } from "./config.js";
-import type { Relay } from "./model.js";
-
 /**
  * The relay state machine and the immutability points of DS-4.1 §5.3, as data. Persistence guards the status
  * and version every plan was made from, so a concurrent writer cannot slip a transition or a forbidden edit in.
@@ -99,13 +95,4 @@ export function isMutable(field: RelayField, status: RelayStatus): boolean {
 /** Statuses in which every one of `fields` may change: the status condition of the write that changes them. */
 export function statusesAllowing(fields: readonly RelayField[]): RelayStatus[] {
   return RelayStatus.filter((status) => fields.every((field) => isMutable(field, status)));
-}
-
-/**
- * The queue a relay waits in (gsi3): pending after a failed attempt, to `RETRY`; past the attempt threshold, to
- * `ATTENTION` (listed for a person, never retried blindly); otherwise in none (the index is sparse).
- */
-export function relayQueueOf(relay: Relay): RelayQueue | undefined {
-  if (relay.status !== "pending" || !relay.metadata.lastError) return undefined;
-  return relay.dispatchAttempts > attemptAlarmThreshold() ? "ATTENTION" : "RETRY";
 }

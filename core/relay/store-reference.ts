@@ -1,9 +1,8 @@
 import { db } from "../store/client.js";
 import { Entity, keys } from "../store/table.js";
 import { type TransactItem, transactWrite } from "../store/transact.js";
-import { updateItem } from "../store/write.js";
+import { updateIfMet, updateItem } from "../store/write.js";
 import type { Listing, Supplier } from "./reference.js";
-import { updateIfMet } from "./store.js";
 
 /** How the reference data relays read is written: listings, their SKU pointers, suppliers and their secret versions. */
 

@@ -1,12 +1,13 @@
 import type { Actor } from "../schema.js";
 import { db } from "../store/client.js";
 import { getItem } from "../store/items.js";
-import { Entity, keys } from "../store/table.js";
-import { type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
-import { ConditionFailed, type ItemUpdate, updateItem } from "../store/write.js";
+import { Entity, keys, type RelayQueue } from "../store/table.js";
+import { createPut, type TransactItem, TransactionCancelled, transactWrite } from "../store/transact.js";
+import { updateIfMet } from "../store/write.js";
 import { type AuditEntry, auditRecord } from "./audit.js";
+import { attemptAlarmThreshold } from "./config.js";
 import type { Relay } from "./model.js";
-import { type RelayField, relayQueueOf, statusesAllowing } from "./status.js";
+import { type RelayField, statusesAllowing } from "./status.js";
 
 /**
  * How relays are written: the relay item with its index keys, its audit log, its uniqueness items, the dispatch
@@ -15,11 +16,20 @@ import { type RelayField, relayQueueOf, statusesAllowing } from "./status.js";
  */
 
 /**
+ * The queue a relay waits in (gsi3): pending after a failed attempt, to `RETRY`; past the attempt threshold, to
+ * `ATTENTION` (listed for a person, never retried blindly); otherwise in none (the index is sparse).
+ */
+function relayQueueOf(relay: Relay): RelayQueue | undefined {
+  if (relay.status !== "pending" || !relay.metadata.lastError) return undefined;
+  return relay.dispatchAttempts > attemptAlarmThreshold() ? "ATTENTION" : "RETRY";
+}
+
+/**
  * The relay's own item with its index keys: by listing (gsi1), by status (gsi2), in a failure queue (gsi3), each
  * spread over shards by relay id. The indexes hold keys only, so rewriting the item costs an index write only when
  * one of these keys changes.
  */
-export function relayItem(relay: Relay): Record<string, unknown> {
+function relayItem(relay: Relay): Record<string, unknown> {
   const queue = relayQueueOf(relay);
   return {
     ...keys.relay(relay.relayId),
@@ -40,7 +50,7 @@ export function relayItem(relay: Relay): Record<string, unknown> {
  * `suffix` keeps an entry written outside a change (a supplier call whose result could not be applied) apart from
  * that version's own entries.
  */
-export function auditPuts(
+function auditPuts(
   tableName: string,
   relay: Relay,
   entries: AuditEntry[],
@@ -49,15 +59,11 @@ export function auditPuts(
   suffix = "",
 ): TransactItem[] {
   return entries.map((entry, index) => ({
-    Put: {
-      TableName: tableName,
-      Item: {
-        ...keys.relayAudit(relay.relayId, relay.version, `${suffix}${index}`),
-        entity: Entity.RelayAudit,
-        ...auditRecord(relay, entry, who, at),
-      },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
+    Put: createPut(tableName, {
+      ...keys.relayAudit(relay.relayId, relay.version, `${suffix}${index}`),
+      entity: Entity.RelayAudit,
+      ...auditRecord(relay, entry, who, at),
+    }),
   }));
 }
 
@@ -96,9 +102,7 @@ function uniquePut(
 ): TransactItem {
   return {
     Put: {
-      TableName: tableName,
-      Item: { ...key, entity: Entity.RelayUnique, relayId, what, createdAt },
-      ConditionExpression: "attribute_not_exists(pk)",
+      ...createPut(tableName, { ...key, entity: Entity.RelayUnique, relayId, what, createdAt }),
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     },
   };
@@ -235,7 +239,7 @@ function newRelayActions(tableName: string, relay: Relay, audits: AuditEntry[], 
   if (relay.ecommerceOrderId)
     at.duplicates.push(unique(keys.relayByEcommerceOrder(relay.ecommerceOrderId), "ecommerceOrderId"));
   unique(keys.relayOrderNumber(relay.orderNumber), "orderNumber");
-  add({ Put: { TableName: tableName, Item: relayItem(relay), ConditionExpression: "attribute_not_exists(pk)" } });
+  add({ Put: createPut(tableName, relayItem(relay)) });
   actions.push(...auditPuts(tableName, relay, audits, who, relay.createdAt));
   return { actions, at };
 }
@@ -299,17 +303,6 @@ export async function claimDispatch(relay: Relay, now: Date, leaseUntil: string)
   });
 }
 
-/** A conditional update whose refusal is an answer, not a fault: false when its condition was not met. */
-export async function updateIfMet(update: ItemUpdate): Promise<boolean> {
-  try {
-    await updateItem(update);
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionFailed) return false;
-    throw error;
-  }
-}
-
 /** A supplier webhook applied to a relay, remembered by its `webhook-id` until `expiresAt` (epoch seconds, TTL). */
 export interface WebhookReceipt {
   supplierId: string;
@@ -324,11 +317,11 @@ export interface WebhookReceipt {
 export function webhookReceiptPut(receipt: WebhookReceipt): TransactItem {
   const { supplierId, webhookId, ...record } = receipt;
   return {
-    Put: {
-      TableName: db().tableName,
-      Item: { ...keys.supplierWebhook(supplierId, webhookId), entity: Entity.SupplierWebhook, ...record },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
+    Put: createPut(db().tableName, {
+      ...keys.supplierWebhook(supplierId, webhookId),
+      entity: Entity.SupplierWebhook,
+      ...record,
+    }),
   };
 }
 

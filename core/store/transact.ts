@@ -9,6 +9,11 @@ import { capacityExceeded, isThrottledTransaction } from "./throttle.js";
 
 export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 
+/** A Put that only creates: it fails when an item with its key exists. */
+export function createPut(tableName: string, item: Record<string, unknown>): NonNullable<TransactItem["Put"]> {
+  return { TableName: tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" };
+}
+
 /** Why each action of a cancelled transaction failed, index-aligned with the actions sent. */
 export interface CancelledAction {
   code: string | undefined;

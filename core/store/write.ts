@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { db } from "./client.js";
-import type { TransactItem } from "./transact.js";
+import { type TransactItem, transactWrite } from "./transact.js";
 
 /** A single write refused by its condition: the item was not what the write assumed. */
 export class ConditionFailed extends Error {
@@ -52,6 +52,17 @@ export async function updateItem(
   });
 }
 
+/** A conditional update whose refusal is an answer, not a fault: false when its condition was not met. */
+export async function updateIfMet(update: ItemUpdate): Promise<boolean> {
+  try {
+    await updateItem(update);
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionFailed) return false;
+    throw error;
+  }
+}
+
 /** One item, whole (optionally conditional). Throws ConditionFailed when refused. */
 export async function putItem(
   item: Key & Record<string, unknown>,
@@ -70,8 +81,17 @@ export async function putItem(
   );
 }
 
+/**
+ * Update actions, all or none: one alone as a plain conditional update (half the write units of a transaction),
+ * several in one transaction. A refusal is ConditionFailed (one) or TransactionCancelled (several).
+ */
+export async function writeUpdates(actions: TransactItem[]): Promise<void> {
+  if (actions.length === 1) await updateAlone(actions[0]!);
+  else await transactWrite(actions);
+}
+
 /** The update action of a transaction, sent alone as a plain conditional update. */
-export async function updateAlone(action: TransactItem): Promise<void> {
+async function updateAlone(action: TransactItem): Promise<void> {
   const update = action.Update!;
   await updateItem({
     key: update.Key as Key,
