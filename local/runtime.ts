@@ -322,8 +322,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     setHandlerEnvironment(tableName, dynamoEndpoint);
     const partitionLimit = installPartitionLimit(options, dynamoEndpoint, warn, cleanup);
     const { bus, eventBusEndpoint } = await startBus(options, log, warn, cleanup);
-    // The handlers' environment is complete: settings read before it was (core/config.ts keeps the first reading,
-    // e.g. a test's own settings or an earlier runtime's) would miss this runtime's bus, table and secret.
+    // startBus set EVENTBRIDGE_ENDPOINT: read the settings again (core/config.ts keeps the last reading), or the
+    // publisher would miss this runtime's bus.
     reloadConfig();
     const poller = await startPoller(options, { dynamoEndpoint, tableName, created }, log, warn, cleanup);
     const endpoints = { eventBusEndpoint, dynamodbEndpoint: dynamoEndpoint, tableName };

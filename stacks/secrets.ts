@@ -1,7 +1,7 @@
 import type { Config } from "sst/constructs";
 
 /**
- * The handlers (SST notation, as in functions/routes.ts and functions/events/rules.ts) that sign requests to
+ * The handlers (SST notation, as in functions/routes.ts, functions/events/rules.ts and functions/admin/functions.ts) that sign requests to
  * suppliers or verify what suppliers send, and therefore read SUPPLIER_SIGNING_SECRET (the master the per-supplier
  * secrets are derived from). Only these get the secret bound (env placeholder and
  * `ssm:GetParameters` on its one parameter); every other function never sees it.

@@ -1,8 +1,4 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
-
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import { lambdaHandler } from "../lambda.js";
-import { tracer } from "../tracing.js";
 import "../secrets.js";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
@@ -10,6 +6,7 @@ import { Relay } from "../../core/relay/index.js";
 import { validate } from "../../core/validate.js";
 import { logger } from "../powertools.js";
 import { reportDispatch } from "../relay/dispatch.js";
+import { tracedHandler } from "../tracing.js";
 
 /** `{ relayIds?, reason, actor? }`: actor names the admin (a direct invocation carries no caller identity). */
 const RetryEvent = z.looseObject({ actor: z.string().min(1).max(200).optional() });
@@ -37,4 +34,4 @@ export async function retryRelays(event: unknown, context: Context): Promise<Rel
 }
 
 // Traced: the supplier call is the latency worth seeing here.
-export const handler = lambdaHandler(retryRelays).use(captureLambdaHandler(tracer));
+export const handler = tracedHandler(retryRelays);

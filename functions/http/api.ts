@@ -1,11 +1,9 @@
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { ulid } from "ulid";
 import { config } from "../../core/config.js";
 import { DomainError, ValidationError } from "../../core/errors.js";
-import { lambdaHandler } from "../lambda.js";
 import { count, logger } from "../powertools.js";
-import { tracer } from "../tracing.js";
+import { tracedHandler } from "../tracing.js";
 import { problem } from "./problem.js";
 
 /** Bodies above this are refused with 413 before any parsing. */
@@ -218,11 +216,11 @@ function definedValues(raw: Record<string, string | undefined> | undefined | nul
   return out;
 }
 
-/** An HTTP Lambda handler: a {@link lambdaHandler} that is also traced (X-Ray pays off where requests fan out). */
+/** An HTTP Lambda handler: traced (the latency callers see), with the invocation's deadline and logger context. */
 export function httpHandler(
   plain: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>,
 ) {
-  return lambdaHandler(plain).use(captureLambdaHandler(tracer));
+  return tracedHandler(plain);
 }
 
 /** The Lambda handler of a route group: {@link routeRequest} wrapped with Powertools. */

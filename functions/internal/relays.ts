@@ -67,12 +67,13 @@ function relayChange<R extends { relay: unknown }>(
 ): ObservedRoute {
   return {
     async handle(request) {
-      const result = await change(id(request), request);
+      const relayId = id(request);
+      const result = await change(relayId, request);
       const log = logOf(result);
       return {
         status: 200,
         body: result.relay,
-        observe: { log: { message: log.message, fields: { relay_id: id(request), ...log.fields } } },
+        observe: { log: { message: log.message, fields: { relay_id: relayId, ...log.fields } } },
       };
     },
     rejected: (error, request) => rejection(what, error, request),

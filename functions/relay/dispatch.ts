@@ -1,14 +1,11 @@
 // Registers where the master signing secret comes from in AWS (SST Config).
-
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import { lambdaHandler } from "../lambda.js";
-import { tracer } from "../tracing.js";
 import "../secrets.js";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
 import { DomainError } from "../../core/errors.js";
 import { Relay } from "../../core/relay/index.js";
 import { count, logger } from "../powertools.js";
+import { tracedHandler } from "../tracing.js";
 
 /** What every dispatch path (RELAY_CREATED, on demand, admin retry) reports about one attempt. */
 export interface DispatchReport {
@@ -108,4 +105,4 @@ export async function dispatchRelayCreated(
 }
 
 // Traced: the supplier call is the latency worth seeing here.
-export const handler = lambdaHandler(dispatchRelayCreated).use(captureLambdaHandler(tracer));
+export const handler = tracedHandler(dispatchRelayCreated);

@@ -8,13 +8,6 @@ import { type HttpRequest, httpApi, type ObservedRoute, type RouteTable } from "
 /** Supplier callbacks are small; anything larger is refused before the signature is even computed. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
 
-/**
- * `POST /webhooks/suppliers/{supplierId}`: the one route without IAM. It is authenticated by the Standard Webhooks
- * signature over the exact raw body (never a re-serialization of the parsed one), then applied through the relay's
- * guarded transition (see Relay.receiveSupplierWebhook). A refused call (bad or stale signature, another supplier's
- * relay) changes nothing, is counted (`supplier_webhook_rejected_total{reason}`) and is logged with ids and the
- * reason only, never the body.
- */
 /** Log fields of a webhook call, as sent and bounded (a refused call is logged with them too). */
 function callFields(request: HttpRequest): Record<string, unknown> {
   return {
@@ -23,6 +16,13 @@ function callFields(request: HttpRequest): Record<string, unknown> {
   };
 }
 
+/**
+ * `POST /webhooks/suppliers/{supplierId}`: the one route without IAM. It is authenticated by the Standard Webhooks
+ * signature over the exact raw body (never a re-serialization of the parsed one), then applied through the relay's
+ * guarded transition (see Relay.receiveSupplierWebhook). A refused call (bad or stale signature, another supplier's
+ * relay) changes nothing, is counted (`supplier_webhook_rejected_total{reason}`) and is logged with ids and the
+ * reason only, never the body.
+ */
 const receive: ObservedRoute = {
   async handle(request) {
     const supplierId = request.params.supplierId ?? "";
