@@ -7,6 +7,7 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { ulid } from "ulid";
 import { MAX_SHARDS } from "../core/catalog/shards.js";
 import { reloadConfig } from "../core/config.js";
+import { sleep } from "../core/retry.js";
 import { db, setDb } from "../core/store/client.js";
 import { keys, ShardCount } from "../core/store/table.js";
 import { localClient, startDynamoLocal } from "../local/dynamo.js";
@@ -93,7 +94,6 @@ const BURST_STOCK = num("CAPACITY_BURST_STOCK", 400);
 const NO_SCHEDULE = 2_000_000_000;
 
 const started = performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
 const say = (line: string) => console.log(line);
 

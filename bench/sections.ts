@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ulid } from "ulid";
+import { sleep } from "../core/retry.js";
 import type { LocalRuntime } from "../local/runtime.js";
 import { percentile } from "./stats.js";
 
@@ -117,7 +118,7 @@ export async function eventLag(runtime: LocalRuntime, samples = 200) {
     body: JSON.stringify({ onHand: 1_000_000 }),
   });
   for (let i = 0; i < samples; i++) {
-    await new Promise((r) => setTimeout(r, Math.random() * 150));
+    await sleep(Math.random() * 150);
     const response = await fetch(`${runtime.url}/api/v1/orders`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -8,6 +8,7 @@ import {
   type Projection,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
+import { sleep } from "../core/retry.js";
 import { type IndexProjection, tableDefinition } from "../core/store/table.js";
 
 const require = createRequire(import.meta.url);
@@ -68,7 +69,7 @@ export async function startDynamoLocal(options: { port?: number; dbPath?: string
         child.kill("SIGKILL");
         throw new Error(`DynamoDB Local did not answer within 60 s:\n${output}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   client.destroy();

@@ -10,6 +10,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { sleep } from "../core/retry.js";
 import { type DemoSupplier, startDemoSupplier } from "../local/demo-supplier.js";
 
 const orderline = (process.env.ORDERLINE_URL ?? `http://127.0.0.1:${process.env.PORT || 3000}`).replace(/\/$/, "");
@@ -113,7 +114,7 @@ async function until<T>(
     if (done(value)) return value;
     if (Date.now() > deadline)
       throw new DemoFailure(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${short(value, 400)}`);
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
   }
 }
 

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { sleep } from "../core/retry.js";
 import { startFakeAws } from "../test/infra/fake-aws.js";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -83,7 +84,7 @@ async function withBuildLock<T>(timeoutMs: number, work: () => Promise<T>): Prom
       const holder = Number(await readFile(lockFile, "utf8").catch(() => ""));
       if (holder && !isAlive(holder)) await rm(lockFile, { force: true });
       else if (Date.now() > deadline) throw new Error(`another sst build (pid ${holder}) holds ${lockFile}`);
-      else await new Promise((resolve) => setTimeout(resolve, 500));
+      else await sleep(500);
     }
   }
   try {

@@ -7,6 +7,8 @@
  * Environment: ORDERLINE_URL (default http://127.0.0.1:$PORT, port 3000 when PORT is unset), SUPPLIER_PORT (default
  * 4000), DEMO_STEP_MS (1000).
  */
+
+import { sleep } from "../core/retry.js";
 import { startDemoSupplier } from "../local/demo-supplier.js";
 
 const orderline = process.env.ORDERLINE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
@@ -87,7 +89,7 @@ async function followOrder(orderId: string): Promise<string> {
       console.log(`order ${orderId}: ${status}`);
     }
     if (status === "DELIVERED" || status === "REFUND_PENDING") break;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   const history = await must<{ items: { seq: number; type: string }[] }>(
     "GET",

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { DomainError, NotFoundError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import { type Actor, Cursor, Id } from "../schema.js";
 import { inParallel } from "../store/lease.js";
 import { validate } from "../validate.js";
@@ -61,22 +62,29 @@ interface Attempt {
   reason: string;
 }
 
+/** Claims of one dispatch before it gives way to the writers that keep changing the relay. */
+const MAX_CLAIMS = 3;
+
 /**
  * Claims the next attempt (see `claimDispatch`): the attempt counter goes up and a lease keeps other writers off the
  * relay while the supplier is called. A relay that is not pending, or that another dispatch holds, is skipped; so
  * is one that keeps changing under three claims.
  */
 async function claimAttempt(relayId: string): Promise<{ relay: Relay; number: number } | { skip: DispatchResult }> {
-  for (let i = 0; i < 3; i++) {
+  const replans = replanAfterLostRace(MAX_CLAIMS);
+  let last: Relay;
+  do {
     const stored = await readStored(relayId);
     const now = new Date();
+    last = stored.relay;
     if (stored.relay.status !== "pending") return { skip: skipped(stored.relay, "not_pending") };
     if (dispatchInFlight(stored, now)) return { skip: skipped(stored.relay, "in_flight") };
     const leaseUntil = new Date(now.getTime() + dispatchLeaseMs()).toISOString();
     if (await claimDispatch(stored.relay, now, leaseUntil))
       return { relay: stored.relay, number: stored.relay.dispatchAttempts + 1 };
-  }
-  return { skip: skipped((await readStored(relayId)).relay, "in_flight") };
+  } while (await replans.wait());
+  // Still pending and free when last read, yet every claim lost: another writer is busy with it right now.
+  return { skip: skipped(last, "in_flight") };
 }
 
 /** What one attempt sent the supplier and what it answered (or why nothing was sent). */

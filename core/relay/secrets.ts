@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { NotFoundError } from "../errors.js";
+import { ConcurrencyError, NotFoundError } from "../errors.js";
+import { replanAfterLostRace } from "../retry.js";
 import { Id } from "../schema.js";
 import { getItem } from "../store/items.js";
 import { keys } from "../store/table.js";
@@ -39,6 +40,9 @@ export function parseSecret(secret: string): Buffer {
   return Buffer.from(secret.replace(/^whsec_/, ""), "base64");
 }
 
+/** Issues racing on one supplier's version before this one gives up (each lost race means another one won). */
+const MAX_ISSUE_TRIES = 6;
+
 /**
  * Issues the supplier's next secret and returns it: the only time it is ever shown. The version moves by a
  * conditional update, so two concurrent issues cannot both believe they made the same version current.
@@ -48,7 +52,8 @@ export async function issueSecret(
   now = new Date(),
 ): Promise<{ supplierId: string; secret: string }> {
   const id = validate(Id, supplierId);
-  for (;;) {
+  const replans = replanAfterLostRace(MAX_ISSUE_TRIES);
+  do {
     const item = await getItem(keys.supplier(id));
     if (!item) throw new NotFoundError("supplier", id, "SUPPLIER_NOT_FOUND");
     const current = typeof item.secretVersion === "number" ? item.secretVersion : 0;
@@ -60,7 +65,8 @@ export async function issueSecret(
       previousValidUntil: current === 0 ? null : new Date(now.getTime() + PREVIOUS_SECRET_GRACE_MS).toISOString(),
     });
     if (moved) return { supplierId: id, secret: formatSecret(await keyOf(id, next)) };
-  }
+  } while (await replans.wait());
+  throw new ConcurrencyError(`the secret of supplier ${id} kept changing; retry the request`);
 }
 
 /** The keys of a supplier as of `now`, from its stored versions (undefined when the supplier is unknown). */
