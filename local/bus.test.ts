@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runWithinDeadline } from "../core/retry.js";
 import { type BusEvent, LocalBus } from "./bus.js";
 import { createGateway } from "./gateway.js";
 import { calls } from "./testdata/bus-targets.js";
@@ -229,6 +230,16 @@ describe("delivery to rules", () => {
     );
     expect(bus.deliveries(id)).toEqual([{ eventId: id, rule: "Broken", status: "dead-lettered", attempts: 3 }]);
     expect(logged.some((line) => line.includes("dead letter") && line.includes(id))).toBe(true);
+  });
+
+  it("retries a target as EventBridge does, even when the event was put by an invocation out of time", async () => {
+    // The publisher's deadline is its own: the target's retries are the bus's, as they are EventBridge's in AWS.
+    const out = runWithinDeadline(Date.now() - 1, () =>
+      bus.putEvents([{ Source: "test.broken", DetailType: "Anything", Detail: "{}", EventBusName: "orderline-test" }]),
+    );
+    const id = (out.Entries[0] as { EventId: string }).EventId;
+    await bus.idle();
+    expect(bus.deliveries(id)).toEqual([{ eventId: id, rule: "Broken", status: "dead-lettered", attempts: 3 }]);
   });
 
   it("a handler that fails once is delivered on the retry", async () => {

@@ -2,8 +2,8 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { DomainError } from "../../core/errors.js";
 import { withEnv } from "../../test/support/env.js";
-import { logger } from "../powertools.js";
-import { routeRequest } from "./api.js";
+import { logger, metrics } from "../powertools.js";
+import { type ObservedRoute, routeRequest } from "./api.js";
 
 function event(routeKey: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
   return {
@@ -131,5 +131,56 @@ describe("HTTP routing", () => {
     expect((await routeRequest(echo, event("POST /echo"))).statusCode).toBe(200);
     expect((await routeRequest(echo, event("POST /echo", { headers, body: '{"a":1}' }))).statusCode).toBe(200);
     expect(seen).toEqual([undefined, { a: 1 }]);
+  });
+
+  it("emits what an observed route declares: its answer's counts and log line, a DomainError's refusal, nothing else", async () => {
+    const counted: string[] = [];
+    vi.spyOn(metrics, "singleMetric").mockImplementation(() => {
+      const dimensions: string[] = [];
+      const single = {
+        addDimension: (key: string, value: string) => {
+          dimensions.push(`${key}=${value}`);
+          return single;
+        },
+        addMetric: (name: string) => void counted.push(`${name}{${dimensions.join(",")}}`),
+      };
+      return single as unknown as ReturnType<typeof metrics.singleMetric>;
+    });
+    const info = vi.spyOn(logger, "info").mockImplementation(() => undefined);
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    const outcome: { value: "ok" | "refused" | "broken" } = { value: "ok" };
+    const route: ObservedRoute = {
+      async handle() {
+        if (outcome.value === "refused") throw new DomainError("NOT_FOUND", "no such thing");
+        if (outcome.value === "broken") throw new Error("bug");
+        return {
+          status: 200,
+          body: { ok: true },
+          observe: { count: [["thing_total", { status: "ok" }]], log: { message: "thing done", fields: { id: "t1" } } },
+        };
+      },
+      rejected: (error) => ({
+        count: [["thing_total", { status: error.code }]],
+        log: { message: "thing refused", level: "warn", fields: { code: error.code } },
+      }),
+    };
+    const routes = { "POST /thing": route };
+    try {
+      const ok = await routeRequest(routes, event("POST /thing"));
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toBe('{"ok":true}');
+      outcome.value = "refused";
+      expect((await routeRequest(routes, event("POST /thing"))).statusCode).toBe(404);
+      outcome.value = "broken";
+      expect((await routeRequest(routes, event("POST /thing"))).statusCode).toBe(500);
+      expect(counted).toEqual(["thing_total{status=ok}", "thing_total{status=NOT_FOUND}"]);
+      expect(info.mock.calls).toEqual([["thing done", { request_id: "gw-req-1", route: "POST /thing", id: "t1" }]]);
+      expect(warn.mock.calls).toEqual([
+        ["thing refused", { request_id: "gw-req-1", route: "POST /thing", code: "NOT_FOUND" }],
+      ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
