@@ -19,12 +19,12 @@ const SETTINGS = [
 ];
 const unset = Object.fromEntries(SETTINGS.map((key) => [key, undefined]));
 
-/** Loads the functions' Powertools module in a fresh Node process that looks like a Lambda cold start. */
+/** Loads a deployed handler (the payment events target) in a fresh Node process that looks like a Lambda cold start. */
 function coldStart(env: Record<string, string>) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !SETTINGS.includes(key)));
   return spawnSync(
     process.execPath,
-    ["--import", "tsx", "--input-type=module", "-e", 'await import("./functions/powertools.ts");'],
+    ["--import", "tsx", "--input-type=module", "-e", 'await import("./functions/events/payments.ts");'],
     { env: { ...clean, AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand", ...env }, encoding: "utf8", timeout: 30_000 },
   );
 }
