@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
 import { Backoff } from "../core/retry.js";
-import { eventRules } from "../functions/events/rules.js";
+import { eventRules, RULE_TARGET_TIMEOUT_SECONDS } from "../functions/events/rules.js";
 import { problem } from "../functions/http/problem.js";
 import type { LocalRoute } from "./gateway.js";
 import { importHandler, lambdaContext } from "./lambda.js";
@@ -406,7 +406,10 @@ export class LocalBus {
         const handler =
           typeof rule.handler === "function" ? rule.handler : await importHandler<EventHandler>(rule.handler);
         // Each target gets its own copy, as each Lambda invocation gets its own deserialized event.
-        await handler(structuredClone(event), lambdaContext(`orderline-${rule.name}`));
+        await handler(
+          structuredClone(event),
+          lambdaContext(`orderline-${rule.name}`, RULE_TARGET_TIMEOUT_SECONDS * 1000),
+        );
         record.status = "delivered";
         return;
       } catch (error) {

@@ -396,7 +396,8 @@ export class StreamPoller {
     try {
       // Loaded on first use: a module that fails to load fails the batch, like a Lambda init error.
       this.handler ??= await this.loadHandler();
-      const result = await this.handler({ Records: batch.map((p) => p.record) }, lambdaContext(this.functionName));
+      const context = lambdaContext(this.functionName, streamPublisher.timeoutSeconds * 1000);
+      const result = await this.handler({ Records: batch.map((p) => p.record) }, context);
       const failures = result?.batchItemFailures ?? [];
       if (failures.length > 0) {
         const indexes = failures.map((f) =>

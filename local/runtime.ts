@@ -284,7 +284,12 @@ function startScheduledJobs(options: LocalRuntimeOptions, log: Log, warn: Log, c
     const current = running.get(name);
     if (current) return current; // like a schedule with reserved concurrency 1: runs never overlap
     const run = importHandler<ScheduledHandler>(job.handler)
-      .then((handler) => handler(scheduledEvent(`orderline-${job.name}`), lambdaContext(`orderline-${job.name}`)))
+      .then((handler) =>
+        handler(
+          scheduledEvent(`orderline-${job.name}`),
+          lambdaContext(`orderline-${job.name}`, job.timeoutSeconds * 1000),
+        ),
+      )
       .finally(() => running.delete(name));
     running.set(name, run);
     return run;

@@ -8,7 +8,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { type Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { adminFunctions } from "../functions/admin/functions.js";
-import { eventRules } from "../functions/events/rules.js";
+import { eventRules, RULE_TARGET_TIMEOUT_SECONDS } from "../functions/events/rules.js";
 import { scheduledJobs } from "../functions/scheduled/jobs.js";
 import { streamPublisher } from "../functions/stream/publisher-source.js";
 import { Data } from "./Data.js";
@@ -26,10 +26,6 @@ const DLQ_RETENTION = Duration.days(14);
  */
 const RULE_DELIVERY = { retryAttempts: 8, maxEventAge: Duration.hours(24) } as const;
 const RULE_HANDLER_RETRIES = { retryAttempts: 2, maxEventAge: Duration.hours(6) } as const;
-
-/** Job and admin timeouts: a sweep or a reconciliation scan runs longer than a request. */
-const JOB_TIMEOUT = "2 minutes";
-const ADMIN_TIMEOUT = "5 minutes";
 
 /** Table actions beyond read/readWrite, by admin function, with the reason. */
 const ADMIN_EXTRA_TABLE_ACTIONS: Record<string, readonly string[]> = {
@@ -97,7 +93,7 @@ function ruleTargets({ ctx, secret, reserved }: EventsScope, bus: events.EventBu
       handler: rule.handler,
       table: rule.table,
       description: rule.description,
-      timeout: "30 seconds",
+      timeout: `${RULE_TARGET_TIMEOUT_SECONDS} seconds`,
       ...reserved.of(rule.handler),
     });
     const dlq = deadLetterQueue(ctx, `${rule.name}Dlq`);
@@ -127,7 +123,7 @@ function streamPublisherFunction(
     handler: streamPublisher.handler,
     table: "none",
     description: "publishes committed OrderEvent/RelayAudit items from the table stream to the event bus",
-    timeout: "30 seconds",
+    timeout: `${streamPublisher.timeoutSeconds} seconds`,
     environment: { ORDERLINE_EVENT_BUS: bus.eventBusName },
   });
   bus.grantPutEventsTo(publisher);
@@ -159,7 +155,7 @@ function scheduledJobFunctions({ ctx, secret, reserved }: EventsScope): void {
       handler: job.handler,
       table: "readWrite",
       description: job.description,
-      timeout: JOB_TIMEOUT,
+      timeout: `${job.timeoutSeconds} seconds`,
       ...reserved.of(job.handler),
     });
     // A missed or failed tick is harmless (the next one, a minute later, sweeps the same work), so no DLQ, no
@@ -183,7 +179,7 @@ function adminFunctionsByName({ ctx, secret, reserved }: EventsScope): Record<st
       table: "readWrite",
       extraTableActions: ADMIN_EXTRA_TABLE_ACTIONS[spec.name],
       description: spec.description,
-      timeout: ADMIN_TIMEOUT,
+      timeout: `${spec.timeoutSeconds} seconds`,
       ...reserved.of(spec.handler),
     });
   }

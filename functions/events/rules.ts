@@ -18,6 +18,9 @@ export interface EventRule {
   table: "read" | "readWrite";
 }
 
+/** Every rule target's timeout (s), deployed and given to the local bus's invocation context alike. */
+export const RULE_TARGET_TIMEOUT_SECONDS = 30;
+
 export const eventRules: readonly EventRule[] = [
   {
     name: "PaymentEvents",

@@ -7,5 +7,7 @@ import { Entity } from "../../core/store/table.js";
  */
 export const streamPublisher = {
   handler: "functions/stream/publish.handler",
+  /** The function's timeout (s), deployed and given to the local poller's invocation context alike. */
+  timeoutSeconds: 30,
   filter: { eventName: ["INSERT"], dynamodb: { NewImage: { entity: { S: [Entity.OrderEvent, Entity.RelayAudit] } } } },
 } as const;
