@@ -9,8 +9,8 @@ import { dispatchInFlight, moved, nextVersion, readStored, statusAudit } from ".
 import { attemptAlarmThreshold, dispatchLeaseMs, signingSecret } from "./config.js";
 import type { LastError, Relay } from "./model.js";
 import { get, queuePage } from "./query.js";
-import { findListing, findSupplier, type Listing } from "./reference.js";
-import { secretsOf } from "./secrets.js";
+import { findListing, findSupplierRecord, type Listing } from "./reference.js";
+import { secretsOfItem } from "./secrets.js";
 import { claimDispatch, commitGuarded, writeAudits } from "./store.js";
 import { postToSupplier, type SendResult, type SupplierPayload, type TryRecord } from "./supplier-call.js";
 
@@ -113,8 +113,8 @@ function supplierPayload(relay: Relay, listing: Listing): SupplierPayload {
 async function callSupplier(relay: Relay, secret: string): Promise<SupplierCall> {
   const started = Date.now();
   const listing = await findListing(relay.listingId);
-  const supplier = listing ? await findSupplier(listing.supplierId) : undefined;
-  if (!listing || !supplier) {
+  const found = listing ? await findSupplierRecord(listing.supplierId) : undefined;
+  if (!listing || !found) {
     const message = listing
       ? `supplier ${listing.supplierId} is not registered`
       : `listing ${relay.listingId} no longer exists`;
@@ -126,7 +126,8 @@ async function callSupplier(relay: Relay, secret: string): Promise<SupplierCall>
       latencyMs: Date.now() - started,
     };
   }
-  const signing = (await secretsOf(supplier.supplierId))?.signing;
+  const { supplier, item } = found;
+  const signing = (await secretsOfItem(supplier.supplierId, item)).signing;
   const sent = await postToSupplier(supplier.endpointUrl, supplierPayload(relay, listing), secret, signing);
   return {
     ...sent,

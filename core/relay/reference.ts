@@ -86,8 +86,15 @@ export async function putSupplier(supplierId: string, input: unknown): Promise<S
 const SECRET_ATTRIBUTES = ["secretVersion", "secretIssuedAt", "previousSecretVersion", "previousSecretValidUntil"];
 
 export async function findSupplier(supplierId: string): Promise<Supplier | undefined> {
+  return (await findSupplierRecord(supplierId))?.supplier;
+}
+
+/** The supplier and its stored item, from one read: a dispatch needs both its endpoint and its secret versions. */
+export async function findSupplierRecord(
+  supplierId: string,
+): Promise<{ supplier: Supplier; item: Record<string, unknown> } | undefined> {
   const item = await getItem(keys.supplier(supplierId));
-  return item ? (withoutAttributes(item, SECRET_ATTRIBUTES) as unknown as Supplier) : undefined;
+  return item ? { supplier: withoutAttributes(item, SECRET_ATTRIBUTES) as unknown as Supplier, item } : undefined;
 }
 
 export async function getSupplier(supplierId: string): Promise<Supplier> {

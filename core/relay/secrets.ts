@@ -72,7 +72,15 @@ export async function issueSecret(
 /** The keys of a supplier as of `now`, from its stored versions (undefined when the supplier is unknown). */
 export async function secretsOf(supplierId: string, now = new Date()): Promise<SupplierSecrets | undefined> {
   const item = await getItem(keys.supplier(supplierId));
-  if (!item) return undefined;
+  return item ? secretsOfItem(supplierId, item, now) : undefined;
+}
+
+/** The keys of a supplier as of `now`, from its stored item's versions. */
+export async function secretsOfItem(
+  supplierId: string,
+  item: Record<string, unknown>,
+  now = new Date(),
+): Promise<SupplierSecrets> {
   const current = typeof item.secretVersion === "number" ? item.secretVersion : undefined;
   const previous = typeof item.previousSecretVersion === "number" ? item.previousSecretVersion : undefined;
   const previousValid =

@@ -130,6 +130,30 @@ describe("guarded writes", () => {
   });
 });
 
+describe("dispatch reads", () => {
+  it("reads the supplier once per attempt: its endpoint and its signing secret come from the same item", async () => {
+    const listingId = await listing("accept");
+    const supplierId = (await Relay.getListing(listingId)).supplierId;
+    await Relay.issueSecret(supplierId);
+    const relay = await newRelay(listingId);
+    const { doc } = db();
+    const supplierKey = JSON.stringify(keys.supplier(supplierId));
+    const original = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
+    let supplierReads = 0;
+    const spy = vi.spyOn(doc, "send").mockImplementation(((command: { input: { Key?: unknown } }) => {
+      if (JSON.stringify(command.input.Key) === supplierKey) supplierReads++;
+      return original(command);
+    }) as never);
+    try {
+      expect((await Relay.dispatch(relay.relayId, who, { trigger: "on_demand" })).outcome).toBe("relayed");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(supplierReads).toBe(1);
+    expect(supplier.requestsFor(relay.relayId)[0]?.headers["webhook-signature"]).toMatch(/^v1,/);
+  });
+});
+
 describe("dispatch lease", () => {
   it("keeps changes off a relay while its supplier call is in flight", async () => {
     const listingId = await listing("hang");
