@@ -7,7 +7,10 @@ import { Entity, keys, stripLayout } from "../store/table.js";
 import { putItem } from "../store/write.js";
 import { validate } from "../validate.js";
 
-/** The cart snapshot checkout reads (carts are owned by another domain; this is its read model). */
+/**
+ * The cart snapshot checkout reads. The shopping cart itself lives in the caller's commerce platform; Orderline keeps
+ * only the snapshot it is sent, as a read model for checkout.
+ */
 export const CartInput = z.strictObject({ userId: Id, currency: Currency, items: OrderLines });
 
 export interface Cart extends z.infer<typeof CartInput> {

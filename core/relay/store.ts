@@ -10,9 +10,10 @@ import type { Relay } from "./model.js";
 import { type RelayField, statusesAllowing } from "./status.js";
 
 /**
- * How relays are written: the relay item with its index keys, its audit log, its uniqueness items, the dispatch
- * lease and the supplier webhook receipts. The domain modules decide what changes; every DynamoDB item and
- * expression they write is built here, so a transaction's actions and conditions can be read in one place.
+ * How relays are stored: the relay item with its index keys, its audit log, its uniqueness items, the dispatch
+ * lease and the supplier webhook receipts (and the few reads that go with them). The domain modules decide what
+ * changes; every DynamoDB item and expression they write is built here, so a transaction's actions and conditions
+ * can be read in one place.
  */
 
 /**

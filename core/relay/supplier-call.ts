@@ -6,9 +6,9 @@ import { signedHeaders } from "./secrets.js";
 import { SIGNATURE_HEADER, sign } from "./signing.js";
 
 /*
- * The supplier call on the wire: the one place in core/ that does outbound HTTP (as the store modules are the only
- * ones that talk to DynamoDB; test/architecture.test.ts keeps it so). It sends and classifies the answer; what the
- * answer means for the relay is decided in dispatch.ts.
+ * The supplier call on the wire: the one place in core/ that does outbound HTTP, as the store modules are the only
+ * ones that write DynamoDB expressions (test/architecture.test.ts keeps both so). It sends and classifies the
+ * answer; what the answer means for the relay is decided in dispatch.ts.
  */
 
 /** The body POSTed to the supplier (contract "Dispatch"). */
