@@ -2,12 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { invocationDeadline, runWithinDeadline } from "../core/retry.js";
 import { importHandler, lambdaContext } from "../local/lambda.js";
 import { setEnv } from "../test/support/env.js";
-import { adminFunctions } from "./admin/functions.js";
-import { eventRules } from "./events/rules.js";
+import { deployedHandlers } from "../test/support/handlers.js";
 import { DEADLINE_MARGIN_MS, withinInvocation } from "./lambda.js";
-import { fallbackHandler, routeGroups } from "./routes.js";
-import { scheduledJobs } from "./scheduled/jobs.js";
-import { streamPublisher } from "./stream/publisher-source.js";
 
 vi.mock("../core/retry.js", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../core/retry.js")>();
@@ -32,16 +28,8 @@ describe("lambdaHandler: every invocation runs within a deadline", () => {
   });
 
   it("is how every deployed handler is built: routes, fallback, rules, publisher, schedules, admin functions", async () => {
-    const handlers = [
-      ...Object.values(routeGroups).map((g) => g.handler),
-      fallbackHandler,
-      ...eventRules.map((r) => r.handler),
-      streamPublisher.handler,
-      ...scheduledJobs.map((j) => j.handler),
-      ...adminFunctions.map((a) => a.handler),
-    ];
     const wrapped = vi.mocked(runWithinDeadline);
-    for (const spec of new Set(handlers)) {
+    for (const spec of new Set(deployedHandlers())) {
       const handler = await importHandler<(event: unknown, context: unknown) => Promise<unknown>>(spec);
       wrapped.mockClear();
       const invoked = Date.now();

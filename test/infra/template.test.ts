@@ -14,6 +14,7 @@ import { isProtectedStage, stagePolicy } from "../../stacks/naming.js";
 import { supplierSecretHandlers } from "../../stacks/secrets.js";
 import { createOrderlineTable } from "../../stacks/table.js";
 import { tableActions } from "../../stacks/table-access.js";
+import { deployedHandlers } from "../support/handlers.js";
 import {
   allStatements,
   asArray,
@@ -221,21 +222,12 @@ describe("Api: routes from the route table", () => {
 });
 
 describe("functions", () => {
-  const projectHandlers = () => [
-    ...Object.values(routeGroups).map((g) => g.handler),
-    fallbackHandler,
-    ...eventRules.map((r) => r.handler),
-    streamPublisher.handler,
-    ...scheduledJobs.map((j) => j.handler),
-    ...adminFunctions.map((a) => a.handler),
-  ];
-
   it("exist exactly once per handler of the route table and the event rules", () => {
     expect(
       projectFunctions()
         .map((fn) => fn.handler)
         .sort(),
-    ).toEqual(projectHandlers().sort());
+    ).toEqual(deployedHandlers().sort());
   });
 
   it("all run nodejs24.x on arm64 with active tracing and the common environment", () => {
